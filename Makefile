@@ -1,0 +1,147 @@
+# fabmon: one non-recursive Makefile. `make` builds build/fabmond;
+# `make test` builds again with ASan/UBSan under build/asan and runs all.
+#
+# Targets: all deps test check fuzz bench demo run lab-up lab-down install
+#          format format-check clean
+
+PREFIX	?= /usr/local
+BUILD	?= build
+CC	?= cc
+CLANG	?= clang
+PKGS	:= libwebsockets jansson inih libpcap
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN	:= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wformat=2 -Wno-format-nonliteral
+OPT	?= -O2 -g
+SAN	?=
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SAN) $(PKG_CFLAGS) \
+	      -Idaemon -MMD -MP
+LDFLAGS_ALL := $(SAN) $(LDFLAGS)
+LIBS	:= $(PKG_LIBS) -lpthread
+
+# Pure code (no I/O, no lws/sqlite/snmp/ncurses): the daemon, the unit
+# tests and the fuzzers all link it.
+PURE	:= daemon/util.c daemon/packet.c daemon/sflow.c daemon/sflow_json.c \
+	   daemon/agents.c daemon/conf.c
+DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
+	   daemon/api.c daemon/decode.c
+UNIT	:= $(wildcard tests/unit/test_*.c)
+FUZZ	:= $(wildcard tests/fuzz/fuzz_*.c)
+
+PURE_O	:= $(PURE:%.c=$(BUILD)/obj/%.o)
+DAEMON_O := $(DAEMON:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN := $(UNIT:tests/unit/%.c=$(BUILD)/tests/%)
+REPLAY_BIN := $(FUZZ:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
+
+.PHONY: all deps test check unit fuzz bench demo run lab-up lab-down \
+	install format format-check clean test-bins
+
+all: $(BUILD)/fabmond
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/libfabmon.a: $(PURE_O)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
+
+$(BUILD)/fabmond: $(DAEMON_O) $(BUILD)/libfabmon.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/t.h $(BUILD)/libfabmon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit $(LDFLAGS_ALL) -o $@ $< \
+		$(BUILD)/libfabmon.a $(LIBS)
+
+# A fuzz target linked with a plain main() that replays corpus files, so
+# `make test` replays every corpus with gcc's sanitizers, without clang.
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libfabmon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< tests/fuzz/replay.c \
+		$(BUILD)/libfabmon.a $(LIBS)
+
+test-bins: $(BUILD)/fabmond $(UNIT_BIN) $(REPLAY_BIN)
+
+# ---- dependencies -----------------------------------------------------
+# Build, test and lab packages (Debian 12). Idempotent: apt only runs when
+# something is missing. Services are kept from starting on install.
+DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev \
+	libwebsockets-dev libjansson-dev libinih-dev libpcap-dev libssl-dev \
+	libsqlite3-dev sqlite3 libsnmp-dev libncurses-dev \
+	python3 tshark pmacct lldpd snmpd snmp keepalived hping3 tmux \
+	iptables iproute2 ethtool iputils-ping procps psmisc curl \
+	clang-format
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "deps: all installed"; exit 0; fi; \
+	echo "deps: installing$$(echo $$missing | tr '\n' ' ')"; \
+	SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	printf '#!/bin/sh\nexit 101\n' | $$SUDO tee /usr/sbin/policy-rc.d >/dev/null; \
+	$$SUDO chmod +x /usr/sbin/policy-rc.d; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+		--no-install-recommends $$missing; rc=$$?; \
+	$$SUDO rm -f /usr/sbin/policy-rc.d; exit $$rc
+
+# ---- tests ------------------------------------------------------------
+ASAN_BUILD := build/asan
+ASAN_FLAGS := SAN="-fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined" OPT="-O1 -g" BUILD=$(ASAN_BUILD)
+
+# The fast inner loop: unit tests, golden tests, corpus replay.
+check: deps
+	$(MAKE) --no-print-directory $(ASAN_FLAGS) test-bins
+	@BUILD=$(ASAN_BUILD) tests/run.sh unit golden replay
+
+# Everything CI runs, including the network-namespace lab.
+test: deps
+	$(MAKE) --no-print-directory $(ASAN_FLAGS) test-bins
+	@BUILD=$(ASAN_BUILD) tests/run.sh unit golden replay integration
+
+# libFuzzer (clang) for FUZZ_SECONDS per target; crashes land in build/fuzz.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@mkdir -p build/fuzz
+	@set -e; for f in $(FUZZ); do \
+		n=$$(basename $$f .c | sed 's/^fuzz_//'); \
+		$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 \
+			-fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
+			-Idaemon -o build/fuzz/$$n $$f $(PURE) $(PKG_LIBS); \
+		mkdir -p build/fuzz/corpus-$$n; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+		build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=build/fuzz/$$n- -print_final_stats=1 \
+			build/fuzz/corpus-$$n tests/fuzz/corpus/$$n; \
+	done
+
+# ---- running ----------------------------------------------------------
+run: all
+	$(BUILD)/fabmond -d
+
+demo: deps all
+	tests/lab/demo.sh
+
+lab-up:
+	tests/lab/lab.sh up && tests/lab/lab.sh wait
+lab-down:
+	tests/lab/lab.sh down
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin
+	install -m 755 $(BUILD)/fabmond $(DESTDIR)$(PREFIX)/sbin/fabmond
+
+format:
+	clang-format -i $(PURE) $(DAEMON) daemon/*.h
+
+format-check:
+	clang-format --dry-run --Werror $(PURE) $(DAEMON) daemon/*.h
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

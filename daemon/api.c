@@ -1,0 +1,425 @@
+/*
+ * api.c: REST endpoints on the libwebsockets service thread (main).
+ *
+ *	GET /api/v1/health	daemon and per-agent ingest health
+ *	GET /agents/json	sFlow-RT's agent list
+ *	GET /version		sFlow-RT's version string (text)
+ *
+ * Each handler renders a reply from the latest immutable snapshot into a
+ * buffer, then lws writes it out as the socket allows. Nothing blocks.
+ */
+#include <arpa/inet.h>
+#include <libwebsockets.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "ingest.h"
+#include "log.h"
+#include "util.h"
+
+struct pss {
+	char *buf; /* LWS_PRE bytes, then the body */
+	size_t len;
+	size_t off;
+};
+
+struct reply {
+	int status;
+	const char *type;
+	char *body; /* malloc'ed, NUL-terminated */
+};
+
+static json_t *
+addr_json(const struct sflow_addr *a)
+{
+	char buf[64];
+
+	if (a->family == 0)
+		return json_null();
+	return json_string(addr_fmt(buf, sizeof(buf), a->family, a->a));
+}
+
+static json_t *
+errs_json(const uint64_t *errs)
+{
+	json_t *o = json_object();
+
+	for (int i = 1; i < SFLOW_ERR__MAX; i++)
+		json_object_set_new(o, sflow_err_name(i),
+		    json_integer((json_int_t)errs[i]));
+	return o;
+}
+
+static json_t *
+agent_json(const struct agent_stats *a, uint64_t now_ms, uint64_t now_mono)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "agent",
+	    a->header_ok ? addr_json(&a->addr) : json_null());
+	json_object_set_new(o, "subAgentId", json_integer(a->sub_agent_id));
+	json_object_set_new(o, "source", addr_json(&a->source));
+	json_object_set_new(o, "decodable", json_boolean(a->header_ok));
+	json_object_set_new(o, "datagrams", json_integer(a->datagrams));
+	json_object_set_new(o, "bytes", json_integer(a->bytes));
+	json_object_set_new(o, "samples", json_integer(a->samples));
+	json_object_set_new(o, "flowSamples", json_integer(a->flow_samples));
+	json_object_set_new(o, "counterSamples",
+	    json_integer(a->counter_samples));
+	json_object_set_new(o, "discardSamples",
+	    json_integer(a->discard_samples));
+	json_object_set_new(o, "unknownSamples",
+	    json_integer(a->other_samples));
+	json_object_set_new(o, "badDatagrams", json_integer(a->bad_datagrams));
+	json_object_set_new(o, "errors", errs_json(a->errs));
+	json_object_set_new(o, "seqLost", json_integer(a->seq_lost));
+	json_object_set_new(o, "seqReordered", json_integer(a->seq_reordered));
+	json_object_set_new(o, "seqResets", json_integer(a->seq_resets));
+	json_object_set_new(o, "samplesLost", json_integer(a->samples_lost));
+	json_object_set_new(o, "agentDrops", json_integer(a->agent_drops));
+	json_object_set_new(o, "lastSeq", json_integer(a->last_seq));
+	json_object_set_new(o, "uptimeMs", json_integer(a->last_uptime_ms));
+	json_object_set_new(o, "firstSeen", json_integer(a->first_seen_ms));
+	json_object_set_new(o, "lastSeen", json_integer(a->last_seen_ms));
+	json_object_set_new(o, "lastSeenAgoMs",
+	    json_integer(now_mono >= a->last_seen_mono_ms
+		    ? now_mono - a->last_seen_mono_ms : 0));
+	(void)now_ms;
+	return o;
+}
+
+static char *
+health(struct api_ctx *api)
+{
+	struct ingest_snap *is = (void *)snap_slot_get(api->ingest);
+	uint64_t now = now_wall_ms(), mono = now_mono_ms();
+	json_t *o = json_object(), *ing, *agents, *listen;
+	const char *status = "ok";
+	char *out;
+
+	json_object_set_new(o, "version", json_string(FABMON_VERSION));
+	json_object_set_new(o, "now", json_integer(now));
+	json_object_set_new(o, "startedAt", json_integer(api->started_ms));
+	json_object_set_new(o, "uptimeSeconds",
+	    json_integer((now - api->started_ms) / 1000));
+	json_object_set_new(o, "httpBadRequests",
+	    json_integer(api->bad_requests));
+	ing = json_object();
+	agents = json_array();
+	if (is != NULL) {
+		/* The ingest thread publishes every push period. */
+		uint64_t stale = mono - is->loop_mono_ms;
+		bool alive = stale < (uint64_t)api->conf->push_ms * 5 + 2000;
+
+		if (!alive)
+			status = "degraded";
+		json_object_set_new(ing, "alive", json_boolean(alive));
+		json_object_set_new(ing, "snapshotAgeMs", json_integer(stale));
+		json_object_set_new(ing, "lastDatagramAgoMs",
+		    is->last_datagram_mono_ms
+			? json_integer(mono - is->last_datagram_mono_ms)
+			: json_null());
+		listen = json_array();
+		for (int i = 0; i < is->n_sockets; i++) {
+			json_t *l = json_object();
+
+			json_object_set_new(l, "address",
+			    json_string(is->listen[i]));
+			json_object_set_new(l, "rcvbuf",
+			    json_integer(is->rcvbuf[i]));
+			json_array_append_new(listen, l);
+		}
+		json_object_set_new(ing, "listen", listen);
+		json_object_set_new(ing, "datagrams",
+		    json_integer(is->totals.datagrams));
+		json_object_set_new(ing, "samples",
+		    json_integer(is->totals.samples));
+		json_object_set_new(ing, "kernelDrops",
+		    json_integer(is->kernel_drops));
+		json_object_set_new(ing, "recvErrors",
+		    json_integer(is->recv_errors));
+		json_object_set_new(ing, "agents",
+		    json_integer(is->totals.n_agents));
+		json_object_set_new(ing, "agentsOverflow",
+		    json_integer(is->totals.agents_overflow));
+		json_object_set_new(ing, "errors", errs_json(is->totals.errs));
+		for (size_t i = 0; i < is->n_agents; i++)
+			json_array_append_new(agents,
+			    agent_json(&is->agents[i], now, mono));
+	} else {
+		status = "starting";
+	}
+	json_object_set_new(o, "status", json_string(status));
+	json_object_set_new(o, "ingest", ing);
+	json_object_set_new(o, "agents", agents);
+	out = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	snap_put(&is->base);
+	return out;
+}
+
+/* sFlow-RT's /agents/json: an object keyed by agent address. */
+static char *
+agents_rt(struct api_ctx *api)
+{
+	struct ingest_snap *is = (void *)snap_slot_get(api->ingest);
+	uint64_t mono = now_mono_ms(), now = now_wall_ms();
+	json_t *o = json_object();
+	char *out;
+
+	for (size_t i = 0; is != NULL && i < is->n_agents; i++) {
+		const struct agent_stats *a = &is->agents[i];
+		char key[64], src[64];
+		json_t *e, *srcs;
+
+		if (!a->header_ok)
+			continue;
+		addr_fmt(key, sizeof(key), a->addr.family, a->addr.a);
+		if (a->sub_agent_id != 0) {
+			size_t l = strlen(key);
+
+			snprintf(key + l, sizeof(key) - l, ":%u",
+			    a->sub_agent_id);
+		}
+		e = json_object();
+		srcs = json_array();
+		json_array_append_new(srcs, json_string(addr_fmt(src,
+		    sizeof(src), a->source.family, a->source.a)));
+		json_object_set_new(e, "sFlowDatagramSource", srcs);
+		json_object_set_new(e, "sFlowDatagramsReceived",
+		    json_integer(a->datagrams));
+		json_object_set_new(e, "sFlowDatagramsLost",
+		    json_integer(a->seq_lost));
+		json_object_set_new(e, "sFlowDatagramsOutOfOrder",
+		    json_integer(a->seq_reordered));
+		json_object_set_new(e, "sFlowFlowSamples",
+		    json_integer(a->flow_samples));
+		json_object_set_new(e, "sFlowCounterSamples",
+		    json_integer(a->counter_samples));
+		json_object_set_new(e, "sFlowDiscardSamples",
+		    json_integer(a->discard_samples));
+		json_object_set_new(e, "sFlowFlowLostSamples",
+		    json_integer(a->samples_lost));
+		json_object_set_new(e, "sFlowFlowDrops",
+		    json_integer(a->agent_drops));
+		json_object_set_new(e, "uptime", json_integer(a->last_uptime_ms));
+		/* sFlow-RT reports both as milliseconds ago. */
+		json_object_set_new(e, "firstSeen",
+		    json_integer(now > a->first_seen_ms
+			    ? now - a->first_seen_ms : 0));
+		json_object_set_new(e, "lastSeen",
+		    json_integer(mono - a->last_seen_mono_ms));
+		json_object_set_new(o, key, e);
+	}
+	out = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (is != NULL)
+		snap_put(&is->base);
+	return out;
+}
+
+static char *
+error_body(const char *msg)
+{
+	json_t *o = json_pack("{s:s}", "error", msg);
+	char *out = json_dumps(o, JSON_COMPACT);
+
+	json_decref(o);
+	return out;
+}
+
+/* Route a request; fills r. Never blocks. */
+static void
+route(struct api_ctx *api, int method, const char *path, struct reply *r)
+{
+	r->status = HTTP_STATUS_OK;
+	r->type = "application/json";
+	if (method != LWSHUMETH_GET && method != LWSHUMETH_HEAD) {
+		r->status = HTTP_STATUS_METHOD_NOT_ALLOWED;
+		r->body = error_body("method not allowed");
+		return;
+	}
+	if (strcmp(path, "/api/v1/health") == 0) {
+		r->body = health(api);
+	} else if (strcmp(path, "/agents/json") == 0) {
+		r->body = agents_rt(api);
+	} else if (strcmp(path, "/version") == 0) {
+		r->type = "text/plain";
+		r->body = xstrdup(FABMON_VERSION);
+	} else {
+		r->status = HTTP_STATUS_NOT_FOUND;
+		r->body = error_body("no such resource");
+	}
+}
+
+static int
+callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	struct pss *pss = user;
+	struct api_ctx *api = lws_context_user(lws_get_context(wsi));
+	uint8_t hbuf[LWS_PRE + 1024], *start = &hbuf[LWS_PRE], *p = start,
+		*end = &hbuf[sizeof(hbuf) - 1];
+	struct reply r = { 0 };
+	char path[512];
+	char *uri = NULL;
+	int method, ulen = 0;
+
+	(void)in;
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		method = lws_http_get_uri_and_method(wsi, &uri, &ulen);
+		if (method < 0 || uri == NULL || ulen <= 0 ||
+		    (size_t)ulen >= sizeof(path)) {
+			api->bad_requests++;
+			lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
+			    NULL);
+			return -1;
+		}
+		memcpy(path, uri, (size_t)ulen);
+		path[ulen] = '\0';
+		route(api, method, path, &r);
+		if (r.status >= 400)
+			api->bad_requests++;
+		pss->len = strlen(r.body);
+		pss->buf = xmalloc(LWS_PRE + pss->len + 1);
+		memcpy(pss->buf + LWS_PRE, r.body, pss->len);
+		free(r.body);
+		pss->off = 0;
+		if (lws_add_http_common_headers(wsi, (unsigned)r.status, r.type,
+			pss->len, &p, end) ||
+		    lws_add_http_header_by_name(wsi,
+			(const unsigned char *)"cache-control:",
+			(const unsigned char *)"no-store", 8, &p, end) ||
+		    lws_finalize_write_http_header(wsi, start, &p, end))
+			return 1;
+		if (method == LWSHUMETH_HEAD || pss->len == 0) {
+			if (lws_http_transaction_completed(wsi))
+				return -1;
+			return 0;
+		}
+		lws_callback_on_writable(wsi);
+		return 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE: {
+		size_t chunk;
+		int final;
+
+		if (pss->buf == NULL)
+			break;
+		chunk = pss->len - pss->off;
+		if (chunk > 16384)
+			chunk = 16384;
+		final = pss->off + chunk == pss->len;
+		/*
+		 * lws may write framing into the LWS_PRE bytes before the
+		 * pointer: those hold the part of the body already sent.
+		 */
+		if (lws_write(wsi, (unsigned char *)pss->buf + LWS_PRE +
+			pss->off, chunk,
+			final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+		    (int)chunk)
+			return 1;
+		pss->off += chunk;
+		if (!final) {
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
+		free(pss->buf);
+		pss->buf = NULL;
+		if (lws_http_transaction_completed(wsi))
+			return -1;
+		return 0;
+	}
+	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		free(pss->buf);
+		pss->buf = NULL;
+		break;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "http", callback_http, sizeof(struct pss), 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+#define MOUNT(nxt, point)                                            \
+	{ .mount_next = (nxt), .mountpoint = (point), .protocol = "http", \
+		.origin_protocol = LWSMPRO_CALLBACK,                      \
+		.mountpoint_len = sizeof(point) - 1 }
+
+static const struct lws_http_mount mount_version = MOUNT(NULL, "/version");
+static const struct lws_http_mount mount_agents =
+    MOUNT(&mount_version, "/agents");
+static const struct lws_http_mount mount_api = MOUNT(&mount_agents, "/api");
+
+static void
+lws_log_emit(int level, const char *line)
+{
+	char buf[512];
+	size_t n = strlen(line);
+
+	if (n > 0 && line[n - 1] == '\n')
+		n--;
+	snprintf(buf, sizeof(buf), "%.*s", (int)n, line);
+	if (level & LLL_ERR)
+		log_warnx("http", "%s", buf);
+	else
+		log_debug("http", "%s", buf);
+}
+
+struct lws_context *
+api_start(struct api_ctx *api, char *err, size_t errlen)
+{
+	struct lws_context_creation_info info;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	static char iface[INET6_ADDRSTRLEN];
+	struct lws_context *ctx;
+	int port;
+
+	if (addrport_parse(api->conf->http_listen, 8008, &ss, &sl) != 0) {
+		snprintf(err, errlen, "http listen '%s' is not ADDR:PORT",
+		    api->conf->http_listen);
+		return NULL;
+	}
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_emit);
+	memset(&info, 0, sizeof(info));
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		port = ntohs(sin->sin_port);
+		if (sin->sin_addr.s_addr != htonl(INADDR_ANY)) {
+			inet_ntop(AF_INET, &sin->sin_addr, iface,
+			    sizeof(iface));
+			info.iface = iface;
+		}
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		port = ntohs(sin6->sin6_port);
+		if (!IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr)) {
+			inet_ntop(AF_INET6, &sin6->sin6_addr, iface,
+			    sizeof(iface));
+			info.iface = iface;
+		}
+	}
+	info.port = port;
+	info.protocols = protocols;
+	info.mounts = &mount_api;
+	info.user = api;
+	info.vhost_name = "fabmond";
+	info.server_string = "fabmond/" FABMON_VERSION;
+	info.options |= LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	ctx = lws_create_context(&info);
+	if (ctx == NULL)
+		snprintf(err, errlen, "cannot serve HTTP on %s (address in "
+		    "use, or not local?)", api->conf->http_listen);
+	return ctx;
+}

@@ -1,0 +1,413 @@
+/*
+ * conf.c: defaults, INI parsing through libinih, and normalised printing.
+ * Runs in main before the threads start.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "util.h"
+
+enum ktype { K_STR, K_LIST, K_INT, K_ADDR, K_ADDRLIST, K_LEVEL };
+
+struct key {
+	const char *name; /* section.key */
+	enum ktype type;
+	size_t off;	  /* offset of the field in struct conf */
+	size_t count_off; /* lists: offset of the count */
+	int max;	  /* lists: capacity; ints: maximum */
+	int min;	  /* ints: minimum */
+	int port;	  /* addresses: default port */
+	const char *help;
+};
+
+#define F(f)  offsetof(struct conf, f)
+static const struct key keys[] = {
+	{ "sflow.listen", K_ADDRLIST, F(sflow_listen), F(n_sflow_listen),
+	    CONF_MAX_LISTEN, 0, 6343,
+	    "UDP address:port for sFlow; repeat for several" },
+	{ "sflow.rcvbuf", K_INT, F(sflow_rcvbuf), 0, 1 << 30, 65536, 0,
+	    "socket receive buffer, bytes" },
+	{ "http.listen", K_ADDR, F(http_listen), 0, 0, 0, 8008,
+	    "HTTP/websocket address:port" },
+	{ "store.state_dir", K_STR, F(state_dir), 0, 0, 0, 0,
+	    "directory for the database and state" },
+	{ "store.db", K_STR, F(db), 0, 0, 0, 0,
+	    "SQLite database path (default STATE_DIR/fabmon.db)" },
+	{ "snmp.seed", K_LIST, F(snmp_seeds), F(n_snmp_seeds),
+	    CONF_MAX_SEEDS, 0, 0, "switch address or CIDR to poll; repeat" },
+	{ "snmp.community", K_STR, F(snmp_community), 0, 0, 0, 0,
+	    "SNMP v2c community" },
+	{ "engine.push_ms", K_INT, F(push_ms), 0, 60000, 100, 0,
+	    "snapshot/push period, milliseconds" },
+	{ "engine.max_agents", K_INT, F(max_agents), 0, 1 << 20, 1, 0,
+	    "most sFlow agents tracked" },
+	{ "log.level", K_LEVEL, F(log_level), 0, 0, 0, 0,
+	    "warn, info or debug" },
+};
+#undef F
+
+#define FIELD(c, k, T) ((T *)((char *)(c) + (k)->off))
+
+static char *
+default_state_dir(void)
+{
+	const char *xdg, *home;
+	char buf[PATH_MAX];
+
+	if (geteuid() == 0)
+		return xstrdup("/var/lib/fabmon");
+	if ((xdg = getenv("XDG_STATE_HOME")) != NULL && *xdg == '/') {
+		snprintf(buf, sizeof(buf), "%s/fabmon", xdg);
+		return xstrdup(buf);
+	}
+	if ((home = getenv("HOME")) != NULL && *home == '/') {
+		snprintf(buf, sizeof(buf), "%s/.local/state/fabmon", home);
+		return xstrdup(buf);
+	}
+	return xstrdup("/tmp/fabmon");
+}
+
+void
+conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->sflow_rcvbuf = 16 << 20;
+	c->http_listen = xstrdup("[::]:8008");
+	c->state_dir = default_state_dir();
+	c->snmp_community = xstrdup("public");
+	c->push_ms = 1000;
+	c->max_agents = 65536;
+	c->log_level = xstrdup("info");
+}
+
+void
+conf_free(struct conf *c)
+{
+	for (size_t i = 0; i < nitems(keys); i++) {
+		const struct key *k = &keys[i];
+
+		if (k->type == K_LIST || k->type == K_ADDRLIST) {
+			char **v = FIELD(c, k, char *);
+			int *n = (int *)((char *)c + k->count_off);
+
+			for (int j = 0; j < *n; j++)
+				free(v[j]);
+			*n = 0;
+		} else if (k->type != K_INT) {
+			free(*FIELD(c, k, char *));
+			*FIELD(c, k, char *) = NULL;
+		}
+	}
+}
+
+int
+addrport_parse(const char *s, int default_port, struct sockaddr_storage *ss,
+    socklen_t *sslen)
+{
+	char host[INET6_ADDRSTRLEN + 1] = "";
+	const char *portstr = NULL;
+	long port = default_port;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	size_t hl;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s == NULL)
+		return -1;
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+
+		if (e == NULL || (size_t)(e - s - 1) >= sizeof(host))
+			return -1;
+		memcpy(host, s + 1, e - s - 1);
+		host[e - s - 1] = '\0';
+		if (e[1] == ':')
+			portstr = e + 2;
+		else if (e[1] != '\0')
+			return -1;
+	} else if (strchr(s, ':') != NULL && strchr(s, ':') == strrchr(s, ':')) {
+		/* one colon: ADDR:PORT or :PORT */
+		hl = strchr(s, ':') - s;
+		if (hl >= sizeof(host))
+			return -1;
+		memcpy(host, s, hl);
+		host[hl] = '\0';
+		portstr = s + hl + 1;
+	} else if (strspn(s, "0123456789") == strlen(s) && *s != '\0') {
+		portstr = s; /* just a port */
+	} else {
+		/* a bare address, IPv4 or IPv6 without brackets */
+		if (strlen(s) >= sizeof(host))
+			return -1;
+		strcpy(host, s);
+	}
+	if (portstr != NULL) {
+		char *end;
+
+		if (*portstr == '\0')
+			return -1;
+		errno = 0;
+		port = strtol(portstr, &end, 10);
+		if (errno || *end != '\0' || port < 0 || port > 65535)
+			return -1;
+	}
+	if (host[0] == '\0' || strcmp(host, "::") == 0) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_any;
+		sin6->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof(*sin6);
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*sslen = sizeof(*sin);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof(*sin6);
+		return 0;
+	}
+	return -1;
+}
+
+/* Print a socket address in the canonical ADDR:PORT form. */
+static void
+addrport_fmt(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, ntohs(sin->sin_port));
+	} else {
+		const struct sockaddr_in6 *sin6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, ntohs(sin6->sin6_port));
+	}
+}
+
+static const struct key *
+key_find(const char *name)
+{
+	for (size_t i = 0; i < nitems(keys); i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+int
+conf_set(struct conf *c, const char *name, const char *value, char *err,
+    size_t errlen)
+{
+	const struct key *k = key_find(name);
+	char norm[INET6_ADDRSTRLEN + 16];
+
+	if (k == NULL) {
+		snprintf(err, errlen, "unknown key '%s'", name);
+		return -1;
+	}
+	switch (k->type) {
+	case K_INT: {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (errno || end == value || *end != '\0' || v < k->min ||
+		    v > k->max) {
+			snprintf(err, errlen, "%s: '%s' is not an integer in "
+			    "%d..%d", name, value, k->min, k->max);
+			return -1;
+		}
+		*FIELD(c, k, int) = (int)v;
+		return 0;
+	}
+	case K_LEVEL:
+		if (strcmp(value, "warn") != 0 && strcmp(value, "info") != 0 &&
+		    strcmp(value, "debug") != 0) {
+			snprintf(err, errlen, "%s: '%s' is not one of warn, "
+			    "info, debug", name, value);
+			return -1;
+		}
+		/* FALLTHROUGH */
+	case K_STR:
+		if (*value == '\0') {
+			snprintf(err, errlen, "%s: empty value", name);
+			return -1;
+		}
+		free(*FIELD(c, k, char *));
+		*FIELD(c, k, char *) = xstrdup(value);
+		return 0;
+	case K_ADDR:
+	case K_ADDRLIST: {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
+		if (addrport_parse(value, k->port, &ss, &sl) != 0) {
+			snprintf(err, errlen, "%s: '%s' is not ADDR:PORT",
+			    name, value);
+			return -1;
+		}
+		addrport_fmt(&ss, norm, sizeof(norm));
+		value = norm;
+		if (k->type == K_ADDR) {
+			free(*FIELD(c, k, char *));
+			*FIELD(c, k, char *) = xstrdup(value);
+			return 0;
+		}
+	}
+		/* FALLTHROUGH */
+	case K_LIST: {
+		char **v = FIELD(c, k, char *);
+		int *n = (int *)((char *)c + k->count_off);
+
+		if (*value == '\0') {
+			snprintf(err, errlen, "%s: empty value", name);
+			return -1;
+		}
+		for (int i = 0; i < *n; i++)
+			if (strcmp(v[i], value) == 0)
+				return 0; /* a repeat changes nothing */
+		if (*n >= k->max) {
+			snprintf(err, errlen, "%s: more than %d values", name,
+			    k->max);
+			return -1;
+		}
+		v[(*n)++] = xstrdup(value);
+		return 0;
+	}
+	}
+	return -1;
+}
+
+struct parse_ctx {
+	struct conf *c;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static int
+ini_cb(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *pc = user;
+	char key[128];
+
+	snprintf(key, sizeof(key), "%s.%s", section, name);
+	if (conf_set(pc->c, key, value, pc->err, pc->errlen) != 0) {
+		pc->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static int
+parse_result(struct parse_ctx *pc, int rc, const char *where)
+{
+	char why[256];
+
+	if (rc == 0)
+		return 0;
+	snprintf(why, sizeof(why), "%s", pc->failed ? pc->err : "syntax error");
+	if (rc > 0)
+		snprintf(pc->err, pc->errlen, "%s%sline %d: %s", where,
+		    *where ? ":" : "", rc, why);
+	else
+		snprintf(pc->err, pc->errlen, "%s: cannot read: %s", where,
+		    rc == -1 ? strerror(errno) : "out of memory");
+	return -1;
+}
+
+int
+conf_parse_string(struct conf *c, const char *text, char *err, size_t errlen)
+{
+	struct parse_ctx pc = { c, err, errlen, 0 };
+
+	return parse_result(&pc, ini_parse_string(text, ini_cb, &pc), "");
+}
+
+int
+conf_parse_file(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	struct parse_ctx pc = { c, err, errlen, 0 };
+
+	return parse_result(&pc, ini_parse(path, ini_cb, &pc), path);
+}
+
+char *
+conf_db_path(const struct conf *c)
+{
+	char buf[PATH_MAX];
+
+	if (c->db != NULL)
+		return xstrdup(c->db);
+	snprintf(buf, sizeof(buf), "%s/fabmon.db", c->state_dir);
+	return xstrdup(buf);
+}
+
+void
+conf_print(const struct conf *c, FILE *f)
+{
+	char section[32] = "";
+
+	for (size_t i = 0; i < nitems(keys); i++) {
+		const struct key *k = &keys[i];
+		const char *dot = strchr(k->name, '.');
+		char sec[32];
+		size_t sl = (size_t)(dot - k->name);
+
+		snprintf(sec, sizeof(sec), "%.*s", (int)sl, k->name);
+		if (strcmp(sec, section) != 0) {
+			fprintf(f, "%s[%s]\n", i ? "\n" : "", sec);
+			snprintf(section, sizeof(section), "%s", sec);
+		}
+		fprintf(f, "; %s\n", k->help);
+		switch (k->type) {
+		case K_INT:
+			fprintf(f, "%s = %d\n", dot + 1,
+			    *(const int *)((const char *)c + k->off));
+			break;
+		case K_STR:
+		case K_ADDR:
+		case K_LEVEL: {
+			const char *v = *(char *const *)((const char *)c +
+			    k->off);
+
+			if (v == NULL && strcmp(k->name, "store.db") == 0) {
+				char *d = conf_db_path(c);
+
+				fprintf(f, "%s = %s\n", dot + 1, d);
+				free(d);
+			} else {
+				fprintf(f, "%s = %s\n", dot + 1, v ? v : "");
+			}
+			break;
+		}
+		case K_LIST:
+		case K_ADDRLIST: {
+			char *const *v = (char *const *)((const char *)c +
+			    k->off);
+			int n = *(const int *)((const char *)c + k->count_off);
+
+			if (n == 0 && k->type == K_ADDRLIST)
+				fprintf(f, "%s = [::]:%d\n", dot + 1, k->port);
+			for (int j = 0; j < n; j++)
+				fprintf(f, "%s = %s\n", dot + 1, v[j]);
+			break;
+		}
+		}
+	}
+}

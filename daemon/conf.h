@@ -1,0 +1,64 @@
+/*
+ * conf.h: fabmond's configuration: defaults, the INI file (libinih), and
+ * flags, which override the file. Parsed once by main before any thread
+ * starts; read-only afterwards, so every thread may read it.
+ */
+#ifndef FABMON_CONF_H
+#define FABMON_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#define CONF_MAX_LISTEN 8
+#define CONF_MAX_SEEDS	64
+
+struct conf {
+	char *sflow_listen[CONF_MAX_LISTEN]; /* ADDR:PORT, e.g. "[::]:6343" */
+	int n_sflow_listen;
+	int sflow_rcvbuf;      /* bytes asked for SO_RCVBUF(FORCE) */
+	char *http_listen;     /* ADDR:PORT */
+	char *state_dir;
+	char *db;	       /* NULL: <state_dir>/fabmon.db */
+	char *snmp_seeds[CONF_MAX_SEEDS];
+	int n_snmp_seeds;
+	char *snmp_community;
+	int push_ms;	       /* snapshot period, 100..60000 */
+	int max_agents;	       /* agent table bound */
+	char *log_level;       /* warn | info | debug */
+};
+
+/* Fill in the zero-config defaults. */
+void conf_defaults(struct conf *);
+void conf_free(struct conf *);
+
+/*
+ * Set one key, named "section.key" (the INI's [section] key = value).
+ * List keys (sflow.listen, snmp.seed) append. Returns 0, or -1 with a
+ * message in err.
+ */
+int conf_set(struct conf *, const char *key, const char *value, char *err,
+    size_t errlen);
+
+/* Parse an INI text; returns 0, or -1 with "line N: why" in err. */
+int conf_parse_string(struct conf *, const char *text, char *err,
+    size_t errlen);
+/* Parse an INI file; returns 0, or -1 with "FILE:N: why" in err. */
+int conf_parse_file(struct conf *, const char *path, char *err, size_t errlen);
+
+/* Print the configuration as a normalised INI file (fabmond -n). */
+void conf_print(const struct conf *, FILE *);
+
+/* The database path: db, or <state_dir>/fabmon.db. Caller frees. */
+char *conf_db_path(const struct conf *);
+
+/*
+ * Parse "ADDR:PORT", "[V6ADDR]:PORT", ":PORT", "PORT" or "ADDR" into a
+ * socket address (an empty address means every address, IPv6 dual-stack).
+ * Returns 0, or -1 if it is not a valid address and port.
+ */
+int addrport_parse(const char *s, int default_port,
+    struct sockaddr_storage *ss, socklen_t *sslen);
+
+#endif

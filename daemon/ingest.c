@@ -1,0 +1,329 @@
+/*
+ * ingest.c: the ingest thread. It receives sFlow datagrams with recvmmsg in
+ * batches, hands each to agents_process() (pure decode and accounting), and
+ * publishes an immutable snapshot every push period. It is the only owner
+ * of the agent table.
+ *
+ * Kernel drops are read per socket from SO_RXQ_OVFL, which the kernel
+ * attaches to every received datagram: the count of datagrams it had to
+ * drop on that socket because the receive buffer was full.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ingest.h"
+#include "log.h"
+#include "util.h"
+
+#define BATCH	  64
+#define DGRAM_MAX 65536 /* the largest UDP payload, plus one to see MSG_TRUNC */
+
+struct ingest {
+	const struct conf *conf;
+	struct snap_slot *out;
+	void (*wake)(void *);
+	void *wake_arg;
+
+	int fds[INGEST_MAX_SOCKETS];
+	char listen[INGEST_MAX_SOCKETS][64];
+	int rcvbuf[INGEST_MAX_SOCKETS];
+	uint32_t ovfl[INGEST_MAX_SOCKETS]; /* last SO_RXQ_OVFL per socket */
+	int n;
+
+	struct agents *agents;
+	uint64_t started_ms;
+	uint64_t kernel_drops;
+	uint64_t recv_errors;
+	uint64_t last_datagram_mono_ms;
+
+	struct log_ratelimit rl;
+	pthread_t thread;
+	atomic_bool stop;
+	bool running;
+
+	/* recvmmsg buffers */
+	uint8_t *bufs;
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	struct sockaddr_storage from[BATCH];
+	char cbuf[BATCH][CMSG_SPACE(sizeof(uint32_t))];
+};
+
+static int
+open_socket(struct ingest *in, const char *spec, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, one = 1, zero = 0, size = in->conf->sflow_rcvbuf;
+	socklen_t olen = sizeof(size);
+
+	if (addrport_parse(spec, 6343, &ss, &sl) != 0) {
+		snprintf(err, errlen, "sflow listen '%s' is not ADDR:PORT",
+		    spec);
+		return -1;
+	}
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1 && ss.ss_family == AF_INET6 &&
+	    errno == EAFNOSUPPORT && strncmp(spec, "[::]", 4) == 0) {
+		/* No IPv6 on this host: fall back to IPv4 any. */
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		uint16_t port = ((struct sockaddr_in6 *)&ss)->sin6_port;
+
+		memset(&ss, 0, sizeof(ss));
+		sin->sin_family = AF_INET;
+		sin->sin_port = port;
+		sl = sizeof(*sin);
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	}
+	if (fd == -1) {
+		snprintf(err, errlen, "socket for %s: %s", spec,
+		    strerror(errno));
+		return -1;
+	}
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	/* FORCE works as root past rmem_max; fall back to the capped one. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) ==
+	    -1)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (bind(fd, (struct sockaddr *)&ss, sl) == -1) {
+		snprintf(err, errlen, "bind sflow %s: %s", spec,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, &olen);
+	in->fds[in->n] = fd;
+	in->rcvbuf[in->n] = size / 2; /* the kernel doubles it for overhead */
+	snprintf(in->listen[in->n], sizeof(in->listen[0]), "%s", spec);
+	in->n++;
+	log_info("ingest", "sflow listening on %s, SO_RCVBUF %d", spec,
+	    size / 2);
+	return 0;
+}
+
+struct ingest *
+ingest_new(const struct conf *c, struct snap_slot *out, void (*wake)(void *),
+    void *wake_arg, char *err, size_t errlen)
+{
+	struct ingest *in = xcalloc(1, sizeof(*in));
+
+	in->conf = c;
+	in->out = out;
+	in->wake = wake;
+	in->wake_arg = wake_arg;
+	if (c->n_sflow_listen == 0) {
+		if (open_socket(in, "[::]:6343", err, errlen) != 0)
+			goto fail;
+	}
+	for (int i = 0; i < c->n_sflow_listen; i++)
+		if (open_socket(in, c->sflow_listen[i], err, errlen) != 0)
+			goto fail;
+	in->agents = agents_new((size_t)c->max_agents);
+	in->bufs = xmalloc((size_t)BATCH * (DGRAM_MAX + 1));
+	in->started_ms = now_wall_ms();
+	in->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 5);
+	atomic_init(&in->stop, false);
+	return in;
+fail:
+	for (int i = 0; i < in->n; i++)
+		close(in->fds[i]);
+	free(in);
+	return NULL;
+}
+
+static void
+snap_free(struct snap *s)
+{
+	struct ingest_snap *is = (struct ingest_snap *)s;
+
+	free(is->agents);
+	free(is);
+}
+
+static void
+publish(struct ingest *in, uint64_t mono)
+{
+	struct ingest_snap *is = xcalloc(1, sizeof(*is));
+
+	snap_init(&is->base, snap_free);
+	is->taken_ms = now_wall_ms();
+	is->started_ms = in->started_ms;
+	is->last_datagram_mono_ms = in->last_datagram_mono_ms;
+	is->loop_mono_ms = mono;
+	is->kernel_drops = in->kernel_drops;
+	is->recv_errors = in->recv_errors;
+	is->n_sockets = in->n;
+	memcpy(is->listen, in->listen, sizeof(is->listen));
+	memcpy(is->rcvbuf, in->rcvbuf, sizeof(is->rcvbuf));
+	agents_totals(in->agents, &is->totals);
+	is->agents = agents_snapshot(in->agents, &is->n_agents);
+	snap_slot_publish(in->out, &is->base);
+	if (in->wake != NULL)
+		in->wake(in->wake_arg);
+}
+
+static void
+from_addr(const struct sockaddr_storage *ss, struct sflow_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)ss;
+
+		a->family = 4;
+		memcpy(a->a, &sin->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			a->family = 4;
+			memcpy(a->a, (const uint8_t *)&sin6->sin6_addr + 12, 4);
+		} else {
+			a->family = 6;
+			memcpy(a->a, &sin6->sin6_addr, 16);
+		}
+	}
+}
+
+static void
+drain(struct ingest *in, int k)
+{
+	int fd = in->fds[k];
+
+	for (int rounds = 0; rounds < 64; rounds++) {
+		uint64_t now = now_wall_ms(), mono = now_mono_ms();
+		int got;
+
+		for (int i = 0; i < BATCH; i++) {
+			in->iov[i].iov_base = in->bufs + (size_t)i *
+			    (DGRAM_MAX + 1);
+			in->iov[i].iov_len = DGRAM_MAX + 1;
+			memset(&in->msgs[i].msg_hdr, 0,
+			    sizeof(in->msgs[i].msg_hdr));
+			in->msgs[i].msg_hdr.msg_iov = &in->iov[i];
+			in->msgs[i].msg_hdr.msg_iovlen = 1;
+			in->msgs[i].msg_hdr.msg_name = &in->from[i];
+			in->msgs[i].msg_hdr.msg_namelen = sizeof(in->from[i]);
+			in->msgs[i].msg_hdr.msg_control = in->cbuf[i];
+			in->msgs[i].msg_hdr.msg_controllen =
+			    sizeof(in->cbuf[i]);
+		}
+		got = recvmmsg(fd, in->msgs, BATCH, MSG_DONTWAIT, NULL);
+		if (got <= 0) {
+			if (got < 0 && errno != EAGAIN && errno != EINTR &&
+			    errno != EWOULDBLOCK) {
+				in->recv_errors++;
+				log_warnx_rl(&in->rl, "ingest", "recvmmsg: %s",
+				    strerror(errno));
+			}
+			return;
+		}
+		for (int i = 0; i < got; i++) {
+			struct msghdr *mh = &in->msgs[i].msg_hdr;
+			struct sflow_addr src;
+			struct cmsghdr *cm;
+			size_t len = in->msgs[i].msg_len;
+			int trunc = (mh->msg_flags & MSG_TRUNC) != 0 ||
+			    len > DGRAM_MAX;
+
+			for (cm = CMSG_FIRSTHDR(mh); cm != NULL;
+			     cm = CMSG_NXTHDR(mh, cm)) {
+				if (cm->cmsg_level == SOL_SOCKET &&
+				    cm->cmsg_type == SO_RXQ_OVFL) {
+					uint32_t v;
+
+					memcpy(&v, CMSG_DATA(cm), sizeof(v));
+					/* cumulative per socket; wraps at 2^32 */
+					in->kernel_drops += (uint32_t)(v -
+					    in->ovfl[k]);
+					in->ovfl[k] = v;
+				}
+			}
+			if (len > DGRAM_MAX)
+				len = DGRAM_MAX;
+			from_addr(&in->from[i], &src);
+			agents_process(in->agents, &src, in->iov[i].iov_base,
+			    len, trunc, now, mono, NULL, NULL);
+		}
+		in->last_datagram_mono_ms = mono;
+		if (got < BATCH)
+			return;
+	}
+}
+
+static void *
+ingest_main(void *arg)
+{
+	struct ingest *in = arg;
+	struct pollfd pfd[INGEST_MAX_SOCKETS];
+	uint64_t next = now_mono_ms();
+
+	for (int i = 0; i < in->n; i++) {
+		pfd[i].fd = in->fds[i];
+		pfd[i].events = POLLIN;
+	}
+	while (!atomic_load(&in->stop)) {
+		uint64_t mono = now_mono_ms();
+		int timeout = mono >= next ? 0 : (int)(next - mono);
+
+		if (timeout > 100)
+			timeout = 100; /* notice stop requests promptly */
+		if (poll(pfd, (nfds_t)in->n, timeout) > 0) {
+			for (int i = 0; i < in->n; i++)
+				if (pfd[i].revents & POLLIN)
+					drain(in, i);
+		}
+		mono = now_mono_ms();
+		if (mono >= next) {
+			publish(in, mono);
+			next = mono + (uint64_t)in->conf->push_ms;
+		}
+	}
+	return NULL;
+}
+
+int
+ingest_start(struct ingest *in)
+{
+	sigset_t all, old;
+	int rc;
+
+	publish(in, now_mono_ms()); /* health answers from the first second */
+	/* Signals are main's business: the thread starts with them blocked. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&in->thread, NULL, ingest_main, in);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return -1;
+	in->running = true;
+	return 0;
+}
+
+void
+ingest_stop(struct ingest *in)
+{
+	if (in == NULL)
+		return;
+	atomic_store(&in->stop, true);
+	if (in->running)
+		pthread_join(in->thread, NULL);
+	for (int i = 0; i < in->n; i++)
+		close(in->fds[i]);
+	agents_free(in->agents);
+	free(in->bufs);
+	free(in);
+}

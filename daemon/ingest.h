@@ -1,0 +1,48 @@
+/*
+ * ingest.h: the ingest thread: UDP sockets (IPv4 and IPv6, recvmmsg, a big
+ * SO_RCVBUF), decoding, and per-agent accounting. It owns the agent table
+ * and publishes a struct ingest_snap every push period.
+ */
+#ifndef FABMON_INGEST_H
+#define FABMON_INGEST_H
+
+#include <stdint.h>
+
+#include "agents.h"
+#include "conf.h"
+#include "snap.h"
+
+#define INGEST_MAX_SOCKETS CONF_MAX_LISTEN
+
+/* What the API reads: immutable once published. */
+struct ingest_snap {
+	struct snap base;
+	uint64_t taken_ms;	   /* wall clock */
+	uint64_t started_ms;	   /* when ingest started */
+	uint64_t last_datagram_mono_ms;
+	uint64_t loop_mono_ms;	   /* the thread's last loop: liveness */
+	uint64_t kernel_drops;	   /* SO_RXQ_OVFL: dropped by the kernel */
+	uint64_t recv_errors;
+	int n_sockets;
+	char listen[INGEST_MAX_SOCKETS][64]; /* bound addresses */
+	int rcvbuf[INGEST_MAX_SOCKETS];	     /* granted sizes (bytes) */
+	struct agents_totals totals;
+	size_t n_agents;
+	struct agent_stats *agents; /* sorted; sources are NULL */
+};
+
+struct ingest;
+
+/*
+ * Bind the sockets now, so that a bad address fails start-up with a precise
+ * message (returns NULL, with why in err). wake(arg) is called after each
+ * publish, from the ingest thread (fabmond passes lws_cancel_service).
+ */
+struct ingest *ingest_new(const struct conf *, struct snap_slot *out,
+    void (*wake)(void *), void *wake_arg, char *err, size_t errlen);
+/* Start the thread; returns 0 or -1. */
+int ingest_start(struct ingest *);
+/* Stop and join the thread, close the sockets, free everything. */
+void ingest_stop(struct ingest *);
+
+#endif

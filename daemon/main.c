@@ -1,0 +1,265 @@
+/*
+ * main.c: fabmond's entry point. It parses the configuration, then either
+ * checks it (-n), decodes a capture (--decode), or runs the daemon: the
+ * ingest thread plus the libwebsockets service loop on this thread.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "conf.h"
+#include "decode.h"
+#include "ingest.h"
+#include "log.h"
+#include "util.h"
+
+static volatile sig_atomic_t quit;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	quit = 1;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: fabmond [-dnv] [-f FILE] [--sflow ADDR:PORT] "
+	    "[--http ADDR:PORT]\n"
+	    "               [--db PATH] [--state-dir DIR] "
+	    "[--snmp-seed ADDR]... [--snmp-community C]\n"
+	    "               [-o SECTION.KEY=VALUE]...\n"
+	    "       fabmond --decode FILE.pcap [--port N]\n"
+	    "\n"
+	    "  -d            stay in the foreground, log to stderr\n"
+	    "  -f FILE       configuration file (INI)\n"
+	    "  -n            check the configuration, print it normalised, "
+	    "exit\n"
+	    "  -o K=V        set any configuration key, e.g. "
+	    "-o engine.push_ms=200\n"
+	    "  -v            more logging (debug)\n"
+	    "  --decode F    print each sFlow datagram of a pcap as JSON\n"
+	    "  --version     print the version\n");
+}
+
+static void
+wake_lws(void *arg)
+{
+	lws_cancel_service(arg);
+}
+
+/* Make the state directory (and parents) if it is missing. */
+static int
+make_dirs(const char *path)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { O_SFLOW = 256, O_HTTP, O_DB, O_STATE, O_SEED, O_COMM, O_DECODE,
+		O_VERSION, O_PORT };
+	static const struct option longopts[] = {
+		{ "sflow", required_argument, NULL, O_SFLOW },
+		{ "http", required_argument, NULL, O_HTTP },
+		{ "db", required_argument, NULL, O_DB },
+		{ "state-dir", required_argument, NULL, O_STATE },
+		{ "snmp-seed", required_argument, NULL, O_SEED },
+		{ "snmp-community", required_argument, NULL, O_COMM },
+		{ "decode", required_argument, NULL, O_DECODE },
+		{ "port", required_argument, NULL, O_PORT },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	/* Flags are applied after the file, so they win: keep them. */
+	struct {
+		const char *key;
+		const char *value;
+	} sets[256];
+	int nsets = 0, foreground = 0, check = 0, verbose = 0, ch;
+	int decode_port = 6343;
+	const char *file = NULL, *decode = NULL;
+	struct conf conf;
+	char err[512];
+	struct api_ctx api;
+	struct snap_slot ingest_slot;
+	struct ingest *ing;
+	struct lws_context *ctx;
+
+	while ((ch = getopt_long(argc, argv, "df:hno:v", longopts, NULL)) !=
+	    -1) {
+		const char *key = NULL;
+
+		switch (ch) {
+		case 'd':
+			foreground = 1;
+			break;
+		case 'f':
+			file = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'o': {
+			char *eq = strchr(optarg, '=');
+
+			if (eq == NULL) {
+				fprintf(stderr, "fabmond: -o wants "
+				    "SECTION.KEY=VALUE, not '%s'\n", optarg);
+				return 1;
+			}
+			*eq = '\0';
+			if (nsets < (int)nitems(sets)) {
+				sets[nsets].key = optarg;
+				sets[nsets++].value = eq + 1;
+			}
+			break;
+		}
+		case O_SFLOW:
+			key = "sflow.listen";
+			break;
+		case O_HTTP:
+			key = "http.listen";
+			break;
+		case O_DB:
+			key = "store.db";
+			break;
+		case O_STATE:
+			key = "store.state_dir";
+			break;
+		case O_SEED:
+			key = "snmp.seed";
+			break;
+		case O_COMM:
+			key = "snmp.community";
+			break;
+		case O_DECODE:
+			decode = optarg;
+			break;
+		case O_PORT:
+			decode_port = atoi(optarg);
+			break;
+		case O_VERSION:
+			printf("fabmond %s\n", FABMON_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+		if (key != NULL && nsets < (int)nitems(sets)) {
+			sets[nsets].key = key;
+			sets[nsets++].value = optarg;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+	if (decode != NULL)
+		return decode_pcap_file(decode, decode_port, stdout);
+
+	conf_defaults(&conf);
+	if (file != NULL && conf_parse_file(&conf, file, err, sizeof(err))) {
+		fprintf(stderr, "fabmond: %s\n", err);
+		return 1;
+	}
+	for (int i = 0; i < nsets; i++) {
+		if (conf_set(&conf, sets[i].key, sets[i].value, err,
+			sizeof(err)) != 0) {
+			fprintf(stderr, "fabmond: flag: %s\n", err);
+			return 1;
+		}
+	}
+	if (check) {
+		conf_print(&conf, stdout);
+		conf_free(&conf);
+		return 0;
+	}
+
+	log_init(1, verbose ? LOG_LVL_DEBUG
+	    : strcmp(conf.log_level, "debug") == 0 ? LOG_LVL_DEBUG
+	    : strcmp(conf.log_level, "warn") == 0  ? LOG_LVL_WARN
+						    : LOG_LVL_INFO);
+	if (make_dirs(conf.state_dir) != 0) {
+		fprintf(stderr, "fabmond: state directory %s: %s\n",
+		    conf.state_dir, strerror(errno));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	memset(&api, 0, sizeof(api));
+	api.conf = &conf;
+	api.ingest = &ingest_slot;
+	api.started_ms = now_wall_ms();
+	snap_slot_init(&ingest_slot);
+
+	ctx = api_start(&api, err, sizeof(err));
+	if (ctx == NULL) {
+		fprintf(stderr, "fabmond: %s\n", err);
+		return 1;
+	}
+	ing = ingest_new(&conf, &ingest_slot, wake_lws, ctx, err, sizeof(err));
+	if (ing == NULL) {
+		fprintf(stderr, "fabmond: %s\n", err);
+		lws_context_destroy(ctx);
+		return 1;
+	}
+	if (!foreground) {
+		/* Sockets are bound: errors so far went to the terminal. */
+		if (daemon(0, 0) == -1) {
+			fprintf(stderr, "fabmond: daemon: %s\n",
+			    strerror(errno));
+			return 1;
+		}
+		log_init(0, verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	}
+	if (ingest_start(ing) != 0) {
+		log_warnx("main", "cannot start the ingest thread");
+		return 1;
+	}
+	log_info("main", "fabmond %s: http on %s, state in %s",
+	    FABMON_VERSION, conf.http_listen, conf.state_dir);
+	while (!quit) {
+		if (lws_service(ctx, 0) < 0)
+			break;
+	}
+	log_info("main", "shutting down");
+	ingest_stop(ing);
+	lws_context_destroy(ctx);
+	snap_slot_clear(&ingest_slot);
+	conf_free(&conf);
+	return 0;
+}

@@ -1,0 +1,118 @@
+/*
+ * util.c: aborting allocators, clocks and formatting helpers. Thread-safe.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+static void
+oom(size_t n)
+{
+	fprintf(stderr, "fabmon: out of memory allocating %zu bytes\n", n);
+	abort();
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		oom(n);
+	return p;
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+
+	if (p == NULL)
+		oom(nmemb * size);
+	return p;
+}
+
+void *
+xrealloc(void *old, size_t n)
+{
+	void *p = realloc(old, n ? n : 1);
+
+	if (p == NULL)
+		oom(n);
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		oom(strlen(s) + 1);
+	return p;
+}
+
+static uint64_t
+clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t
+now_mono_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+uint64_t
+now_wall_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
+}
+
+char *
+addr_fmt(char *buf, size_t len, int family, const uint8_t *addr)
+{
+	if (family == 4) {
+		if (inet_ntop(AF_INET, addr, buf, len) == NULL)
+			snprintf(buf, len, "?");
+	} else if (family == 6) {
+		if (inet_ntop(AF_INET6, addr, buf, len) == NULL)
+			snprintf(buf, len, "?");
+	} else {
+		snprintf(buf, len, "unknown");
+	}
+	return buf;
+}
+
+char *
+str_escape(char *dst, size_t dstlen, const uint8_t *src, size_t srclen)
+{
+	size_t o = 0;
+
+	if (dstlen == 0)
+		return dst;
+	for (size_t i = 0; i < srclen; i++) {
+		uint8_t c = src[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			if (o + 1 >= dstlen)
+				break;
+			dst[o++] = (char)c;
+		} else {
+			if (o + 4 >= dstlen)
+				break;
+			snprintf(dst + o, dstlen - o, "\\x%02x", c);
+			o += 4;
+		}
+	}
+	dst[o] = '\0';
+	return dst;
+}

@@ -1,0 +1,35 @@
+/*
+ * util.h: allocation that aborts on out-of-memory, and small helpers
+ * shared by every module. Any thread may call these.
+ */
+#ifndef FABMON_UTIL_H
+#define FABMON_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The x* allocators never return NULL: out of memory aborts (STYLE). */
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xrealloc(void *, size_t);
+char *xstrdup(const char *);
+
+/* Monotonic and wall-clock time in milliseconds. */
+uint64_t now_mono_ms(void);
+uint64_t now_wall_ms(void);
+
+/*
+ * Format an address of family 4 or 6 (16 bytes, IPv4 in the first 4) into
+ * buf, which must hold at least 46 bytes. Returns buf.
+ */
+char *addr_fmt(char *buf, size_t len, int family, const uint8_t *addr);
+
+/*
+ * Escape a string that came from the network so that it can be logged:
+ * non-printable bytes become \xNN. Returns dst, always NUL-terminated.
+ */
+char *str_escape(char *dst, size_t dstlen, const uint8_t *src, size_t srclen);
+
+#endif
