@@ -17,6 +17,7 @@ struct agents {
 	uint64_t datagrams;
 	uint64_t samples;
 	uint64_t errs[SFLOW_ERR__MAX];
+	enum sflow_err last_err;
 };
 
 /* Gaps larger than this are a restart or garbage, not lost datagrams. */
@@ -194,6 +195,7 @@ agents_process(struct agents *t, const struct sflow_addr *src,
 	uint32_t n = 0;
 
 	t->datagrams++;
+	t->last_err = SFLOW_OK;
 	e = sflow_datagram_open(&dg, buf, len);
 	if (truncated)
 		dg.errs[SFLOW_ERR_OVERSIZE]++;
@@ -203,8 +205,11 @@ agents_process(struct agents *t, const struct sflow_addr *src,
 		st = lookup(t, &dg.agent, dg.sub_agent_id, true, now_ms);
 	if (st == NULL) {
 		t->overflow++;
-		for (int i = 1; i < SFLOW_ERR__MAX; i++)
+		for (int i = 1; i < SFLOW_ERR__MAX; i++) {
 			t->errs[i] += dg.errs[i];
+			if (dg.errs[i] && t->last_err == SFLOW_OK)
+				t->last_err = (enum sflow_err)i;
+		}
 		return 0;
 	}
 	st->datagrams++;
@@ -253,9 +258,17 @@ agents_process(struct agents *t, const struct sflow_addr *src,
 	for (int i = 1; i < SFLOW_ERR__MAX; i++) {
 		st->errs[i] += dg.errs[i];
 		t->errs[i] += dg.errs[i];
+		if (dg.errs[i] && t->last_err == SFLOW_OK)
+			t->last_err = (enum sflow_err)i;
 	}
 	t->samples += n;
 	return n;
+}
+
+enum sflow_err
+agents_last_error(const struct agents *t)
+{
+	return t->last_err;
 }
 
 void

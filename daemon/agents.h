@@ -81,6 +81,12 @@ uint32_t agents_process(struct agents *, const struct sflow_addr *src,
     const uint8_t *buf, size_t len, int truncated, uint64_t now_ms,
     uint64_t mono_ms, agents_sample_fn each, void *arg);
 
+/*
+ * The first error class of the datagram that agents_process() saw last,
+ * SFLOW_OK if it was clean (for the ingest thread's rate-limited log).
+ */
+enum sflow_err agents_last_error(const struct agents *);
+
 /* Totals over every agent, plus the datagrams that could not be keyed. */
 struct agents_totals {
 	uint64_t datagrams;

@@ -34,6 +34,8 @@ static const struct key keys[] = {
 	    "UDP address:port for sFlow; repeat for several" },
 	{ "sflow.rcvbuf", K_INT, F(sflow_rcvbuf), 0, 1 << 30, 65536, 0,
 	    "socket receive buffer, bytes" },
+	{ "sflow.max_datagram", K_INT, F(sflow_max_datagram), 0, 65535, 1400,
+	    0, "largest sFlow datagram accepted whole, bytes" },
 	{ "http.listen", K_ADDR, F(http_listen), 0, 0, 0, 8008,
 	    "HTTP/websocket address:port" },
 	{ "store.state_dir", K_STR, F(state_dir), 0, 0, 0, 0,
@@ -79,6 +81,8 @@ conf_defaults(struct conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->sflow_rcvbuf = 16 << 20;
+	/* SFLOW-MIB's default is 1400; 9216 covers jumbo-frame agents. */
+	c->sflow_max_datagram = 9216;
 	c->http_listen = xstrdup("[::]:8008");
 	c->state_dir = default_state_dir();
 	c->snmp_community = xstrdup("public");
@@ -291,6 +295,23 @@ conf_set(struct conf *c, const char *name, const char *value, char *err,
 	}
 	}
 	return -1;
+}
+
+int
+conf_clear_list(struct conf *c, const char *name)
+{
+	const struct key *k = key_find(name);
+	char **v;
+	int *n;
+
+	if (k == NULL || (k->type != K_LIST && k->type != K_ADDRLIST))
+		return -1;
+	v = FIELD(c, k, char *);
+	n = (int *)((char *)c + k->count_off);
+	for (int j = 0; j < *n; j++)
+		free(v[j]);
+	*n = 0;
+	return 0;
 }
 
 struct parse_ctx {

@@ -18,6 +18,7 @@ struct conf {
 	char *sflow_listen[CONF_MAX_LISTEN]; /* ADDR:PORT, e.g. "[::]:6343" */
 	int n_sflow_listen;
 	int sflow_rcvbuf;      /* bytes asked for SO_RCVBUF(FORCE) */
+	int sflow_max_datagram; /* longer ones are cut and counted oversize */
 	char *http_listen;     /* ADDR:PORT */
 	char *state_dir;
 	char *db;	       /* NULL: <state_dir>/fabmon.db */
@@ -40,6 +41,12 @@ void conf_free(struct conf *);
  */
 int conf_set(struct conf *, const char *key, const char *value, char *err,
     size_t errlen);
+
+/*
+ * Empty a list key (sflow.listen, snmp.seed), so that flags replace what
+ * the file said instead of adding to it. Returns 0, or -1 if not a list.
+ */
+int conf_clear_list(struct conf *, const char *key);
 
 /* Parse an INI text; returns 0, or -1 with "line N: why" in err. */
 int conf_parse_string(struct conf *, const char *text, char *err,

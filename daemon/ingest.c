@@ -26,7 +26,6 @@
 #include "util.h"
 
 #define BATCH	  64
-#define DGRAM_MAX 65536 /* the largest UDP payload, plus one to see MSG_TRUNC */
 
 struct ingest {
 	const struct conf *conf;
@@ -39,6 +38,7 @@ struct ingest {
 	int rcvbuf[INGEST_MAX_SOCKETS];
 	uint32_t ovfl[INGEST_MAX_SOCKETS]; /* last SO_RXQ_OVFL per socket */
 	int n;
+	size_t dgram_max; /* longer datagrams are cut and counted oversize */
 
 	struct agents *agents;
 	uint64_t started_ms;
@@ -47,6 +47,7 @@ struct ingest {
 	uint64_t last_datagram_mono_ms;
 
 	struct log_ratelimit rl;
+	struct log_ratelimit rl_bad;
 	pthread_t thread;
 	atomic_bool stop;
 	bool running;
@@ -133,9 +134,12 @@ ingest_new(const struct conf *c, struct snap_slot *out, void (*wake)(void *),
 		if (open_socket(in, c->sflow_listen[i], err, errlen) != 0)
 			goto fail;
 	in->agents = agents_new((size_t)c->max_agents);
-	in->bufs = xmalloc((size_t)BATCH * (DGRAM_MAX + 1));
+	in->dgram_max = (size_t)c->sflow_max_datagram;
+	/* One spare byte per buffer: a datagram that fills it was cut. */
+	in->bufs = xmalloc((size_t)BATCH * (in->dgram_max + 1));
 	in->started_ms = now_wall_ms();
 	in->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 5);
+	in->rl_bad = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 5);
 	atomic_init(&in->stop, false);
 	return in;
 fail:
@@ -209,8 +213,8 @@ drain(struct ingest *in, int k)
 
 		for (int i = 0; i < BATCH; i++) {
 			in->iov[i].iov_base = in->bufs + (size_t)i *
-			    (DGRAM_MAX + 1);
-			in->iov[i].iov_len = DGRAM_MAX + 1;
+			    (in->dgram_max + 1);
+			in->iov[i].iov_len = in->dgram_max + 1;
 			memset(&in->msgs[i].msg_hdr, 0,
 			    sizeof(in->msgs[i].msg_hdr));
 			in->msgs[i].msg_hdr.msg_iov = &in->iov[i];
@@ -237,7 +241,7 @@ drain(struct ingest *in, int k)
 			struct cmsghdr *cm;
 			size_t len = in->msgs[i].msg_len;
 			int trunc = (mh->msg_flags & MSG_TRUNC) != 0 ||
-			    len > DGRAM_MAX;
+			    len > in->dgram_max;
 
 			for (cm = CMSG_FIRSTHDR(mh); cm != NULL;
 			     cm = CMSG_NXTHDR(mh, cm)) {
@@ -252,11 +256,21 @@ drain(struct ingest *in, int k)
 					in->ovfl[k] = v;
 				}
 			}
-			if (len > DGRAM_MAX)
-				len = DGRAM_MAX;
+			if (len > in->dgram_max)
+				len = in->dgram_max;
 			from_addr(&in->from[i], &src);
 			agents_process(in->agents, &src, in->iov[i].iov_base,
 			    len, trunc, now, mono, NULL, NULL);
+			if (agents_last_error(in->agents) != SFLOW_OK) {
+				char a[64];
+
+				log_warnx_rl(&in->rl_bad, "ingest",
+				    "bad datagram from %s: %s (%zu bytes)",
+				    addr_fmt(a, sizeof(a), src.family, src.a),
+				    sflow_err_name(
+					agents_last_error(in->agents)),
+				    len);
+			}
 		}
 		in->last_datagram_mono_ms = mono;
 		if (got < BATCH)

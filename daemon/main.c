@@ -3,10 +3,12 @@
  * checks it (-n), decodes a capture (--decode), or runs the daemon: the
  * ingest thread plus the libwebsockets service loop on this thread.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libwebsockets.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +41,7 @@ usage(FILE *f)
 	    "               [--db PATH] [--state-dir DIR] "
 	    "[--snmp-seed ADDR]... [--snmp-community C]\n"
 	    "               [-o SECTION.KEY=VALUE]...\n"
-	    "       fabmond --decode FILE.pcap [--port N]\n"
+	    "       fabmond --decode FILE.pcap [--sflow ADDR:PORT]\n"
 	    "\n"
 	    "  -d            stay in the foreground, log to stderr\n"
 	    "  -f FILE       configuration file (INI)\n"
@@ -82,7 +84,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_SFLOW = 256, O_HTTP, O_DB, O_STATE, O_SEED, O_COMM, O_DECODE,
-		O_VERSION, O_PORT };
+		O_VERSION };
 	static const struct option longopts[] = {
 		{ "sflow", required_argument, NULL, O_SFLOW },
 		{ "http", required_argument, NULL, O_HTTP },
@@ -91,7 +93,6 @@ main(int argc, char **argv)
 		{ "snmp-seed", required_argument, NULL, O_SEED },
 		{ "snmp-community", required_argument, NULL, O_COMM },
 		{ "decode", required_argument, NULL, O_DECODE },
-		{ "port", required_argument, NULL, O_PORT },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -164,9 +165,6 @@ main(int argc, char **argv)
 		case O_DECODE:
 			decode = optarg;
 			break;
-		case O_PORT:
-			decode_port = atoi(optarg);
-			break;
 		case O_VERSION:
 			printf("fabmond %s\n", FABMON_VERSION);
 			return 0;
@@ -186,13 +184,38 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	if (decode != NULL)
+	if (decode != NULL) {
+		/* Decode what was sent to the --sflow port (default 6343). */
+		for (int i = 0; i < nsets; i++) {
+			struct sockaddr_storage ss;
+			socklen_t sl;
+
+			if (strcmp(sets[i].key, "sflow.listen") != 0)
+				continue;
+			if (addrport_parse(sets[i].value, 6343, &ss, &sl) != 0) {
+				fprintf(stderr, "fabmond: --sflow '%s' is not "
+				    "ADDR:PORT\n", sets[i].value);
+				return 1;
+			}
+			decode_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		}
 		return decode_pcap_file(decode, decode_port, stdout);
+	}
 
 	conf_defaults(&conf);
 	if (file != NULL && conf_parse_file(&conf, file, err, sizeof(err))) {
 		fprintf(stderr, "fabmond: %s\n", err);
 		return 1;
+	}
+	/* A list given by flags replaces the file's list. */
+	for (int i = 0; i < nsets; i++) {
+		bool first = true;
+
+		for (int j = 0; j < i; j++)
+			if (strcmp(sets[j].key, sets[i].key) == 0)
+				first = false;
+		if (first)
+			conf_clear_list(&conf, sets[i].key);
 	}
 	for (int i = 0; i < nsets; i++) {
 		if (conf_set(&conf, sets[i].key, sets[i].value, err,

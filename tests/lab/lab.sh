@@ -136,7 +136,7 @@ need_root() { [[ $(id -u) == 0 ]] || die "must run as root"; }
 # ------------------------------------------------------------------ processes
 proc_start() { # pid -> start time in clock ticks (field 22 of /proc/PID/stat)
     local s rest f
-    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    { read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
     rest=${s##*) }
     read -ra f <<<"$rest"
     printf '%s' "${f[19]}"
@@ -147,7 +147,7 @@ proc_start() { # pid -> start time in clock ticks (field 22 of /proc/PID/stat)
 spawn() {
     local node=$1 name=$2 pid st
     shift 2
-    setsid ip netns exec "$(ns_of "$node")" "$@" </dev/null >>"$LAB_DIR/$node/$name.out" 2>&1 &
+    setsid ip netns exec "$(ns_of "$node")" "$@" </dev/null >>"$LAB_DIR/$node/$name.out" 2>&1 9>&- &
     pid=$!
     st=$(proc_start "$pid" || echo -)
     echo "$pid $st $node $name" >>"$LAB_DIR/pids"
@@ -157,10 +157,11 @@ spawn() {
 # process inside one of the lab's namespaces.
 lab_pids() {
     local pid st node name ns p
+    {
     if [[ -f $LAB_DIR/pids ]]; then
         while read -r pid st node name; do
             [[ $pid =~ ^[0-9]+$ ]] || continue
-            [[ -d /proc/$pid ]] || continue
+            is_alive "$pid" || continue
             [[ $(proc_start "$pid" 2>/dev/null || true) == "$st" ]] || continue
             echo "$pid"
         done <"$LAB_DIR/pids"
@@ -171,10 +172,17 @@ lab_pids() {
         for p in $(ip netns pids "$ns" 2>/dev/null); do
             echo "$p"
         done
-    done | sort -un | { grep -vx -e "$$" -e "$BASHPID" || true; }
+    done
+    } | sort -un | { grep -vx -e "$$" -e "$BASHPID" || true; }
 }
 
-alive_of() { local p out=(); for p in "$@"; do if [[ -d /proc/$p ]]; then out+=("$p"); fi; done; echo "${out[@]}"; }
+is_alive() { # running, i.e. exists and is not a zombie waiting to be reaped
+    local s
+    { read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
+    s=${s##*) }
+    [[ ${s:0:1} != [ZX] ]]
+}
+alive_of() { local p out=(); for p in "$@"; do if is_alive "$p"; then out+=("$p"); fi; done; echo "${out[@]}"; }
 
 kill_lab_pids() {
     local pids left i
@@ -183,7 +191,7 @@ kill_lab_pids() {
     # shellcheck disable=SC2086
     kill -TERM $pids 2>/dev/null || true
     # uacctd ignores SIGTERM for >10 s: short grace, then SIGKILL
-    for ((i = 0; i < 10; i++)); do
+    for ((i = 0; i < 5; i++)); do
         # shellcheck disable=SC2086
         left=$(alive_of $pids)
         [[ -z $left ]] && break
@@ -196,12 +204,14 @@ kill_lab_pids() {
         kill -KILL $left 2>/dev/null || true
     fi
     # anything that appeared meanwhile (forked children) in the namespaces
-    for ((i = 0; i < 30; i++)); do
+    for ((i = 0; i < 50; i++)); do
         pids=$(lab_pids | tr '\n' ' ')
+        # shellcheck disable=SC2086
+        pids=$(alive_of $pids)
         [[ -z ${pids// /} ]] && return 0
         # shellcheck disable=SC2086
         kill -KILL $pids 2>/dev/null || true
-        sleep 0.1
+        sleep 0.05
     done
     log "warning: processes still alive: $(lab_pids | tr '\n' ' ')"
 }
@@ -566,7 +576,7 @@ cmd_status() {
     echo "== processes (recorded)"
     if [[ -f $LAB_DIR/pids ]]; then
         while read -r pid st node name; do
-            if [[ -d /proc/$pid && $(proc_start "$pid" 2>/dev/null || true) == "$st" ]]; then
+            if is_alive "$pid" && [[ $(proc_start "$pid" 2>/dev/null || true) == "$st" ]]; then
                 printf '  %-5s %-7s pid %-7s running  %s\n' "$node" "$name" "$pid" "$(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-80)"
             else
                 printf '  %-5s %-7s pid %-7s DEAD\n' "$node" "$name" "$pid"
