@@ -270,6 +270,8 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	(void)in;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
+		if (pss == NULL)
+			return -1;
 		method = lws_http_get_uri_and_method(wsi, &uri, &ulen);
 		if (method < 0 || uri == NULL || ulen <= 0 ||
 		    (size_t)ulen >= sizeof(path)) {
@@ -306,7 +308,7 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		size_t chunk;
 		int final;
 
-		if (pss->buf == NULL)
+		if (pss == NULL || pss->buf == NULL)
 			break;
 		chunk = pss->len - pss->off;
 		if (chunk > 16384)
@@ -334,8 +336,12 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	}
 	case LWS_CALLBACK_CLOSED_HTTP:
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-		free(pss->buf);
-		pss->buf = NULL;
+		/* lws calls these with no session data when a request was
+		 * refused before it bound one (e.g. headers too long). */
+		if (pss != NULL) {
+			free(pss->buf);
+			pss->buf = NULL;
+		}
 		break;
 	default:
 		break;

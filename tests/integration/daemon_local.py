@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""daemon_local: fabmond on loopback, fed real captures and hostile input.
+
+Checks that good datagrams are counted per agent, that each class of bad
+input is counted per agent and per error class in /api/v1/health, that
+garbage HTTP requests get 4xx and a counter, and that fabmond never dies.
+"""
+import os
+import random
+import socket
+import struct
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+from fablib import FIXTURES, Fabmond, ok  # noqa: E402
+import fablib  # noqa: E402
+from pcap_send import udp_payloads  # noqa: E402
+
+
+def u32(*v):
+    return b''.join(struct.pack('>I', x) for x in v)
+
+
+def header(agent=b'\xc0\x00\x02\x09', seq=1, nsamples=1, version=5,
+           atype=1):
+    return u32(version, atype) + agent + u32(0, seq, 1000, nsamples)
+
+
+def flow_sample(seq=1):
+    # A compact flow sample with no records.
+    body = u32(seq, 3, 10, 100, 0, 3, 4, 0)
+    return u32(1, len(body)) + body
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix='fabmon-local-')
+    fab = Fabmond(tmp)
+    try:
+        run(fab)
+    finally:
+        st = fab.stop()
+        ok(st == 0, 'daemon/clean exit on SIGTERM', f'status {st}')
+        if fablib.failures:
+            print('# fabmond log:\n# ' +
+                  fab.logtext().replace('\n', '\n# ')[-3000:])
+    return 1 if fablib.failures else 0
+
+
+def run(fab):
+    h = fab.json('/api/v1/health')
+    ok(h['status'] == 'ok' and h['ingest']['alive'], 'health/starts ok',
+       h['status'])
+    st, body = fab.get('/version')
+    ok(st == 200 and body.strip() == b'0.1.0', 'api/version', body)
+
+    # Real captures: every fixture datagram counted under its agent.
+    good = []
+    for f in sorted(os.listdir(FIXTURES)):
+        if f.startswith('sflow-'):
+            good += list(udp_payloads(os.path.join(FIXTURES, f)))
+    fab.send(good)
+    h = fab.wait_health(lambda h: h['ingest']['datagrams'] >= len(good))
+    ok(h['ingest']['datagrams'] == len(good), 'ingest/all fixture datagrams',
+       f"{h['ingest']['datagrams']} of {len(good)}")
+    agents = {(a['agent'], a['subAgentId']): a for a in h['agents']}
+    ok(('172.16.0.3', 0) in agents and ('49.49.49.49', 1) in agents,
+       'ingest/agents keyed by agent address and sub-agent', list(agents))
+    ok(sum(a['errors'][k] for a in h['agents'] for k in a['errors']) == 0,
+       'ingest/real captures decode without errors')
+    ok(sum(a['samples'] for a in h['agents']) == h['ingest']['samples'] > 0,
+       'ingest/samples summed per agent')
+    rt = fab.json('/agents/json')
+    ok('172.16.0.3' in rt and rt['172.16.0.3']['sFlowFlowSamples'] >= 1,
+       'api/agents/json sFlow-RT shape', str(list(rt))[:200])
+
+    # Sequence gaps: agent 192.0.2.50 sends 1, 2, 5 -> 2 lost.
+    a50 = b'\xc0\x00\x02\x32'
+    fab.send([header(a50, s) + flow_sample(s) for s in (1, 2, 5)])
+    h = fab.wait_health(lambda h: any(
+        a['agent'] == '192.0.2.50' and a['datagrams'] == 3
+        for a in h['agents']))
+    a = [a for a in h['agents'] if a['agent'] == '192.0.2.50']
+    ok(a and a[0]['seqLost'] == 2, 'ingest/sequence-gap loss per agent',
+       a and a[0]['seqLost'])
+
+    # Hostile input, one class each, from agent 192.0.2.9 where the
+    # header holds, else keyed by the UDP source (127.0.0.1).
+    a9 = b'\xc0\x00\x02\x09'
+    hostile = {
+        'truncated': [b'', b'\x00\x00', header()[:10]],
+        'bad_version': [header(version=4), header(version=0xffffffff)],
+        'bad_address_type': [header(atype=7)],
+        'bad_count': [header(a9, 10, nsamples=0xffffffff) + flow_sample()],
+        'sample_overrun': [header(a9, 11) + u32(1, 0x7fffffff) + b'x' * 40],
+        # an extended-switch record (16 bytes) declared 8 bytes long
+        'length_mismatch': [header(a9, 12) + u32(1, 48) +
+                            u32(1, 3, 10, 100, 0, 3, 4, 1) +
+                            u32(1001, 8, 10, 0)],
+        'oversize': [header(a9, 13) + flow_sample() + b'\0' * 20000],
+    }
+    before = h['ingest']['errors']
+    sent = 0
+    for cls, dgs in hostile.items():
+        fab.send(dgs)
+        sent += len(dgs)
+    total = h['ingest']['datagrams'] + sent
+    h = fab.wait_health(lambda h: h['ingest']['datagrams'] >= total)
+    ok(h['ingest']['datagrams'] == total, 'hostile/every datagram counted',
+       f"{h['ingest']['datagrams']} of {total}")
+    for cls, dgs in hostile.items():
+        got = h['ingest']['errors'][cls] - before[cls]
+        ok(got >= len(dgs), f'hostile/{cls} counted',
+           f'{got} < {len(dgs)}')
+    by_src = [a for a in h['agents'] if a['agent'] is None]
+    ok(by_src and by_src[0]['source'] == '127.0.0.1' and
+       by_src[0]['errors']['bad_version'] == 2,
+       'hostile/undecodable datagrams keyed by UDP source',
+       str(by_src)[:300])
+    a = [a for a in h['agents'] if a['agent'] == '192.0.2.9']
+    ok(a and a[0]['errors']['bad_count'] == 1 and
+       a[0]['errors']['sample_overrun'] == 1 and
+       a[0]['errors']['length_mismatch'] == 1,
+       'hostile/errors counted per agent and class', str(a)[:400])
+
+    # Random garbage: many datagrams, fabmond survives and counts them.
+    rnd = random.Random(42)
+    junk = []
+    for i in range(3000):
+        n = rnd.choice([1, 7, 28, 100, 600, 1400])
+        b = bytearray(rnd.getrandbits(8) for _ in range(n))
+        if i % 2 and n >= 28:
+            b[0:8] = u32(5, 1)  # plausible header, garbage after
+        junk.append(bytes(b))
+    fab.send(junk)
+    total += len(junk)
+    h = fab.wait_health(lambda h: h['ingest']['datagrams'] + h['ingest']
+                        ['kernelDrops'] >= total, timeout=20)
+    ok(fab.alive() and h['ingest']['datagrams'] + h['ingest']['kernelDrops']
+       == total, 'hostile/3000 random datagrams survived and counted',
+       f"{h['ingest']['datagrams']}+{h['ingest']['kernelDrops']} of {total}")
+
+    # Garbage HTTP: answered with 4xx or closed; counted; still serving.
+    bad_before = h['httpBadRequests']
+    for req in [b'GET /nope HTTP/1.1\r\nHost: x\r\n\r\n',
+                b'DELETE /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n',
+                b'GET /' + b'a' * 9000 + b' HTTP/1.1\r\nHost: x\r\n\r\n',
+                b'\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03' + b'\0' * 64,
+                b'BREW /pot HTCPCP/1.0\r\n\r\n']:
+        s = socket.create_connection(('127.0.0.1', fab.http_port), 5)
+        s.settimeout(5)
+        try:
+            s.sendall(req)
+            s.recv(4096)
+        except OSError:
+            pass
+        s.close()
+    h = fab.json('/api/v1/health')
+    ok(fab.alive() and h['httpBadRequests'] >= bad_before + 2,
+       'http/garbage requests counted, daemon serving',
+       f"{h['httpBadRequests']} vs {bad_before}")
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""fablib: helpers shared by the Python integration tests.
+
+Tests print TAP-like lines ("ok - name" / "not ok - name: why") that
+tests/run.sh counts. Every process a test starts is stopped by PID.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+BUILD = os.environ.get('BUILD', 'build')
+FABMOND = os.path.join(ROOT, BUILD, 'fabmond')
+FIXTURES = os.environ.get('FIXTURES',
+                          os.path.join(ROOT, '..', 'shared', 'fixtures', 'pcap'))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'tools'))
+
+failures = 0
+
+
+def ok(cond, name, why=''):
+    global failures
+    if cond:
+        print(f'ok - {name}', flush=True)
+    else:
+        failures += 1
+        print(f'not ok - {name}' + (f': {why}' if why else ''), flush=True)
+    return cond
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Fabmond:
+    """A fabmond on loopback with its own ports and state dir."""
+
+    def __init__(self, tmpdir, extra=()):
+        self.sflow_port = free_port(socket.SOCK_DGRAM)
+        self.http_port = free_port()
+        self.log = open(os.path.join(tmpdir, 'fabmond.log'), 'w+')
+        self.proc = subprocess.Popen(
+            [FABMOND, '-d', '--sflow', f'127.0.0.1:{self.sflow_port}',
+             '--http', f'127.0.0.1:{self.http_port}',
+             '--state-dir', os.path.join(tmpdir, 'state'),
+             '-o', 'engine.push_ms=200', *extra],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                self.get('/version')
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+        raise RuntimeError('fabmond did not start: ' + self.logtext())
+
+    def logtext(self):
+        self.log.seek(0)
+        return self.log.read()
+
+    def url(self, path):
+        return f'http://127.0.0.1:{self.http_port}{path}'
+
+    def get(self, path, timeout=5):
+        with urllib.request.urlopen(self.url(path), timeout=timeout) as r:
+            return r.status, r.read()
+
+    def json(self, path):
+        return json.loads(self.get(path)[1])
+
+    def send(self, payloads):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for p in payloads:
+            s.sendto(p, ('127.0.0.1', self.sflow_port))
+        s.close()
+
+    def wait_health(self, pred, timeout=10):
+        """Poll /api/v1/health until pred(health) is true; return it."""
+        deadline = time.time() + timeout
+        h = None
+        while time.time() < deadline:
+            h = self.json('/api/v1/health')
+            if pred(h):
+                return h
+            time.sleep(0.1)
+        return h
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        """SIGTERM; returns the exit status (None if it had to be killed)."""
+        if self.proc.poll() is not None:
+            return self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
