@@ -72,7 +72,7 @@ DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev \
 	libsqlite3-dev sqlite3 libsnmp-dev libncurses-dev \
 	python3 tshark pmacct lldpd snmpd snmp keepalived hping3 tmux \
 	iptables iproute2 ethtool iputils-ping procps psmisc curl \
-	clang-format
+	clang-format socat
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

@@ -479,6 +479,17 @@ cmd_up() {
         [[ -d /proc/$pid ]] || dead+=("$node/$name")
     done <"$LAB_DIR/pids"
     ((${#dead[@]} == 0)) || die "daemons died at start: ${dead[*]} (see $LAB_DIR/<node>/*.out)"
+    # record the daemons' own children too (uacctd plugins, lldpd privsep child), so
+    # that 'down' finds them even if a namespace was deleted behind our back
+    local known comm
+    known=" $(awk '{ printf "%s ", $1 }' "$LAB_DIR/pids")"
+    for node in "${NODES[@]}"; do
+        for pid in $(ip netns pids "$(ns_of "$node")"); do
+            [[ $known == *" $pid "* ]] && continue
+            comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+            echo "$pid $(proc_start "$pid" || echo -) $node $comm-child" >>"$LAB_DIR/pids"
+        done
+    done
     log "up: prefix=$PREFIX dir=$LAB_DIR ($(( ($(now) - t0) / 1000 )) ms); run '$PROG wait' to wait for convergence"
 }
 
