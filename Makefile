@@ -96,7 +96,7 @@ ASAN_FLAGS := SAN="-fsanitize=address,undefined -fno-omit-frame-pointer \
 # The fast inner loop: unit tests, golden tests, corpus replay.
 check: deps
 	$(MAKE) --no-print-directory $(ASAN_FLAGS) test-bins
-	@BUILD=$(ASAN_BUILD) tests/run.sh unit golden replay
+	@BUILD=$(ASAN_BUILD) tests/run.sh unit golden replay daemon
 
 # Everything CI runs, including the network-namespace lab.
 test: deps

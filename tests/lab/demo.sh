@@ -54,7 +54,7 @@ switches of the lab. Open or curl (from this machine):
   curl -s http://127.0.0.1:$PORT/agents/json       # sFlow-RT's agent list
   curl -s http://127.0.0.1:$PORT/version
 
-  tests/lab/lab.sh exec h1 hping3 -c 2000 -i u1000 --udp -p 53 10.2.3.10
+  tests/lab/lab.sh exec h1 hping3 -n -c 2000 -i u1000 --udp -p 53 10.2.4.15
   tests/lab/lab.sh status                          # fabric and LLDP health
   fabmond log: $run_dir/fabmond.log
 

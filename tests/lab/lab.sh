@@ -16,6 +16,10 @@ if [[ ! $PREFIX =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,19}$ ]]; then
 fi
 LAB_DIR=${LAB_DIR:-/tmp/fabmon-lab-$PREFIX}
 LAB_DIR=${LAB_DIR%/}
+if [[ $LAB_DIR != /?* ]]; then
+    echo "$PROG: LAB_DIR must be an absolute path other than / (got '${LAB_DIR:-/}')" >&2
+    exit 2
+fi
 SFLOW_TARGET=${SFLOW_TARGET:-10.99.0.101:6343}
 SFLOW_RATE=${SFLOW_RATE:-10}
 WAIT_TIMEOUT=${LAB_WAIT_TIMEOUT:-30}
@@ -236,7 +240,10 @@ lab_is_up() {
 # ------------------------------------------------------------------ down
 cmd_down() {
     need_root
-    local node ns
+    local node ns recorded=() pid st rest i
+    if [[ -f $LAB_DIR/pids ]]; then
+        while read -r pid st rest; do recorded+=("$pid:$st"); done <"$LAB_DIR/pids"
+    fi
     kill_lab_pids
     for node in "${NODES[@]}"; do
         ns=$(ns_of "$node")
@@ -251,6 +258,16 @@ cmd_down() {
             log "warning: $LAB_DIR has no $MARKER marker; not removing it"
         fi
     fi
+    # Killed daemons were reparented to PID 1, which reaps them lazily (about 2 s
+    # here): wait (bounded) until none of ours lingers as a zombie in 'ps'.
+    for ((i = 0; i < 40; i++)); do
+        local lingering=0 e
+        for e in "${recorded[@]}"; do
+            [[ $(proc_start "${e%%:*}" 2>/dev/null || true) == "${e#*:}" ]] && lingering=1 && break
+        done
+        ((lingering)) || break
+        sleep 0.1
+    done
 }
 
 # ------------------------------------------------------------------ up
@@ -350,6 +367,7 @@ cmd_up() {
         echo "host_lldp=$HOST_LLDP"
     } >"$LAB_DIR/env"
     for node in "${NODES[@]}"; do mkdir -p "$LAB_DIR/$node"; done
+    trap 'log "up failed: logs are in $LAB_DIR/<node>/; run \"$PROG down\" to clean up"' ERR
 
     # 1. namespaces + sysctls (before any interface exists, so 'default' applies)
     for node in "${NODES[@]}"; do
@@ -361,14 +379,16 @@ cmd_up() {
     local common=(net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
         net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
         net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0)
+    local jobs=() j
     for node in "${NODES[@]}"; do
         if [[ " ${SWITCHES[*]} " == *" $node "* ]]; then
             sysctl_ns "$node" net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1 "${common[@]}" &
         else
             sysctl_ns "$node" net.ipv4.ip_forward=0 "${common[@]}" &
         fi
+        jobs+=($!)
     done
-    wait
+    for j in "${jobs[@]}"; do wait "$j" || die "sysctl failed in a namespace"; done
 
     # 2. management bridge
     ns=$(ns_of mgmt)
@@ -430,19 +450,21 @@ cmd_up() {
     # 6. per switch: proxy ARP on host ports (intra-rack traffic is routed by the
     #    leaf), and the sFlow sampling rule
     prob=$(awk -v r="$SFLOW_RATE" 'BEGIN { printf "%.6f", 1 / r }')
+    jobs=()
     for sw in "${SWITCHES[@]}"; do
         (
             ns=$(ns_of "$sw")
             for p in ${PORTS[$sw]}; do
                 if [[ ${PEER[$sw:$p]} == h*:eth0 ]]; then
-                    sysctl_ns "$sw" "net.ipv4.conf.$p.proxy_arp=1"
+                    sysctl_ns "$sw" "net.ipv4.conf.$p.proxy_arp=1" "net.ipv4.neigh.$p.proxy_delay=0"
                 fi
             done
             ip netns exec "$ns" iptables -w -A FORWARD -m statistic --mode random \
                 --probability "$prob" -j NFLOG --nflog-group "$SFLOW_GROUP" --nflog-size 128
         ) &
+        jobs+=($!)
     done
-    wait
+    for j in "${jobs[@]}"; do wait "$j" || die "proxy ARP / iptables set-up failed on a switch"; done
 
     # 7. daemons: snmpd first (lldpd registers with it over AgentX), then lldpd, uacctd
     for sw in "${SWITCHES[@]}"; do
@@ -494,8 +516,9 @@ cmd_up() {
 }
 
 # ------------------------------------------------------------------ health
-# one host on another leaf for every host (covers every leaf and both directions)
-PING_PAIRS=(h1:h3 h3:h4 h4:h5 h5:h1 h2:h6 h6:h2)
+# one host on another leaf for every host (covers every leaf and both directions),
+# plus two intra-rack pairs (routed by the leaf through proxy ARP)
+PING_PAIRS=(h1:h3 h3:h4 h4:h5 h5:h1 h2:h6 h6:h2 h1:h2 h6:h5)
 
 check_fabric() { # quiet; returns 0 if every pair answers
     local pr pids=() rc=0 p
@@ -630,16 +653,10 @@ cmd_info() {
     echo "mgmt.ns=$(ns_of mgmt)"
     echo "mgmt.ip=${MGMT_IP[mgmt]}"
     echo "snmp.community=$SNMP_COMMUNITY"
-    local tgt=$SFLOW_TARGET rate=$SFLOW_RATE hl=$HOST_LLDP
-    if [[ -f $LAB_DIR/env ]]; then
-        tgt=$(sed -n 's/^sflow_target=//p' "$LAB_DIR/env")
-        rate=$(sed -n 's/^sflow_rate=//p' "$LAB_DIR/env")
-        hl=$(sed -n 's/^host_lldp=//p' "$LAB_DIR/env")
-    fi
-    echo "sflow.target=$tgt"
-    echo "sflow.sampling_rate=$rate"
+    echo "sflow.target=$SFLOW_TARGET"
+    echo "sflow.sampling_rate=$SFLOW_RATE"
     echo "sflow.nflog_group=$SFLOW_GROUP"
-    echo "host_lldp=$hl"
+    echo "host_lldp=$HOST_LLDP"
     echo "spines=${SPINES[*]}"
     echo "leaves=${LEAVES[*]}"
     echo "switches=${SWITCHES[*]}"
@@ -703,15 +720,30 @@ nodes: ${NODES[*]}
 EOF
 }
 
-# serialise up/down of the same prefix
+# serialise up/down (a lock on this script file: no lock file is left behind;
+# the daemons never inherit fd 9, see spawn)
 with_lock() {
-    exec 9>"/tmp/.fabmon-lab-$PREFIX.lock"
-    flock -w 120 9 || die "could not lock lab '$PREFIX'"
+    exec 9<"${BASH_SOURCE[0]}"
+    flock -w 120 9 || die "could not lock $PROG"
     "$@"
+}
+
+# commands other than 'up' describe the lab as it was built: take its settings
+load_lab_env() {
+    local k v
+    [[ -f $LAB_DIR/env ]] || return 0
+    while IFS='=' read -r k v; do
+        case $k in
+            sflow_target) SFLOW_TARGET=$v ;;
+            sflow_rate) SFLOW_RATE=$v ;;
+            host_lldp) HOST_LLDP=$v ;;
+        esac
+    done <"$LAB_DIR/env"
 }
 
 cmd=${1:-help}
 (($#)) && shift
+[[ $cmd == up ]] || load_lab_env
 case $cmd in
     up) with_lock cmd_up "$@" ;;
     down) with_lock cmd_down "$@" ;;

@@ -45,6 +45,8 @@ check "info: lab.up=1" test "${I[lab.up]}" = 1
 check "info: port.l1.swp1.ifindex is set" test -n "${I[port.l1.swp1.ifindex]}"
 check "info: port.l1.swp3.peer=h1:eth0" test "${I[port.l1.swp3.peer]}" = h1:eth0
 check "exec: c1 has 10.99.0.101" bash -c "'$lab' exec c1 ip -o -4 addr show dev eth0 | grep -q '10.99.0.101/24'"
+check "hping3 UDP h1 -> h5 crosses the fabric (ICMP port unreachable from h5)" \
+    bash -c "'$lab' exec h1 hping3 -n -c 3 -i u100000 --udp -p 9 '${I[host.h5.ip]}' 2>&1 | grep -q 'Port Unreachable from ip=${I[host.h5.ip]}'"
 check "status exits 0" bash -c "'$lab' status >'$work/status.txt' 2>&1"
 
 # ---- sFlow: capture in c1 while traffic runs, plus a known UDP flow h1 -> h3
@@ -53,7 +55,7 @@ cap=$!
 sleep 1.5
 "$here/traffic.sh" 4 >/dev/null 2>&1 &
 trf=$!
-"$lab" exec h1 hping3 -q -c 1000 -i u1000 --udp -p 7777 "${I[host.h3.ip]}" >/dev/null 2>&1 || true
+"$lab" exec h1 hping3 -n -q -c 1000 -i u1000 --udp -p 7777 "${I[host.h3.ip]}" >/dev/null 2>&1 || true
 wait "$trf" || true
 wait "$cap" || true
 "$here/sflow_samples.sh" "$work/sflow.pcap" >"$work/samples.txt" || true

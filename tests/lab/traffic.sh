@@ -41,11 +41,11 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 udp() { # src dst port
-    ip netns exec "$(ns "$1")" hping3 -q --udp -p "$3" -i "u$interval_us" -c "$count" "$(ip_of "$2")" >/dev/null 2>&1 &
+    ip netns exec "$(ns "$1")" hping3 -n -q --udp -p "$3" -i "u$interval_us" -c "$count" "$(ip_of "$2")" >/dev/null 2>&1 &
     children+=($!)
 }
 tcp() { # src dst port
-    ip netns exec "$(ns "$1")" hping3 -q -S -p "$3" -i "u$interval_us" -c "$count" "$(ip_of "$2")" >/dev/null 2>&1 &
+    ip netns exec "$(ns "$1")" hping3 -n -q -S -p "$3" -i "u$interval_us" -c "$count" "$(ip_of "$2")" >/dev/null 2>&1 &
     children+=($!)
 }
 icmp() { # src dst
