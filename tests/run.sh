@@ -73,8 +73,8 @@ suite_daemon() {
 suite_integration() {
 	local t
 	suite_daemon
-	for t in tests/integration/lab_*.sh; do
-		[ -x "$t" ] && run "integration/$(basename "$t" .sh)" "$t"
+	for t in tests/integration/lab_*.py; do
+		[ -x "$t" ] && run "integration/$(basename "$t" .py)" python3 "$t"
 	done
 }
 

@@ -23,7 +23,8 @@ cleanup() {
 	rm -rf "$run_dir"
 	echo "demo: done (no namespace or process left behind)"
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap "cleanup; exit 130" INT TERM
 
 if [ "$(id -u)" != 0 ]; then
 	echo "demo: the lab needs root (network namespaces)" >&2
