@@ -78,8 +78,9 @@ grow(struct agents *t)
 
 		if (old[i].datagrams == 0)
 			continue;
-		j = key_hash(&old[i].addr, old[i].sub_agent_id,
-			old[i].header_ok) & (t->cap - 1);
+		j = key_hash(
+		        &old[i].addr, old[i].sub_agent_id, old[i].header_ok) &
+		    (t->cap - 1);
 		while (t->slots[j].datagrams != 0)
 			j = (j + 1) & (t->cap - 1);
 		t->slots[j] = old[i];
@@ -129,7 +130,8 @@ track_datagram_seq(struct agent_stats *st, const struct sflow_datagram *dg)
 		else
 			st->seq_resets++;
 	} else if (st->last_seq - dg->seq <= SEQ_GAP_MAX) {
-		/* Late or duplicate: it was counted lost when the gap opened. */
+		/* Late or duplicate: it was counted lost when the gap opened.
+		 */
 		st->seq_reordered++;
 		if (st->seq_lost > 0)
 			st->seq_lost--;
@@ -146,7 +148,9 @@ track_sample_seq(struct agent_stats *st, const struct sflow_sample *s)
 {
 	uint32_t kind = s->tag == SFLOW_SAMPLE_DISCARD ? 2
 	    : (s->tag == SFLOW_SAMPLE_FLOW ||
-		  s->tag == SFLOW_SAMPLE_FLOW_EXPANDED) ? 1 : 0;
+	          s->tag == SFLOW_SAMPLE_FLOW_EXPANDED)
+	    ? 1
+	    : 0;
 	uint32_t key = ((s->source_type & 0x3) << 30) |
 	    ((s->source_index & 0x0fffffff) << 2) | kind;
 	uint32_t j, mask = AGENT_MAX_SOURCES - 1;
@@ -157,8 +161,8 @@ track_sample_seq(struct agent_stats *st, const struct sflow_sample *s)
 	j = (key * 2654435761u) & mask;
 	for (uint32_t probes = 0;; probes++, j = (j + 1) & mask) {
 		if (probes == AGENT_MAX_SOURCES ||
-		    (!st->sources[j].used && st->n_sources * 4 >=
-			AGENT_MAX_SOURCES * 3)) {
+		    (!st->sources[j].used &&
+		        st->n_sources * 4 >= AGENT_MAX_SOURCES * 3)) {
 			st->sources_overflow++;
 			return;
 		}
@@ -171,8 +175,8 @@ track_sample_seq(struct agent_stats *st, const struct sflow_sample *s)
 		src->key = key;
 		st->n_sources++;
 	} else {
-		if (s->seq > src->last_seq && s->seq - src->last_seq - 1 <=
-		    SEQ_GAP_MAX)
+		if (s->seq > src->last_seq &&
+		    s->seq - src->last_seq - 1 <= SEQ_GAP_MAX)
 			st->samples_lost += s->seq - src->last_seq - 1;
 		if (kind != 0 && s->drops > src->last_drops)
 			st->agent_drops += s->drops - src->last_drops;
@@ -294,7 +298,8 @@ cmp_agent(const void *a, const void *b)
 		return x->addr.family < y->addr.family ? -1 : 1;
 	if ((c = memcmp(x->addr.a, y->addr.a, 16)) != 0)
 		return c;
-	return x->sub_agent_id < y->sub_agent_id ? -1
+	return x->sub_agent_id < y->sub_agent_id
+	    ? -1
 	    : x->sub_agent_id > y->sub_agent_id;
 }
 

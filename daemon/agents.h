@@ -16,7 +16,7 @@
 
 /* Per-source (data source) sequence state, to count lost samples. */
 struct agent_source {
-	uint32_t key;		/* type << 24 | index, + sample kind bit */
+	uint32_t key; /* type << 24 | index, + sample kind bit */
 	uint32_t last_seq;
 	uint32_t last_drops;
 	uint8_t used;
@@ -29,7 +29,7 @@ struct agent_stats {
 	struct sflow_addr addr;
 	uint32_t sub_agent_id;
 	struct sflow_addr source; /* UDP source of the last datagram */
-	bool header_ok;		  /* false: keyed by UDP source only */
+	bool header_ok;           /* false: keyed by UDP source only */
 
 	uint64_t datagrams;
 	uint64_t bytes;
@@ -37,19 +37,19 @@ struct agent_stats {
 	uint64_t flow_samples;
 	uint64_t counter_samples;
 	uint64_t discard_samples;
-	uint64_t other_samples;	/* unknown sample types, skipped */
+	uint64_t other_samples; /* unknown sample types, skipped */
 	uint64_t records;
 	uint64_t unknown_records;
 	uint64_t errs[SFLOW_ERR__MAX];
-	uint64_t bad_datagrams;	/* datagrams with at least one error */
+	uint64_t bad_datagrams; /* datagrams with at least one error */
 
 	/* Datagram sequence numbers. */
-	uint64_t seq_lost;	/* datagrams missing from sequence gaps */
+	uint64_t seq_lost;      /* datagrams missing from sequence gaps */
 	uint64_t seq_reordered; /* arrived after a later one */
-	uint64_t seq_resets;	/* agent restarted (uptime went back) */
+	uint64_t seq_resets;    /* agent restarted (uptime went back) */
 	/* Sample sequence numbers and the agent's own drop counters. */
 	uint64_t samples_lost;
-	uint64_t agent_drops;	/* sum of increases of the `drops` fields */
+	uint64_t agent_drops; /* sum of increases of the `drops` fields */
 
 	uint32_t last_seq;
 	uint32_t last_uptime_ms;
@@ -75,8 +75,8 @@ void agents_free(struct agents *);
  * larger than the receive buffer. Returns the number of samples decoded.
  * The optional `each` callback gets every decoded sample (for the engine).
  */
-typedef void (*agents_sample_fn)(void *arg, const struct sflow_datagram *,
-    struct sflow_sample *);
+typedef void (*agents_sample_fn)(
+    void *arg, const struct sflow_datagram *, struct sflow_sample *);
 uint32_t agents_process(struct agents *, const struct sflow_addr *src,
     const uint8_t *buf, size_t len, int truncated, uint64_t now_ms,
     uint64_t mono_ms, agents_sample_fn each, void *arg);

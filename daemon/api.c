@@ -47,8 +47,8 @@ errs_json(const uint64_t *errs)
 	json_t *o = json_object();
 
 	for (int i = 1; i < SFLOW_ERR__MAX; i++)
-		json_object_set_new(o, sflow_err_name(i),
-		    json_integer((json_int_t)errs[i]));
+		json_object_set_new(
+		    o, sflow_err_name(i), json_integer((json_int_t)errs[i]));
 	return o;
 }
 
@@ -57,8 +57,8 @@ agent_json(const struct agent_stats *a, uint64_t now_ms, uint64_t now_mono)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "agent",
-	    a->header_ok ? addr_json(&a->addr) : json_null());
+	json_object_set_new(
+	    o, "agent", a->header_ok ? addr_json(&a->addr) : json_null());
 	json_object_set_new(o, "subAgentId", json_integer(a->sub_agent_id));
 	json_object_set_new(o, "source", addr_json(&a->source));
 	json_object_set_new(o, "decodable", json_boolean(a->header_ok));
@@ -66,12 +66,12 @@ agent_json(const struct agent_stats *a, uint64_t now_ms, uint64_t now_mono)
 	json_object_set_new(o, "bytes", json_integer(a->bytes));
 	json_object_set_new(o, "samples", json_integer(a->samples));
 	json_object_set_new(o, "flowSamples", json_integer(a->flow_samples));
-	json_object_set_new(o, "counterSamples",
-	    json_integer(a->counter_samples));
-	json_object_set_new(o, "discardSamples",
-	    json_integer(a->discard_samples));
-	json_object_set_new(o, "unknownSamples",
-	    json_integer(a->other_samples));
+	json_object_set_new(
+	    o, "counterSamples", json_integer(a->counter_samples));
+	json_object_set_new(
+	    o, "discardSamples", json_integer(a->discard_samples));
+	json_object_set_new(
+	    o, "unknownSamples", json_integer(a->other_samples));
 	json_object_set_new(o, "badDatagrams", json_integer(a->bad_datagrams));
 	json_object_set_new(o, "errors", errs_json(a->errs));
 	json_object_set_new(o, "seqLost", json_integer(a->seq_lost));
@@ -85,7 +85,8 @@ agent_json(const struct agent_stats *a, uint64_t now_ms, uint64_t now_mono)
 	json_object_set_new(o, "lastSeen", json_integer(a->last_seen_ms));
 	json_object_set_new(o, "lastSeenAgoMs",
 	    json_integer(now_mono >= a->last_seen_mono_ms
-		    ? now_mono - a->last_seen_mono_ms : 0));
+	            ? now_mono - a->last_seen_mono_ms
+	            : 0));
 	(void)now_ms;
 	return o;
 }
@@ -102,10 +103,10 @@ health(struct api_ctx *api)
 	json_object_set_new(o, "version", json_string(FABMON_VERSION));
 	json_object_set_new(o, "now", json_integer(now));
 	json_object_set_new(o, "startedAt", json_integer(api->started_ms));
-	json_object_set_new(o, "uptimeSeconds",
-	    json_integer((now - api->started_ms) / 1000));
-	json_object_set_new(o, "httpBadRequests",
-	    json_integer(api->bad_requests));
+	json_object_set_new(
+	    o, "uptimeSeconds", json_integer((now - api->started_ms) / 1000));
+	json_object_set_new(
+	    o, "httpBadRequests", json_integer(api->bad_requests));
 	ing = json_object();
 	agents = json_array();
 	if (is != NULL) {
@@ -119,35 +120,35 @@ health(struct api_ctx *api)
 		json_object_set_new(ing, "snapshotAgeMs", json_integer(stale));
 		json_object_set_new(ing, "lastDatagramAgoMs",
 		    is->last_datagram_mono_ms
-			? json_integer(mono - is->last_datagram_mono_ms)
-			: json_null());
+		        ? json_integer(mono - is->last_datagram_mono_ms)
+		        : json_null());
 		listen = json_array();
 		for (int i = 0; i < is->n_sockets; i++) {
 			json_t *l = json_object();
 
-			json_object_set_new(l, "address",
-			    json_string(is->listen[i]));
-			json_object_set_new(l, "rcvbuf",
-			    json_integer(is->rcvbuf[i]));
+			json_object_set_new(
+			    l, "address", json_string(is->listen[i]));
+			json_object_set_new(
+			    l, "rcvbuf", json_integer(is->rcvbuf[i]));
 			json_array_append_new(listen, l);
 		}
 		json_object_set_new(ing, "listen", listen);
-		json_object_set_new(ing, "datagrams",
-		    json_integer(is->totals.datagrams));
-		json_object_set_new(ing, "samples",
-		    json_integer(is->totals.samples));
-		json_object_set_new(ing, "kernelDrops",
-		    json_integer(is->kernel_drops));
-		json_object_set_new(ing, "recvErrors",
-		    json_integer(is->recv_errors));
-		json_object_set_new(ing, "agents",
-		    json_integer(is->totals.n_agents));
+		json_object_set_new(
+		    ing, "datagrams", json_integer(is->totals.datagrams));
+		json_object_set_new(
+		    ing, "samples", json_integer(is->totals.samples));
+		json_object_set_new(
+		    ing, "kernelDrops", json_integer(is->kernel_drops));
+		json_object_set_new(
+		    ing, "recvErrors", json_integer(is->recv_errors));
+		json_object_set_new(
+		    ing, "agents", json_integer(is->totals.n_agents));
 		json_object_set_new(ing, "agentsOverflow",
 		    json_integer(is->totals.agents_overflow));
 		json_object_set_new(ing, "errors", errs_json(is->totals.errs));
 		for (size_t i = 0; i < is->n_agents; i++)
-			json_array_append_new(agents,
-			    agent_json(&is->agents[i], now, mono));
+			json_array_append_new(
+			    agents, agent_json(&is->agents[i], now, mono));
 	} else {
 		status = "starting";
 	}
@@ -180,37 +181,39 @@ agents_rt(struct api_ctx *api)
 		if (a->sub_agent_id != 0) {
 			size_t l = strlen(key);
 
-			snprintf(key + l, sizeof(key) - l, ":%u",
-			    a->sub_agent_id);
+			snprintf(
+			    key + l, sizeof(key) - l, ":%u", a->sub_agent_id);
 		}
 		e = json_object();
 		srcs = json_array();
-		json_array_append_new(srcs, json_string(addr_fmt(src,
-		    sizeof(src), a->source.family, a->source.a)));
+		json_array_append_new(srcs,
+		    json_string(addr_fmt(
+		        src, sizeof(src), a->source.family, a->source.a)));
 		json_object_set_new(e, "sFlowDatagramSource", srcs);
-		json_object_set_new(e, "sFlowDatagramsReceived",
-		    json_integer(a->datagrams));
-		json_object_set_new(e, "sFlowDatagramsLost",
-		    json_integer(a->seq_lost));
+		json_object_set_new(
+		    e, "sFlowDatagramsReceived", json_integer(a->datagrams));
+		json_object_set_new(
+		    e, "sFlowDatagramsLost", json_integer(a->seq_lost));
 		json_object_set_new(e, "sFlowDatagramsOutOfOrder",
 		    json_integer(a->seq_reordered));
-		json_object_set_new(e, "sFlowFlowSamples",
-		    json_integer(a->flow_samples));
-		json_object_set_new(e, "sFlowCounterSamples",
-		    json_integer(a->counter_samples));
-		json_object_set_new(e, "sFlowDiscardSamples",
-		    json_integer(a->discard_samples));
-		json_object_set_new(e, "sFlowFlowLostSamples",
-		    json_integer(a->samples_lost));
-		json_object_set_new(e, "sFlowFlowDrops",
-		    json_integer(a->agent_drops));
-		json_object_set_new(e, "uptime", json_integer(a->last_uptime_ms));
+		json_object_set_new(
+		    e, "sFlowFlowSamples", json_integer(a->flow_samples));
+		json_object_set_new(
+		    e, "sFlowCounterSamples", json_integer(a->counter_samples));
+		json_object_set_new(
+		    e, "sFlowDiscardSamples", json_integer(a->discard_samples));
+		json_object_set_new(
+		    e, "sFlowFlowLostSamples", json_integer(a->samples_lost));
+		json_object_set_new(
+		    e, "sFlowFlowDrops", json_integer(a->agent_drops));
+		json_object_set_new(
+		    e, "uptime", json_integer(a->last_uptime_ms));
 		/* sFlow-RT reports both as milliseconds ago. */
 		json_object_set_new(e, "firstSeen",
-		    json_integer(now > a->first_seen_ms
-			    ? now - a->first_seen_ms : 0));
-		json_object_set_new(e, "lastSeen",
-		    json_integer(mono - a->last_seen_mono_ms));
+		    json_integer(
+		        now > a->first_seen_ms ? now - a->first_seen_ms : 0));
+		json_object_set_new(
+		    e, "lastSeen", json_integer(mono - a->last_seen_mono_ms));
 		json_object_set_new(o, key, e);
 	}
 	out = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
@@ -261,7 +264,7 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	struct pss *pss = user;
 	struct api_ctx *api = lws_context_user(lws_get_context(wsi));
 	uint8_t hbuf[LWS_PRE + 1024], *start = &hbuf[LWS_PRE], *p = start,
-		*end = &hbuf[sizeof(hbuf) - 1];
+	                              *end = &hbuf[sizeof(hbuf) - 1];
 	struct reply r = { 0 };
 	char path[512];
 	char *uri = NULL;
@@ -276,8 +279,8 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (method < 0 || uri == NULL || ulen <= 0 ||
 		    (size_t)ulen >= sizeof(path)) {
 			api->bad_requests++;
-			lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
-			    NULL);
+			lws_return_http_status(
+			    wsi, HTTP_STATUS_BAD_REQUEST, NULL);
 			return -1;
 		}
 		memcpy(path, uri, (size_t)ulen);
@@ -290,11 +293,11 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		memcpy(pss->buf + LWS_PRE, r.body, pss->len);
 		free(r.body);
 		pss->off = 0;
-		if (lws_add_http_common_headers(wsi, (unsigned)r.status, r.type,
-			pss->len, &p, end) ||
+		if (lws_add_http_common_headers(
+		        wsi, (unsigned)r.status, r.type, pss->len, &p, end) ||
 		    lws_add_http_header_by_name(wsi,
-			(const unsigned char *)"cache-control:",
-			(const unsigned char *)"no-store", 8, &p, end) ||
+		        (const unsigned char *)"cache-control:",
+		        (const unsigned char *)"no-store", 8, &p, end) ||
 		    lws_finalize_write_http_header(wsi, start, &p, end))
 			return 1;
 		if (method == LWSHUMETH_HEAD || pss->len == 0) {
@@ -318,9 +321,9 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		 * lws may write framing into the LWS_PRE bytes before the
 		 * pointer: those hold the part of the body already sent.
 		 */
-		if (lws_write(wsi, (unsigned char *)pss->buf + LWS_PRE +
-			pss->off, chunk,
-			final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+		if (lws_write(wsi,
+		        (unsigned char *)pss->buf + LWS_PRE + pss->off, chunk,
+		        final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
 		    (int)chunk)
 			return 1;
 		pss->off += chunk;
@@ -354,10 +357,12 @@ static const struct lws_protocols protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-#define MOUNT(nxt, point)                                            \
-	{ .mount_next = (nxt), .mountpoint = (point), .protocol = "http", \
-		.origin_protocol = LWSMPRO_CALLBACK,                      \
-		.mountpoint_len = sizeof(point) - 1 }
+#define MOUNT(nxt, point)                                                      \
+	{                                                                      \
+		.mount_next = (nxt), .mountpoint = (point),                    \
+		.protocol = "http", .origin_protocol = LWSMPRO_CALLBACK,       \
+		.mountpoint_len = sizeof(point) - 1                            \
+	}
 
 static const struct lws_http_mount mount_version = MOUNT(NULL, "/version");
 static const struct lws_http_mount mount_agents =
@@ -401,8 +406,8 @@ api_start(struct api_ctx *api, char *err, size_t errlen)
 
 		port = ntohs(sin->sin_port);
 		if (sin->sin_addr.s_addr != htonl(INADDR_ANY)) {
-			inet_ntop(AF_INET, &sin->sin_addr, iface,
-			    sizeof(iface));
+			inet_ntop(
+			    AF_INET, &sin->sin_addr, iface, sizeof(iface));
 			info.iface = iface;
 		}
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
@@ -411,8 +416,8 @@ api_start(struct api_ctx *api, char *err, size_t errlen)
 
 		port = ntohs(sin6->sin6_port);
 		if (!IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr)) {
-			inet_ntop(AF_INET6, &sin6->sin6_addr, iface,
-			    sizeof(iface));
+			inet_ntop(
+			    AF_INET6, &sin6->sin6_addr, iface, sizeof(iface));
 			info.iface = iface;
 		}
 	}
@@ -422,10 +427,13 @@ api_start(struct api_ctx *api, char *err, size_t errlen)
 	info.user = api;
 	info.vhost_name = "fabmond";
 	info.server_string = "fabmond/" FABMON_VERSION;
-	info.options |= LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	info.options |=
+	    LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
 	ctx = lws_create_context(&info);
 	if (ctx == NULL)
-		snprintf(err, errlen, "cannot serve HTTP on %s (address in "
-		    "use, or not local?)", api->conf->http_listen);
+		snprintf(err, errlen,
+		    "cannot serve HTTP on %s (address in "
+		    "use, or not local?)",
+		    api->conf->http_listen);
 	return ctx;
 }

@@ -14,7 +14,7 @@ struct api_ctx {
 	const struct conf *conf;
 	struct snap_slot *ingest; /* struct ingest_snap */
 	uint64_t started_ms;
-	uint64_t bad_requests;	  /* garbage requests, shown in health */
+	uint64_t bad_requests; /* garbage requests, shown in health */
 };
 
 /*

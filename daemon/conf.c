@@ -19,31 +19,31 @@ enum ktype { K_STR, K_LIST, K_INT, K_ADDR, K_ADDRLIST, K_LEVEL };
 struct key {
 	const char *name; /* section.key */
 	enum ktype type;
-	size_t off;	  /* offset of the field in struct conf */
+	size_t off;       /* offset of the field in struct conf */
 	size_t count_off; /* lists: offset of the count */
-	int max;	  /* lists: capacity; ints: maximum */
-	int min;	  /* ints: minimum */
-	int port;	  /* addresses: default port */
+	int max;          /* lists: capacity; ints: maximum */
+	int min;          /* ints: minimum */
+	int port;         /* addresses: default port */
 	const char *help;
 };
 
-#define F(f)  offsetof(struct conf, f)
+#define F(f) offsetof(struct conf, f)
 static const struct key keys[] = {
 	{ "sflow.listen", K_ADDRLIST, F(sflow_listen), F(n_sflow_listen),
 	    CONF_MAX_LISTEN, 0, 6343,
 	    "UDP address:port for sFlow; repeat for several" },
 	{ "sflow.rcvbuf", K_INT, F(sflow_rcvbuf), 0, 1 << 30, 65536, 0,
 	    "socket receive buffer, bytes" },
-	{ "sflow.max_datagram", K_INT, F(sflow_max_datagram), 0, 65535, 1400,
-	    0, "largest sFlow datagram accepted whole, bytes" },
+	{ "sflow.max_datagram", K_INT, F(sflow_max_datagram), 0, 65535, 1400, 0,
+	    "largest sFlow datagram accepted whole, bytes" },
 	{ "http.listen", K_ADDR, F(http_listen), 0, 0, 0, 8008,
 	    "HTTP/websocket address:port" },
 	{ "store.state_dir", K_STR, F(state_dir), 0, 0, 0, 0,
 	    "directory for the database and state" },
 	{ "store.db", K_STR, F(db), 0, 0, 0, 0,
 	    "SQLite database path (default STATE_DIR/fabmon.db)" },
-	{ "snmp.seed", K_LIST, F(snmp_seeds), F(n_snmp_seeds),
-	    CONF_MAX_SEEDS, 0, 0, "switch address or CIDR to poll; repeat" },
+	{ "snmp.seed", K_LIST, F(snmp_seeds), F(n_snmp_seeds), CONF_MAX_SEEDS,
+	    0, 0, "switch address or CIDR to poll; repeat" },
 	{ "snmp.community", K_STR, F(snmp_community), 0, 0, 0, 0,
 	    "SNMP v2c community" },
 	{ "engine.push_ms", K_INT, F(push_ms), 0, 60000, 100, 0,
@@ -136,7 +136,8 @@ addrport_parse(const char *s, int default_port, struct sockaddr_storage *ss,
 			portstr = e + 2;
 		else if (e[1] != '\0')
 			return -1;
-	} else if (strchr(s, ':') != NULL && strchr(s, ':') == strrchr(s, ':')) {
+	} else if (strchr(s, ':') != NULL &&
+	    strchr(s, ':') == strrchr(s, ':')) {
 		/* one colon: ADDR:PORT or :PORT */
 		hl = strchr(s, ':') - s;
 		if (hl >= sizeof(host))
@@ -232,8 +233,10 @@ conf_set(struct conf *c, const char *name, const char *value, char *err,
 		v = strtol(value, &end, 10);
 		if (errno || end == value || *end != '\0' || v < k->min ||
 		    v > k->max) {
-			snprintf(err, errlen, "%s: '%s' is not an integer in "
-			    "%d..%d", name, value, k->min, k->max);
+			snprintf(err, errlen,
+			    "%s: '%s' is not an integer in "
+			    "%d..%d",
+			    name, value, k->min, k->max);
 			return -1;
 		}
 		*FIELD(c, k, int) = (int)v;
@@ -242,8 +245,10 @@ conf_set(struct conf *c, const char *name, const char *value, char *err,
 	case K_LEVEL:
 		if (strcmp(value, "warn") != 0 && strcmp(value, "info") != 0 &&
 		    strcmp(value, "debug") != 0) {
-			snprintf(err, errlen, "%s: '%s' is not one of warn, "
-			    "info, debug", name, value);
+			snprintf(err, errlen,
+			    "%s: '%s' is not one of warn, "
+			    "info, debug",
+			    name, value);
 			return -1;
 		}
 		/* FALLTHROUGH */
@@ -261,8 +266,8 @@ conf_set(struct conf *c, const char *name, const char *value, char *err,
 		socklen_t sl;
 
 		if (addrport_parse(value, k->port, &ss, &sl) != 0) {
-			snprintf(err, errlen, "%s: '%s' is not ADDR:PORT",
-			    name, value);
+			snprintf(err, errlen, "%s: '%s' is not ADDR:PORT", name,
+			    value);
 			return -1;
 		}
 		addrport_fmt(&ss, norm, sizeof(norm));
@@ -404,8 +409,8 @@ conf_print(const struct conf *c, FILE *f)
 		case K_STR:
 		case K_ADDR:
 		case K_LEVEL: {
-			const char *v = *(char *const *)((const char *)c +
-			    k->off);
+			const char *v =
+			    *(char *const *)((const char *)c + k->off);
 
 			if (v == NULL && strcmp(k->name, "store.db") == 0) {
 				char *d = conf_db_path(c);
@@ -419,8 +424,8 @@ conf_print(const struct conf *c, FILE *f)
 		}
 		case K_LIST:
 		case K_ADDRLIST: {
-			char *const *v = (char *const *)((const char *)c +
-			    k->off);
+			char *const *v =
+			    (char *const *)((const char *)c + k->off);
 			int n = *(const int *)((const char *)c + k->count_off);
 
 			if (n == 0 && k->type == K_ADDRLIST)

@@ -12,22 +12,22 @@
 #include <sys/socket.h>
 
 #define CONF_MAX_LISTEN 8
-#define CONF_MAX_SEEDS	64
+#define CONF_MAX_SEEDS  64
 
 struct conf {
 	char *sflow_listen[CONF_MAX_LISTEN]; /* ADDR:PORT, e.g. "[::]:6343" */
 	int n_sflow_listen;
-	int sflow_rcvbuf;      /* bytes asked for SO_RCVBUF(FORCE) */
+	int sflow_rcvbuf;       /* bytes asked for SO_RCVBUF(FORCE) */
 	int sflow_max_datagram; /* longer ones are cut and counted oversize */
-	char *http_listen;     /* ADDR:PORT */
+	char *http_listen;      /* ADDR:PORT */
 	char *state_dir;
-	char *db;	       /* NULL: <state_dir>/fabmon.db */
+	char *db; /* NULL: <state_dir>/fabmon.db */
 	char *snmp_seeds[CONF_MAX_SEEDS];
 	int n_snmp_seeds;
 	char *snmp_community;
-	int push_ms;	       /* snapshot period, 100..60000 */
-	int max_agents;	       /* agent table bound */
-	char *log_level;       /* warn | info | debug */
+	int push_ms;     /* snapshot period, 100..60000 */
+	int max_agents;  /* agent table bound */
+	char *log_level; /* warn | info | debug */
 };
 
 /* Fill in the zero-config defaults. */
@@ -49,8 +49,8 @@ int conf_set(struct conf *, const char *key, const char *value, char *err,
 int conf_clear_list(struct conf *, const char *key);
 
 /* Parse an INI text; returns 0, or -1 with "line N: why" in err. */
-int conf_parse_string(struct conf *, const char *text, char *err,
-    size_t errlen);
+int conf_parse_string(
+    struct conf *, const char *text, char *err, size_t errlen);
 /* Parse an INI file; returns 0, or -1 with "FILE:N: why" in err. */
 int conf_parse_file(struct conf *, const char *path, char *err, size_t errlen);
 
@@ -65,7 +65,7 @@ char *conf_db_path(const struct conf *);
  * socket address (an empty address means every address, IPv6 dual-stack).
  * Returns 0, or -1 if it is not a valid address and port.
  */
-int addrport_parse(const char *s, int default_port,
-    struct sockaddr_storage *ss, socklen_t *sslen);
+int addrport_parse(const char *s, int default_port, struct sockaddr_storage *ss,
+    socklen_t *sslen);
 
 #endif

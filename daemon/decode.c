@@ -98,14 +98,15 @@ decode_pcap_file(const char *path, int port, FILE *out)
 		if (port != 0 && l->dst_port != port)
 			continue;
 		/* The payload: the UDP length says, the capture may cut. */
-		if (l->udp_len >= 8 && (size_t)l->udp_len - 8 < pi.udp_payload_len)
+		if (l->udp_len >= 8 &&
+		    (size_t)l->udp_len - 8 < pi.udp_payload_len)
 			pi.udp_payload_len = (size_t)l->udp_len - 8;
 		addr_fmt(src, sizeof(src), l->ip_version, l->src_ip);
 		meta.source_ip = src;
 		meta.unix_secs = (uint64_t)h->ts.tv_sec;
 		meta.pcap_frame = frame;
-		json = sflow_json_datagram(data + off + pi.udp_payload_off,
-		    pi.udp_payload_len, &meta);
+		json = sflow_json_datagram(
+		    data + off + pi.udp_payload_off, pi.udp_payload_len, &meta);
 		fputs(json, out);
 		fflush(out);
 		free(json);

@@ -25,7 +25,7 @@
 #include "log.h"
 #include "util.h"
 
-#define BATCH	  64
+#define BATCH 64
 
 struct ingest {
 	const struct conf *conf;
@@ -69,14 +69,13 @@ open_socket(struct ingest *in, const char *spec, char *err, size_t errlen)
 	socklen_t olen = sizeof(size);
 
 	if (addrport_parse(spec, 6343, &ss, &sl) != 0) {
-		snprintf(err, errlen, "sflow listen '%s' is not ADDR:PORT",
-		    spec);
+		snprintf(
+		    err, errlen, "sflow listen '%s' is not ADDR:PORT", spec);
 		return -1;
 	}
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0);
-	if (fd == -1 && ss.ss_family == AF_INET6 &&
-	    errno == EAFNOSUPPORT && strncmp(spec, "[::]", 4) == 0) {
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1 && ss.ss_family == AF_INET6 && errno == EAFNOSUPPORT &&
+	    strncmp(spec, "[::]", 4) == 0) {
 		/* No IPv6 on this host: fall back to IPv4 any. */
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 		uint16_t port = ((struct sockaddr_in6 *)&ss)->sin6_port;
@@ -85,12 +84,12 @@ open_socket(struct ingest *in, const char *spec, char *err, size_t errlen)
 		sin->sin_family = AF_INET;
 		sin->sin_port = port;
 		sl = sizeof(*sin);
-		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
+		fd = socket(
+		    AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	}
 	if (fd == -1) {
-		snprintf(err, errlen, "socket for %s: %s", spec,
-		    strerror(errno));
+		snprintf(
+		    err, errlen, "socket for %s: %s", spec, strerror(errno));
 		return -1;
 	}
 	if (ss.ss_family == AF_INET6)
@@ -101,8 +100,8 @@ open_socket(struct ingest *in, const char *spec, char *err, size_t errlen)
 	    -1)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	if (bind(fd, (struct sockaddr *)&ss, sl) == -1) {
-		snprintf(err, errlen, "bind sflow %s: %s", spec,
-		    strerror(errno));
+		snprintf(
+		    err, errlen, "bind sflow %s: %s", spec, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -111,8 +110,8 @@ open_socket(struct ingest *in, const char *spec, char *err, size_t errlen)
 	in->rcvbuf[in->n] = size / 2; /* the kernel doubles it for overhead */
 	snprintf(in->listen[in->n], sizeof(in->listen[0]), "%s", spec);
 	in->n++;
-	log_info("ingest", "sflow listening on %s, SO_RCVBUF %d", spec,
-	    size / 2);
+	log_info(
+	    "ingest", "sflow listening on %s, SO_RCVBUF %d", spec, size / 2);
 	return 0;
 }
 
@@ -212,8 +211,8 @@ drain(struct ingest *in, int k)
 		int got;
 
 		for (int i = 0; i < BATCH; i++) {
-			in->iov[i].iov_base = in->bufs + (size_t)i *
-			    (in->dgram_max + 1);
+			in->iov[i].iov_base =
+			    in->bufs + (size_t)i * (in->dgram_max + 1);
 			in->iov[i].iov_len = in->dgram_max + 1;
 			memset(&in->msgs[i].msg_hdr, 0,
 			    sizeof(in->msgs[i].msg_hdr));
@@ -250,9 +249,10 @@ drain(struct ingest *in, int k)
 					uint32_t v;
 
 					memcpy(&v, CMSG_DATA(cm), sizeof(v));
-					/* cumulative per socket; wraps at 2^32 */
-					in->kernel_drops += (uint32_t)(v -
-					    in->ovfl[k]);
+					/* cumulative per socket; wraps at 2^32
+					 */
+					in->kernel_drops +=
+					    (uint32_t)(v - in->ovfl[k]);
 					in->ovfl[k] = v;
 				}
 			}
@@ -268,7 +268,7 @@ drain(struct ingest *in, int k)
 				    "bad datagram from %s: %s (%zu bytes)",
 				    addr_fmt(a, sizeof(a), src.family, src.a),
 				    sflow_err_name(
-					agents_last_error(in->agents)),
+				        agents_last_error(in->agents)),
 				    len);
 			}
 		}

@@ -17,15 +17,15 @@
 /* What the API reads: immutable once published. */
 struct ingest_snap {
 	struct snap base;
-	uint64_t taken_ms;	   /* wall clock */
-	uint64_t started_ms;	   /* when ingest started */
+	uint64_t taken_ms;   /* wall clock */
+	uint64_t started_ms; /* when ingest started */
 	uint64_t last_datagram_mono_ms;
-	uint64_t loop_mono_ms;	   /* the thread's last loop: liveness */
-	uint64_t kernel_drops;	   /* SO_RXQ_OVFL: dropped by the kernel */
+	uint64_t loop_mono_ms; /* the thread's last loop: liveness */
+	uint64_t kernel_drops; /* SO_RXQ_OVFL: dropped by the kernel */
 	uint64_t recv_errors;
 	int n_sockets;
 	char listen[INGEST_MAX_SOCKETS][64]; /* bound addresses */
-	int rcvbuf[INGEST_MAX_SOCKETS];	     /* granted sizes (bytes) */
+	int rcvbuf[INGEST_MAX_SOCKETS];      /* granted sizes (bytes) */
 	struct agents_totals totals;
 	size_t n_agents;
 	struct agent_stats *agents; /* sorted; sources are NULL */

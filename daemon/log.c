@@ -45,8 +45,8 @@ vlog(int prio, const char *sub, const char *fmt, va_list ap, int with_errno)
 		struct tm tm;
 		char tbuf[32];
 		const char *lvl = prio == LOG_WARNING ? "warn"
-		    : prio == LOG_INFO		      ? "info"
-						      : "debug";
+		    : prio == LOG_INFO                ? "info"
+		                                      : "debug";
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
@@ -59,15 +59,15 @@ vlog(int prio, const char *sub, const char *fmt, va_list ap, int with_errno)
 	errno = saved;
 }
 
-#define LOG_FN(name, prio, lvl, we)                           \
-	void name(const char *sub, const char *fmt, ...)      \
-	{                                                     \
-		va_list ap;                                   \
-		if (log_level < (lvl))                        \
-			return;                               \
-		va_start(ap, fmt);                            \
-		vlog((prio), sub, fmt, ap, (we));             \
-		va_end(ap);                                   \
+#define LOG_FN(name, prio, lvl, we)                                            \
+	void name(const char *sub, const char *fmt, ...)                       \
+	{                                                                      \
+		va_list ap;                                                    \
+		if (log_level < (lvl))                                         \
+			return;                                                \
+		va_start(ap, fmt);                                             \
+		vlog((prio), sub, fmt, ap, (we));                              \
+		va_end(ap);                                                    \
 	}
 
 LOG_FN(log_warn, LOG_WARNING, LOG_LVL_WARN, 1)

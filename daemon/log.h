@@ -36,9 +36,12 @@ struct log_ratelimit {
 	uint32_t in_window;
 	uint64_t suppressed;
 };
-#define LOG_RATELIMIT_INIT(period, b) { (period), (b), 0, 0, 0 }
+#define LOG_RATELIMIT_INIT(period, b)                                          \
+	{                                                                      \
+		(period), (b), 0, 0, 0                                         \
+	}
 
-void log_warnx_rl(struct log_ratelimit *, const char *sub, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
+void log_warnx_rl(struct log_ratelimit *, const char *sub, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

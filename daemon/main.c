@@ -83,8 +83,16 @@ make_dirs(const char *path)
 int
 main(int argc, char **argv)
 {
-	enum { O_SFLOW = 256, O_HTTP, O_DB, O_STATE, O_SEED, O_COMM, O_DECODE,
-		O_VERSION };
+	enum {
+		O_SFLOW = 256,
+		O_HTTP,
+		O_DB,
+		O_STATE,
+		O_SEED,
+		O_COMM,
+		O_DECODE,
+		O_VERSION
+	};
 	static const struct option longopts[] = {
 		{ "sflow", required_argument, NULL, O_SFLOW },
 		{ "http", required_argument, NULL, O_HTTP },
@@ -112,8 +120,8 @@ main(int argc, char **argv)
 	struct ingest *ing;
 	struct lws_context *ctx;
 
-	while ((ch = getopt_long(argc, argv, "df:hno:v", longopts, NULL)) !=
-	    -1) {
+	while (
+	    (ch = getopt_long(argc, argv, "df:hno:v", longopts, NULL)) != -1) {
 		const char *key = NULL;
 
 		switch (ch) {
@@ -133,8 +141,10 @@ main(int argc, char **argv)
 			char *eq = strchr(optarg, '=');
 
 			if (eq == NULL) {
-				fprintf(stderr, "fabmond: -o wants "
-				    "SECTION.KEY=VALUE, not '%s'\n", optarg);
+				fprintf(stderr,
+				    "fabmond: -o wants "
+				    "SECTION.KEY=VALUE, not '%s'\n",
+				    optarg);
 				return 1;
 			}
 			*eq = '\0';
@@ -192,12 +202,16 @@ main(int argc, char **argv)
 
 			if (strcmp(sets[i].key, "sflow.listen") != 0)
 				continue;
-			if (addrport_parse(sets[i].value, 6343, &ss, &sl) != 0) {
-				fprintf(stderr, "fabmond: --sflow '%s' is not "
-				    "ADDR:PORT\n", sets[i].value);
+			if (addrport_parse(sets[i].value, 6343, &ss, &sl) !=
+			    0) {
+				fprintf(stderr,
+				    "fabmond: --sflow '%s' is not "
+				    "ADDR:PORT\n",
+				    sets[i].value);
 				return 1;
 			}
-			decode_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+			decode_port =
+			    ntohs(((struct sockaddr_in *)&ss)->sin_port);
 		}
 		return decode_pcap_file(decode, decode_port, stdout);
 	}
@@ -219,7 +233,7 @@ main(int argc, char **argv)
 	}
 	for (int i = 0; i < nsets; i++) {
 		if (conf_set(&conf, sets[i].key, sets[i].value, err,
-			sizeof(err)) != 0) {
+		        sizeof(err)) != 0) {
 			fprintf(stderr, "fabmond: flag: %s\n", err);
 			return 1;
 		}
@@ -230,10 +244,11 @@ main(int argc, char **argv)
 		return 0;
 	}
 
-	log_init(1, verbose ? LOG_LVL_DEBUG
-	    : strcmp(conf.log_level, "debug") == 0 ? LOG_LVL_DEBUG
-	    : strcmp(conf.log_level, "warn") == 0  ? LOG_LVL_WARN
-						    : LOG_LVL_INFO);
+	log_init(1,
+	    verbose                                    ? LOG_LVL_DEBUG
+	        : strcmp(conf.log_level, "debug") == 0 ? LOG_LVL_DEBUG
+	        : strcmp(conf.log_level, "warn") == 0  ? LOG_LVL_WARN
+	                                               : LOG_LVL_INFO);
 	if (make_dirs(conf.state_dir) != 0) {
 		fprintf(stderr, "fabmond: state directory %s: %s\n",
 		    conf.state_dir, strerror(errno));
@@ -263,8 +278,8 @@ main(int argc, char **argv)
 	if (!foreground) {
 		/* Sockets are bound: errors so far went to the terminal. */
 		if (daemon(0, 0) == -1) {
-			fprintf(stderr, "fabmond: daemon: %s\n",
-			    strerror(errno));
+			fprintf(
+			    stderr, "fabmond: daemon: %s\n", strerror(errno));
 			return 1;
 		}
 		log_init(0, verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
@@ -273,8 +288,8 @@ main(int argc, char **argv)
 		log_warnx("main", "cannot start the ingest thread");
 		return 1;
 	}
-	log_info("main", "fabmond %s: http on %s, state in %s",
-	    FABMON_VERSION, conf.http_listen, conf.state_dir);
+	log_info("main", "fabmond %s: http on %s, state in %s", FABMON_VERSION,
+	    conf.http_listen, conf.state_dir);
 	while (!quit) {
 		if (lws_service(ctx, 0) < 0)
 			break;

@@ -39,8 +39,8 @@ struct parser {
 	int depth; /* 0 outer, 1 inner (behind VXLAN) */
 };
 
-static enum pkt_stop parse_l3(struct parser *, struct pkt_layers *, size_t off,
-    uint16_t ethertype);
+static enum pkt_stop parse_l3(
+    struct parser *, struct pkt_layers *, size_t off, uint16_t ethertype);
 
 static enum pkt_stop
 parse_eth(struct parser *ps, struct pkt_layers *l, size_t off)
@@ -120,7 +120,7 @@ parse_l4(struct parser *ps, struct pkt_layers *l, size_t off)
 			return st;
 		}
 		return PKT_OK;
-	case 1:	 /* ICMP */
+	case 1:  /* ICMP */
 	case 58: /* ICMPv6 */
 		stack_add(l, l->ip_proto == 1 ? "icmp" : "icmp6");
 		if (rem < 2)
@@ -183,8 +183,8 @@ parse_ipv6(struct parser *ps, struct pkt_layers *l, size_t off)
 		return PKT_BAD_HEADER;
 	l->ip_version = 6;
 	l->ip_tos = (uint8_t)(((p[0] & 0x0f) << 4) | (p[1] >> 4));
-	l->ip6_flow_label = ((uint32_t)(p[1] & 0x0f) << 16) |
-	    ((uint32_t)p[2] << 8) | p[3];
+	l->ip6_flow_label =
+	    ((uint32_t)(p[1] & 0x0f) << 16) | ((uint32_t)p[2] << 8) | p[3];
 	l->ip_len = (uint16_t)(rd16(p + 4) + 40);
 	nh = p[6];
 	l->ip_ttl = p[7];
@@ -203,7 +203,7 @@ parse_ipv6(struct parser *ps, struct pkt_layers *l, size_t off)
 		    nh == 135)
 			l->ext[l->n_ext++] = nh; /* hops < PKT_MAX_EXT */
 		switch (nh) {
-		case 0:	  /* hop-by-hop */
+		case 0:   /* hop-by-hop */
 		case 43:  /* routing */
 		case 60:  /* destination options */
 		case 135: /* mobility */
@@ -255,8 +255,8 @@ parse_ipv6(struct parser *ps, struct pkt_layers *l, size_t off)
 }
 
 static enum pkt_stop
-parse_l3(struct parser *ps, struct pkt_layers *l, size_t off,
-    uint16_t ethertype)
+parse_l3(
+    struct parser *ps, struct pkt_layers *l, size_t off, uint16_t ethertype)
 {
 	switch (ethertype) {
 	case ETH_P_IPV4:
@@ -269,8 +269,8 @@ parse_l3(struct parser *ps, struct pkt_layers *l, size_t off,
 }
 
 enum pkt_stop
-pkt_parse(const uint8_t *buf, size_t len, enum pkt_start start,
-    struct pkt_info *out)
+pkt_parse(
+    const uint8_t *buf, size_t len, enum pkt_start start, struct pkt_info *out)
 {
 	struct parser ps = { buf, len, out, 0 };
 

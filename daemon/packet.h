@@ -25,10 +25,10 @@ enum pkt_start {
 /* Why a layer stopped being parsed; 0 when the parse was complete. */
 enum pkt_stop {
 	PKT_OK = 0,
-	PKT_TRUNCATED,     /* the bytes ended inside a header */
-	PKT_BAD_HEADER,    /* a length or version field is impossible */
-	PKT_UNSUPPORTED,   /* an ethertype or protocol we do not parse */
-	PKT_FRAGMENT,      /* a non-first IP fragment: no L4 header */
+	PKT_TRUNCATED,   /* the bytes ended inside a header */
+	PKT_BAD_HEADER,  /* a length or version field is impossible */
+	PKT_UNSUPPORTED, /* an ethertype or protocol we do not parse */
+	PKT_FRAGMENT,    /* a non-first IP fragment: no L4 header */
 };
 
 #define PKT_MAX_VLANS 2
@@ -41,24 +41,24 @@ struct pkt_layers {
 	uint8_t dst_mac[6];
 	uint8_t src_mac[6];
 	uint8_t n_vlans;
-	uint16_t vlan[PKT_MAX_VLANS]; /* VLAN IDs, outermost first */
+	uint16_t vlan[PKT_MAX_VLANS];    /* VLAN IDs, outermost first */
 	uint8_t vlan_pcp[PKT_MAX_VLANS]; /* priority code points */
-	uint16_t ethertype;           /* after the tags */
-	uint16_t l3_off;              /* offset of the IP header in the buffer */
+	uint16_t ethertype;              /* after the tags */
+	uint16_t l3_off; /* offset of the IP header in the buffer */
 
 	uint8_t ip_version; /* 0, 4 or 6 */
 	uint8_t src_ip[16]; /* IPv4 in the first 4 bytes */
 	uint8_t dst_ip[16];
-	uint8_t ip_proto;   /* IPv4 protocol, or IPv6 upper-layer next header */
-	uint8_t ip_tos;     /* IPv4 TOS, or IPv6 traffic class */
-	uint8_t ip_ttl;     /* IPv4 TTL, or IPv6 hop limit */
+	uint8_t ip_proto; /* IPv4 protocol, or IPv6 upper-layer next header */
+	uint8_t ip_tos;   /* IPv4 TOS, or IPv6 traffic class */
+	uint8_t ip_ttl;   /* IPv4 TTL, or IPv6 hop limit */
 	uint16_t ip_id;
-	uint16_t ip_len;    /* IPv4 total length; IPv6 payload length + 40 */
+	uint16_t ip_len; /* IPv4 total length; IPv6 payload length + 40 */
 	uint16_t ip_frag_off;
 	bool ip_more_frags;
 	uint32_t ip6_flow_label;
-	uint8_t n_ext;                /* IPv6 extension headers walked */
-	uint8_t ext[PKT_MAX_EXT];     /* their next-header numbers */
+	uint8_t n_ext;            /* IPv6 extension headers walked */
+	uint8_t ext[PKT_MAX_EXT]; /* their next-header numbers */
 
 	bool has_l4;
 	uint16_t src_port;
@@ -74,10 +74,10 @@ struct pkt_layers {
 
 struct pkt_info {
 	struct pkt_layers outer;
-	bool has_inner;       /* a VXLAN-encapsulated frame was found */
+	bool has_inner; /* a VXLAN-encapsulated frame was found */
 	uint32_t vxlan_vni;
 	struct pkt_layers inner;
-	enum pkt_stop stop;   /* why parsing ended early, if it did */
+	enum pkt_stop stop; /* why parsing ended early, if it did */
 
 	/* The UDP payload of the outer packet (for reading captures). */
 	size_t udp_payload_off;
@@ -89,8 +89,8 @@ struct pkt_info {
  * Returns out->stop: PKT_OK, or why it stopped. The parse never fails in a
  * way that loses what was read before the stop.
  */
-enum pkt_stop pkt_parse(const uint8_t *buf, size_t len, enum pkt_start start,
-    struct pkt_info *out);
+enum pkt_stop pkt_parse(
+    const uint8_t *buf, size_t len, enum pkt_start start, struct pkt_info *out);
 
 /* A short name for a stop reason, for counters and logs. */
 const char *pkt_stop_name(enum pkt_stop);

@@ -163,58 +163,51 @@ sflow_err_name(enum sflow_err e)
 const char *
 sflow_discard_reason_name(uint32_t r)
 {
-	static const char *low[] = {
-		"net_unreachable", "host_unreachable",
+	static const char *low[] = { "net_unreachable", "host_unreachable",
 		"protocol_unreachable", "port_unreachable", "frag_needed",
 		"src_route_failed", "dst_net_unknown", "dst_host_unknown",
 		"src_host_isolated", "dst_net_prohibited",
 		"dst_host_prohibited", "dst_net_tos_unreachable",
 		"dst_host_tos_unreacheable", "comm_admin_prohibited",
-		"host_precedence_violation", "precedence_cutoff"
-	};
-	static const char *high[] = {
-		"unknown", "ttl_exceeded", "acl", "no_buffer_space", "red",
-		"traffic_shaping", "pkt_too_big", "src_mac_is_multicast",
-		"vlan_tag_mismatch", "ingress_vlan_filter",
-		"ingress_spanning_tree_filter", "port_list_is_empty",
-		"port_loopback_filter", "blackhole_route", "non_ip",
-		"uc_dip_over_mc_dmac", "dip_is_loopback_address",
-		"sip_is_mc", "sip_is_loopback_address",
-		"ip_header_corrupted", "ipv4_sip_is_limited_bc",
-		"ipv6_mc_dip_reserved_scope",
+		"host_precedence_violation", "precedence_cutoff" };
+	static const char *high[] = { "unknown", "ttl_exceeded", "acl",
+		"no_buffer_space", "red", "traffic_shaping", "pkt_too_big",
+		"src_mac_is_multicast", "vlan_tag_mismatch",
+		"ingress_vlan_filter", "ingress_spanning_tree_filter",
+		"port_list_is_empty", "port_loopback_filter", "blackhole_route",
+		"non_ip", "uc_dip_over_mc_dmac", "dip_is_loopback_address",
+		"sip_is_mc", "sip_is_loopback_address", "ip_header_corrupted",
+		"ipv4_sip_is_limited_bc", "ipv6_mc_dip_reserved_scope",
 		"ipv6_mc_dip_interface_local_scope", "unresolved_neigh",
 		"mc_reverse_path_forwarding", "non_routable_packet",
-		"decap_error", "overlay_smac_is_mc", "unknown_l2",
-		"unknown_l3", "unknown_l3_exception", "unknown_buffer",
-		"unknown_tunnel", "unknown_l4", "sip_is_unspecified",
-		"mlag_port_isolation", "blackhole_arp_neigh",
-		"src_mac_is_dmac", "dmac_is_reserved", "sip_is_class_e",
-		"mc_dmac_mismatch", "sip_is_dip", "dip_is_local_network",
-		"dip_is_link_local", "overlay_smac_is_dmac",
-		"egress_vlan_filter", "uc_reverse_path_forwarding",
-		"split_horizon", "locked_port", "dmac_filter",
-		"blackhole_nexthop", "vxlan_parsing", "llc_snap_parsing",
-		"vlan_parsing", "pppoe_ppp_parsing", "mpls_parsing",
-		"arp_parsing", "ip_1_parsing", "ip_n_parsing", "gre_parsing",
-		"udp_parsing", "tcp_parsing", "ipsec_parsing",
+		"decap_error", "overlay_smac_is_mc", "unknown_l2", "unknown_l3",
+		"unknown_l3_exception", "unknown_buffer", "unknown_tunnel",
+		"unknown_l4", "sip_is_unspecified", "mlag_port_isolation",
+		"blackhole_arp_neigh", "src_mac_is_dmac", "dmac_is_reserved",
+		"sip_is_class_e", "mc_dmac_mismatch", "sip_is_dip",
+		"dip_is_local_network", "dip_is_link_local",
+		"overlay_smac_is_dmac", "egress_vlan_filter",
+		"uc_reverse_path_forwarding", "split_horizon", "locked_port",
+		"dmac_filter", "blackhole_nexthop", "vxlan_parsing",
+		"llc_snap_parsing", "vlan_parsing", "pppoe_ppp_parsing",
+		"mpls_parsing", "arp_parsing", "ip_1_parsing", "ip_n_parsing",
+		"gre_parsing", "udp_parsing", "tcp_parsing", "ipsec_parsing",
 		"sctp_parsing", "dccp_parsing", "gtp_parsing", "esp_parsing",
 		"unknown_parsing", "pkt_too_small", "unhandled_proto",
 		"ipv6disabled", "invalid_proto", "ip_noproto", "skb_csum",
 		"skb_ucopy_fault", "dev_ready", "dev_hdr", "dup_frag",
 		"skb_gso_seg", "reverse_path_forwarding", "icmp_parsing",
 		"tcp_md5notfound", "tcp_md5unexpected", "tcp_md5failure",
-		"tcp_flags", "tcp_zerowindow", "tcp_old_data",
-		"tcp_overwindow", "tcp_ofomerge", "tcp_rfc7323_paws",
-		"tcp_invalid_sequence", "tcp_reset", "tcp_invalid_syn",
-		"tcp_close", "tcp_fastopen", "tcp_old_ack",
-		"tcp_too_old_ack", "tcp_ack_unsent_data",
+		"tcp_flags", "tcp_zerowindow", "tcp_old_data", "tcp_overwindow",
+		"tcp_ofomerge", "tcp_rfc7323_paws", "tcp_invalid_sequence",
+		"tcp_reset", "tcp_invalid_syn", "tcp_close", "tcp_fastopen",
+		"tcp_old_ack", "tcp_too_old_ack", "tcp_ack_unsent_data",
 		"tcp_ofo_queue_prune", "tcp_ofo_drop", "tcp_minttl",
 		"ipv6_bad_exthdr", "ipv6_ndisc_frag", "ipv6_ndisc_hop_limit",
 		"ipv6_ndisc_bad_code", "ipv6_ndisc_bad_options",
 		"ipv6_ndisc_ns_otherhost", "tap_filter", "tap_txfilter",
 		"tc_ingress", "tc_egress", "xdp", "cpu_backlog",
-		"bpf_cgroup_egress", "xfrm_policy", "socket_filter"
-	};
+		"bpf_cgroup_egress", "xfrm_policy", "socket_filter" };
 
 	if (r < nitems(low))
 		return low[r];
@@ -224,8 +217,7 @@ sflow_discard_reason_name(uint32_t r)
 }
 
 enum sflow_err
-sflow_datagram_open(struct sflow_datagram *dg, const uint8_t *buf,
-    size_t len)
+sflow_datagram_open(struct sflow_datagram *dg, const uint8_t *buf, size_t len)
 {
 	struct cur c = { buf, len, false };
 
@@ -473,8 +465,8 @@ decode_gateway(struct sflow_record *r, struct cur *c)
 }
 
 int
-sflow_as_segment_next(const struct sflow_record *r, uint32_t *off,
-    struct sflow_as_segment *seg)
+sflow_as_segment_next(
+    const struct sflow_record *r, uint32_t *off, struct sflow_as_segment *seg)
 {
 	const uint8_t *p = r->u.gw.segments + *off;
 	uint32_t rem = r->u.gw.segments_len - *off;
@@ -492,25 +484,36 @@ sflow_as_segment_next(const struct sflow_record *r, uint32_t *off,
 }
 
 /* Fixed-layout counter records: the table drives decoding and printing. */
-#define U32(n) { n, SFLOW_F_U32 }
-#define U64(n) { n, SFLOW_F_U64 }
-#define FLT(n) { n, SFLOW_F_FLOAT }
-#define PCT(n) { n, SFLOW_F_PERCENT }
+#define U32(n)                                                                 \
+	{                                                                      \
+		n, SFLOW_F_U32                                                 \
+	}
+#define U64(n)                                                                 \
+	{                                                                      \
+		n, SFLOW_F_U64                                                 \
+	}
+#define FLT(n)                                                                 \
+	{                                                                      \
+		n, SFLOW_F_FLOAT                                               \
+	}
+#define PCT(n)                                                                 \
+	{                                                                      \
+		n, SFLOW_F_PERCENT                                             \
+	}
 
 static const struct sflow_field f_generic[] = { U32("ifIndex"),
-	U32("networkType"), U64("ifSpeed"), U32("ifDirection"),
-	U32("ifStatus"), U64("ifInOctets"), U32("ifInUcastPkts"),
-	U32("ifInMulticastPkts"), U32("ifInBroadcastPkts"),
-	U32("ifInDiscards"), U32("ifInErrors"), U32("ifInUnknownProtos"),
-	U64("ifOutOctets"), U32("ifOutUcastPkts"), U32("ifOutMulticastPkts"),
-	U32("ifOutBroadcastPkts"), U32("ifOutDiscards"), U32("ifOutErrors"),
-	U32("ifPromiscuousMode") };
+	U32("networkType"), U64("ifSpeed"), U32("ifDirection"), U32("ifStatus"),
+	U64("ifInOctets"), U32("ifInUcastPkts"), U32("ifInMulticastPkts"),
+	U32("ifInBroadcastPkts"), U32("ifInDiscards"), U32("ifInErrors"),
+	U32("ifInUnknownProtos"), U64("ifOutOctets"), U32("ifOutUcastPkts"),
+	U32("ifOutMulticastPkts"), U32("ifOutBroadcastPkts"),
+	U32("ifOutDiscards"), U32("ifOutErrors"), U32("ifPromiscuousMode") };
 static const struct sflow_field f_ethernet[] = {
 	U32("dot3StatsAlignmentErrors"), U32("dot3StatsFCSErrors"),
 	U32("dot3StatsSingleCollisionFrames"),
-	U32("dot3StatsMultipleCollisionFrames"),
-	U32("dot3StatsSQETestErrors"), U32("dot3StatsDeferredTransmissions"),
-	U32("dot3StatsLateCollisions"), U32("dot3StatsExcessiveCollisions"),
+	U32("dot3StatsMultipleCollisionFrames"), U32("dot3StatsSQETestErrors"),
+	U32("dot3StatsDeferredTransmissions"), U32("dot3StatsLateCollisions"),
+	U32("dot3StatsExcessiveCollisions"),
 	U32("dot3StatsInternalMacTransmitErrors"),
 	U32("dot3StatsCarrierSenseErrors"), U32("dot3StatsFrameTooLongs"),
 	U32("dot3StatsInternalMacReceiveErrors"), U32("dot3StatsSymbolErrors")
@@ -518,11 +521,11 @@ static const struct sflow_field f_ethernet[] = {
 static const struct sflow_field f_vlan[] = { U32("in_vlan"), U64("octets"),
 	U32("ucastPkts"), U32("multicastPkts"), U32("broadcastPkts"),
 	U32("discards") };
-static const struct sflow_field f_processor[] = { PCT("5s_cpu"),
-	PCT("1m_cpu"), PCT("5m_cpu"), U64("total_memory_bytes"),
-	U64("free_memory_bytes") };
+static const struct sflow_field f_processor[] = { PCT("5s_cpu"), PCT("1m_cpu"),
+	PCT("5m_cpu"), U64("total_memory_bytes"), U64("free_memory_bytes") };
 static const struct sflow_field f_openflow[] = {
-	{ "openflow_datapath_id", SFLOW_F_HEX64 }, U32("openflow_port") };
+	{ "openflow_datapath_id", SFLOW_F_HEX64 }, U32("openflow_port")
+};
 static const struct sflow_field f_ovs_dp[] = { U32("OVS_dp_hits"),
 	U32("OVS_dp_misses"), U32("OVS_dp_lost"), U32("OVS_dp_mask_hits"),
 	U32("OVS_dp_flows"), U32("OVS_dp_masks") };
@@ -531,15 +534,14 @@ static const struct sflow_field f_host_parent[] = { U32("parent_dsClass"),
 static const struct sflow_field f_host_cpu[] = { FLT("cpu_load_one"),
 	FLT("cpu_load_five"), FLT("cpu_load_fifteen"), U32("cpu_proc_run"),
 	U32("cpu_proc_total"), U32("cpu_num"), U32("cpu_speed"),
-	U32("cpu_uptime"), U32("cpu_user"), U32("cpu_nice"),
-	U32("cpu_system"), U32("cpu_idle"), U32("cpu_wio"),
-	U32("cpuintr"), U32("cpu_sintr"), U32("cpuinterrupts"),
-	U32("cpu_contexts"), U32("cpu_steal"), U32("cpu_guest"),
-	U32("cpu_guest_nice") };
+	U32("cpu_uptime"), U32("cpu_user"), U32("cpu_nice"), U32("cpu_system"),
+	U32("cpu_idle"), U32("cpu_wio"), U32("cpuintr"), U32("cpu_sintr"),
+	U32("cpuinterrupts"), U32("cpu_contexts"), U32("cpu_steal"),
+	U32("cpu_guest"), U32("cpu_guest_nice") };
 static const struct sflow_field f_host_mem[] = { U64("mem_total"),
 	U64("mem_free"), U64("mem_shared"), U64("mem_buffers"),
-	U64("mem_cached"), U64("swap_total"), U64("swap_free"),
-	U32("page_in"), U32("page_out"), U32("swap_in"), U32("swap_out") };
+	U64("mem_cached"), U64("swap_total"), U64("swap_free"), U32("page_in"),
+	U32("page_out"), U32("swap_in"), U32("swap_out") };
 static const struct sflow_field f_host_disk[] = { U64("disk_total"),
 	U64("disk_free"), PCT("disk_partition_max_used"), U32("disk_reads"),
 	U64("disk_bytes_read"), U32("disk_read_time"), U32("disk_writes"),
@@ -550,30 +552,28 @@ static const struct sflow_field f_host_net[] = { U64("nio_bytes_in"),
 	U32("nio_drops_out") };
 static const struct sflow_field f_mib2_ip[] = { U32("ipForwarding"),
 	U32("ipDefaultTTL"), U32("ipInReceives"), U32("ipInHdrErrors"),
-	U32("ipInAddrErrors"), U32("ipForwDatagrams"),
-	U32("ipInUnknownProtos"), U32("ipInDiscards"), U32("ipInDelivers"),
-	U32("ipOutRequests"), U32("ipOutDiscards"), U32("ipOutNoRoutes"),
-	U32("ipReasmTimeout"), U32("ipReasmReqds"), U32("ipReasmOKs"),
-	U32("ipReasmFails"), U32("ipFragOKs"), U32("ipFragFails"),
-	U32("ipFragCreates") };
+	U32("ipInAddrErrors"), U32("ipForwDatagrams"), U32("ipInUnknownProtos"),
+	U32("ipInDiscards"), U32("ipInDelivers"), U32("ipOutRequests"),
+	U32("ipOutDiscards"), U32("ipOutNoRoutes"), U32("ipReasmTimeout"),
+	U32("ipReasmReqds"), U32("ipReasmOKs"), U32("ipReasmFails"),
+	U32("ipFragOKs"), U32("ipFragFails"), U32("ipFragCreates") };
 static const struct sflow_field f_mib2_icmp[] = { U32("icmpInMsgs"),
-	U32("icmpInErrors"), U32("icmpInDestUnreachs"),
-	U32("icmpInTimeExcds"), U32("icmpInParamProbs"),
-	U32("icmpInSrcQuenchs"), U32("icmpInRedirects"), U32("icmpInEchos"),
-	U32("icmpInEchoReps"), U32("icmpInTimestamps"),
-	U32("icmpInAddrMasks"), U32("icmpInAddrMaskReps"),
-	U32("icmpOutMsgs"), U32("icmpOutErrors"), U32("icmpOutDestUnreachs"),
-	U32("icmpOutTimeExcds"), U32("icmpOutParamProbs"),
-	U32("icmpOutSrcQuenchs"), U32("icmpOutRedirects"),
-	U32("icmpOutEchos"), U32("icmpOutEchoReps"),
+	U32("icmpInErrors"), U32("icmpInDestUnreachs"), U32("icmpInTimeExcds"),
+	U32("icmpInParamProbs"), U32("icmpInSrcQuenchs"),
+	U32("icmpInRedirects"), U32("icmpInEchos"), U32("icmpInEchoReps"),
+	U32("icmpInTimestamps"), U32("icmpInAddrMasks"),
+	U32("icmpInAddrMaskReps"), U32("icmpOutMsgs"), U32("icmpOutErrors"),
+	U32("icmpOutDestUnreachs"), U32("icmpOutTimeExcds"),
+	U32("icmpOutParamProbs"), U32("icmpOutSrcQuenchs"),
+	U32("icmpOutRedirects"), U32("icmpOutEchos"), U32("icmpOutEchoReps"),
 	U32("icmpOutTimestamps"), U32("icmpOutTimestampReps"),
 	U32("icmpOutAddrMasks"), U32("icmpOutAddrMaskReps") };
 static const struct sflow_field f_mib2_tcp[] = { U32("tcpRtoAlgorithm"),
 	U32("tcpRtoMin"), U32("tcpRtoMax"), U32("tcpMaxConn"),
-	U32("tcpActiveOpens"), U32("tcpPassiveOpens"),
-	U32("tcpAttemptFails"), U32("tcpEstabResets"), U32("tcpCurrEstab"),
-	U32("tcpInSegs"), U32("tcpOutSegs"), U32("tcpRetransSegs"),
-	U32("tcpInErrs"), U32("tcpOutRsts"), U32("tcpInCsumErrors") };
+	U32("tcpActiveOpens"), U32("tcpPassiveOpens"), U32("tcpAttemptFails"),
+	U32("tcpEstabResets"), U32("tcpCurrEstab"), U32("tcpInSegs"),
+	U32("tcpOutSegs"), U32("tcpRetransSegs"), U32("tcpInErrs"),
+	U32("tcpOutRsts"), U32("tcpInCsumErrors") };
 static const struct sflow_field f_mib2_udp[] = { U32("udpInDatagrams"),
 	U32("udpNoPorts"), U32("udpInErrors"), U32("udpOutDatagrams"),
 	U32("udpRcvbufErrors"), U32("udpSndbufErrors"),
@@ -586,7 +586,10 @@ struct table_def {
 	uint32_t min; /* fields that must be present; the rest are optional */
 };
 
-#define TABLE(tag, f, min) { tag, f, nitems(f), min }
+#define TABLE(tag, f, min)                                                     \
+	{                                                                      \
+		tag, f, nitems(f), min                                         \
+	}
 static const struct table_def tables[] = {
 	TABLE(SFLOW_CTR_GENERIC, f_generic, nitems(f_generic)),
 	TABLE(SFLOW_CTR_ETHERNET, f_ethernet, nitems(f_ethernet)),
@@ -647,15 +650,15 @@ decode_counter(struct sflow_record *r, struct cur *c)
 		r->u.str.str = get_opaque(c, 255, &r->u.str.len);
 		return !c->bad;
 	case SFLOW_CTR_HOST_DESCR:
-		r->u.hostdescr.hostname = get_opaque(c, 64,
-		    &r->u.hostdescr.hostname_len);
+		r->u.hostdescr.hostname =
+		    get_opaque(c, 64, &r->u.hostdescr.hostname_len);
 		p = getn(c, 16);
 		if (p != NULL)
 			memcpy(r->u.hostdescr.uuid, p, 16);
 		r->u.hostdescr.machine_type = get32(c);
 		r->u.hostdescr.os_name = get32(c);
-		r->u.hostdescr.os_release = get_opaque(c, 32,
-		    &r->u.hostdescr.os_release_len);
+		r->u.hostdescr.os_release =
+		    get_opaque(c, 32, &r->u.hostdescr.os_release_len);
 		return !c->bad;
 	case SFLOW_CTR_HOST_ADAPTERS: {
 		const uint8_t *start;
@@ -792,7 +795,7 @@ sflow_record_next(struct sflow_sample *s, struct sflow_record *r)
 	    s->tag == SFLOW_SAMPLE_COUNTERS_EXPANDED;
 	r->decoded = true;
 	if (!(r->counter ? decode_counter(r, &body)
-			 : decode_flow(r, &body, s->dg))) {
+	                 : decode_flow(r, &body, s->dg))) {
 		/* Known, but its content does not fit its length. */
 		count(s->dg, SFLOW_ERR_RECORD);
 		r->decoded = false;

@@ -35,9 +35,9 @@ enum sflow_err {
 	SFLOW_ERR_ADDRESS,   /* unknown agent/next-hop address type */
 	SFLOW_ERR_LENGTH,    /* a sample or record length overruns its parent */
 	SFLOW_ERR_COUNT,     /* sample/record count disagrees with the bytes */
-	SFLOW_ERR_RECORD,    /* a known record is inconsistent with its length */
-	SFLOW_ERR_OVERSIZE,  /* bigger than the receive buffer (set by ingest) */
-	SFLOW_ERR_HEADER,    /* a sampled header could not be parsed fully */
+	SFLOW_ERR_RECORD,   /* a known record is inconsistent with its length */
+	SFLOW_ERR_OVERSIZE, /* bigger than the receive buffer (set by ingest) */
+	SFLOW_ERR_HEADER,   /* a sampled header could not be parsed fully */
 	SFLOW_ERR__MAX
 };
 
@@ -110,7 +110,7 @@ const char *sflow_discard_reason_name(uint32_t reason);
 
 struct sflow_addr {
 	uint8_t family; /* 0 unknown, 4, or 6 */
-	uint8_t a[16];	/* IPv4 in the first 4 bytes */
+	uint8_t a[16];  /* IPv4 in the first 4 bytes */
 };
 
 struct sflow_datagram {
@@ -142,11 +142,11 @@ struct sflow_sample {
 	uint32_t sampling_rate; /* flow samples only */
 	uint32_t sample_pool;
 	uint32_t drops;
-	struct sflow_if input;	/* flow and discard samples */
+	struct sflow_if input; /* flow and discard samples */
 	struct sflow_if output;
 	uint32_t discard_reason; /* discard samples only: where the packet
-				  * died is `output` if known, else `input` */
-	uint32_t n_records;	 /* as declared */
+	                          * died is `output` if known, else `input` */
+	uint32_t n_records;      /* as declared */
 
 	/* Cursor state: private to the decoder. */
 	struct sflow_datagram *dg;
@@ -160,8 +160,8 @@ struct sflow_sample {
 enum sflow_ftype {
 	SFLOW_F_U32,
 	SFLOW_F_U64,
-	SFLOW_F_HEX64,	 /* u64 printed as 16 hex digits */
-	SFLOW_F_FLOAT,	 /* IEEE 754 single, kept as its bits */
+	SFLOW_F_HEX64,   /* u64 printed as 16 hex digits */
+	SFLOW_F_FLOAT,   /* IEEE 754 single, kept as its bits */
 	SFLOW_F_PERCENT, /* hundredths of a percent; 0xffffffff unknown */
 };
 
@@ -174,8 +174,8 @@ struct sflow_field {
 
 struct sflow_record {
 	uint32_t tag;
-	bool counter;	/* a counter record (else a flow record) */
-	bool decoded;	/* known and consistent: `u` is valid */
+	bool counter; /* a counter record (else a flow record) */
+	bool decoded; /* known and consistent: `u` is valid */
 	const uint8_t *data;
 	uint32_t len;
 
@@ -222,16 +222,17 @@ struct sflow_record {
 			uint32_t src_as;
 			uint32_t src_peer_as;
 			uint32_t n_segments;
-			const uint8_t *segments; /* raw, already bounds-checked */
+			const uint8_t
+			    *segments; /* raw, already bounds-checked */
 			uint32_t segments_len;
-			uint32_t dst_as;	/* last AS of the path, 0 if none */
+			uint32_t dst_as; /* last AS of the path, 0 if none */
 			uint32_t dst_peer_as; /* first AS of the path */
 			uint32_t n_communities;
 			const uint8_t *communities;
 			uint32_t localpref;
 		} gw;
 		uint32_t u32; /* egress queue, transit delay, queue depth */
-		struct { /* strings are not NUL-terminated */
+		struct {      /* strings are not NUL-terminated */
 			const uint8_t *str;
 			uint32_t len;
 			const uint8_t *str2; /* hw_trap: the name */
@@ -263,8 +264,8 @@ struct sflow_record {
  * Open a datagram: parse its header. Returns SFLOW_OK, or the error class
  * that makes the whole datagram unusable (also counted in dg->errs).
  */
-enum sflow_err sflow_datagram_open(struct sflow_datagram *dg,
-    const uint8_t *buf, size_t len);
+enum sflow_err sflow_datagram_open(
+    struct sflow_datagram *dg, const uint8_t *buf, size_t len);
 
 /* Next sample: returns 1 with `s` filled, 0 at the end, never negative. */
 int sflow_sample_next(struct sflow_datagram *dg, struct sflow_sample *s);
@@ -282,8 +283,8 @@ struct sflow_as_segment {
 	const uint8_t *as; /* n big-endian u32s */
 };
 /* Iterate gw.segments: *off starts at 0. Returns 1 while there is one. */
-int sflow_as_segment_next(const struct sflow_record *r, uint32_t *off,
-    struct sflow_as_segment *seg);
+int sflow_as_segment_next(
+    const struct sflow_record *r, uint32_t *off, struct sflow_as_segment *seg);
 
 /* Read a big-endian u32 (helper for the AS lists above). */
 uint32_t sflow_rd32(const uint8_t *p);

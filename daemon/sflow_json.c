@@ -252,8 +252,8 @@ print_layers(struct jw *w, const struct pkt_layers *l, uint32_t frame_len,
 			} else {
 				snprintf(key, sizeof(key), "decodedVLAN.%d", i);
 				jw_ku(w, key, l->vlan[i]);
-				snprintf(key, sizeof(key), "decodedPriority.%d",
-				    i);
+				snprintf(
+				    key, sizeof(key), "decodedPriority.%d", i);
 				jw_ku(w, key, l->vlan_pcp[i]);
 			}
 		}
@@ -287,7 +287,8 @@ print_layers(struct jw *w, const struct pkt_layers *l, uint32_t frame_len,
 		jw_kip(w, "dstIP6", 6, l->dst_ip);
 		for (int i = 0; i < l->n_ext; i++) {
 			if (i == 0)
-				snprintf(key, sizeof(key), "IP6HeaderExtension");
+				snprintf(
+				    key, sizeof(key), "IP6HeaderExtension");
 			else
 				snprintf(key, sizeof(key),
 				    "IP6HeaderExtension.%d", i);
@@ -485,17 +486,17 @@ print_flow_record(struct jw *w, const struct sflow_record *r)
 	case SFLOW_FLOW_HW_TRAP:
 		jw_ks(w, "extendedType", "hw_trap");
 		if (r->u.str.len > 0)
-			jw_kbytes(w, "hw_trap_group", r->u.str.str,
-			    r->u.str.len);
+			jw_kbytes(
+			    w, "hw_trap_group", r->u.str.str, r->u.str.len);
 		if (r->u.str.len2 > 0)
-			jw_kbytes(w, "hw_trap_name", r->u.str.str2,
-			    r->u.str.len2);
+			jw_kbytes(
+			    w, "hw_trap_name", r->u.str.str2, r->u.str.len2);
 		break;
 	case SFLOW_FLOW_LINUX_REASON:
 		jw_ks(w, "extendedType", "linux_reason");
 		if (r->u.str.len > 0)
-			jw_kbytes(w, "linux_drop_reason", r->u.str.str,
-			    r->u.str.len);
+			jw_kbytes(
+			    w, "linux_drop_reason", r->u.str.str, r->u.str.len);
 		break;
 	}
 }
@@ -630,8 +631,8 @@ print_sample(struct jw *w, struct sflow_datagram *dg, struct sflow_sample *s,
 	char port[48];
 	size_t old = 0;
 	bool discard = s->tag == SFLOW_SAMPLE_DISCARD;
-	bool flow = s->tag == SFLOW_SAMPLE_FLOW ||
-	    s->tag == SFLOW_SAMPLE_FLOW_EXPANDED;
+	bool flow =
+	    s->tag == SFLOW_SAMPLE_FLOW || s->tag == SFLOW_SAMPLE_FLOW_EXPANDED;
 
 	jw_open(w, NULL, '{');
 	jw_ktag(w, "sampleType_tag", s->tag);
@@ -640,7 +641,8 @@ print_sample(struct jw *w, struct sflow_datagram *dg, struct sflow_sample *s,
 		if (sample_type_name(s->tag) != NULL && *first_err == 0)
 			*first_err = SFLOW_ERR_LENGTH;
 		if (sample_type_name(s->tag) != NULL)
-			jw_ks(w, "decodeError", sflow_err_name(SFLOW_ERR_LENGTH));
+			jw_ks(
+			    w, "decodeError", sflow_err_name(SFLOW_ERR_LENGTH));
 		jw_close(w, '}');
 		return;
 	}
@@ -676,8 +678,8 @@ print_sample(struct jw *w, struct sflow_datagram *dg, struct sflow_sample *s,
 		if (more <= 0)
 			break;
 		jw_open(w, NULL, '{');
-		jw_ktag(w, r.counter ? "counterBlock_tag" : "flowBlock_tag",
-		    r.tag);
+		jw_ktag(
+		    w, r.counter ? "counterBlock_tag" : "flowBlock_tag", r.tag);
 		if (r.decoded) {
 			if (r.counter)
 				print_counter_record(w, &r);
@@ -717,8 +719,8 @@ jw_ktime(struct jw *w, const char *key, uint64_t secs)
 }
 
 char *
-sflow_json_datagram(const uint8_t *buf, size_t len,
-    const struct sflow_json_meta *m)
+sflow_json_datagram(
+    const uint8_t *buf, size_t len, const struct sflow_json_meta *m)
 {
 	struct jw w = { 0 };
 	struct sflow_datagram dg;

@@ -9,9 +9,9 @@
 #include <stdint.h>
 
 struct sflow_json_meta {
-	const char *source_ip;	/* datagramSourceIP */
-	uint64_t unix_secs;	/* unixSecondsUTC (the capture time) */
-	long pcap_frame;	/* 1-based frame number, or 0 */
+	const char *source_ip; /* datagramSourceIP */
+	uint64_t unix_secs;    /* unixSecondsUTC (the capture time) */
+	long pcap_frame;       /* 1-based frame number, or 0 */
 };
 
 /*
@@ -19,7 +19,7 @@ struct sflow_json_meta {
  * the datagram in buf[0..len). Always valid JSON, whatever the input.
  * The caller frees it.
  */
-char *sflow_json_datagram(const uint8_t *buf, size_t len,
-    const struct sflow_json_meta *meta);
+char *sflow_json_datagram(
+    const uint8_t *buf, size_t len, const struct sflow_json_meta *meta);
 
 #endif
