@@ -96,12 +96,12 @@ ASAN_FLAGS := SAN="-fsanitize=address,undefined -fno-omit-frame-pointer \
 # The fast inner loop: unit tests, golden tests, corpus replay.
 check: deps
 	$(MAKE) --no-print-directory $(ASAN_FLAGS) test-bins
-	@BUILD=$(ASAN_BUILD) tests/run.sh unit golden replay daemon
+	@BUILD=$(ASAN_BUILD) tests/run.sh unit golden replay daemon style
 
 # Everything CI runs, including the network-namespace lab.
 test: deps
 	$(MAKE) --no-print-directory $(ASAN_FLAGS) test-bins
-	@BUILD=$(ASAN_BUILD) tests/run.sh unit golden replay integration
+	@BUILD=$(ASAN_BUILD) tests/run.sh unit golden replay style integration
 
 # libFuzzer (clang) for FUZZ_SECONDS per target; crashes land in build/fuzz.
 FUZZ_SECONDS ?= 60

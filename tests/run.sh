@@ -4,7 +4,7 @@
 # Every suite prints "ok - NAME" / "not ok - NAME" lines; this script
 # passes them through, turns a crash or a non-zero exit without a "not ok"
 # line into one, and ends with the line "N passed, N failed".
-# Suites: unit replay golden daemon integration. Env: BUILD (build/asan).
+# Suites: unit replay golden daemon style integration. Env: BUILD (build/asan).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/asan}
@@ -64,6 +64,19 @@ suite_golden() {
 	run golden/tshark tests/golden/tshark.sh
 	run golden/decode tests/golden/decode.sh
 	run golden/conf tests/golden/conf.sh
+}
+
+style_check() {
+	if out=$(clang-format --dry-run --Werror daemon/*.c daemon/*.h 2>&1); then
+		echo "ok - style/clang-format daemon"
+	else
+		printf '%s\n' "$out" | head -20 | sed 's/^/# /'
+		echo "not ok - style/clang-format daemon (run: make format)"
+	fi
+}
+
+suite_style() {
+	run style/clang-format style_check
 }
 
 suite_daemon() {

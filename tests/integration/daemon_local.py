@@ -44,7 +44,24 @@ def main():
         if fablib.failures:
             print('# fabmond log:\n# ' +
                   fab.logtext().replace('\n', '\n# ')[-3000:])
+    dual_stack(tempfile.mkdtemp(prefix='fabmon-local6-'))
     return 1 if fablib.failures else 0
+
+
+def dual_stack(tmp):
+    """One [::] socket takes IPv4 (v4-mapped, shown as IPv4) and IPv6."""
+    fab = Fabmond(tmp, sflow_host='::')
+    try:
+        a4, a6 = b'\xc0\x00\x02\x04', b'\xc0\x00\x02\x06'
+        fab.send([header(a4, 1) + flow_sample()], to='127.0.0.1')
+        fab.send([header(a6, 1) + flow_sample()], to='::1')
+        h = fab.wait_health(lambda h: h['ingest']['datagrams'] >= 2)
+        src = {a['agent']: a['source'] for a in h['agents']}
+        ok(src.get('192.0.2.4') == '127.0.0.1' and
+           src.get('192.0.2.6') == '::1',
+           'ingest/dual-stack [::] listener: IPv4 and IPv6 sources', src)
+    finally:
+        fab.stop()
 
 
 def run(fab):

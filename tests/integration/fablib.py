@@ -43,12 +43,14 @@ def free_port(kind=socket.SOCK_STREAM):
 class Fabmond:
     """A fabmond on loopback with its own ports and state dir."""
 
-    def __init__(self, tmpdir, extra=()):
+    def __init__(self, tmpdir, extra=(), sflow_host='127.0.0.1'):
         self.sflow_port = free_port(socket.SOCK_DGRAM)
         self.http_port = free_port()
+        self.sflow_host = sflow_host
+        shost = f'[{sflow_host}]' if ':' in sflow_host else sflow_host
         self.log = open(os.path.join(tmpdir, 'fabmond.log'), 'w+')
         self.proc = subprocess.Popen(
-            [FABMOND, '-d', '--sflow', f'127.0.0.1:{self.sflow_port}',
+            [FABMOND, '-d', '--sflow', f'{shost}:{self.sflow_port}',
              '--http', f'127.0.0.1:{self.http_port}',
              '--state-dir', os.path.join(tmpdir, 'state'),
              '-o', 'engine.push_ms=200', *extra],
@@ -78,10 +80,11 @@ class Fabmond:
     def json(self, path):
         return json.loads(self.get(path)[1])
 
-    def send(self, payloads):
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    def send(self, payloads, to='127.0.0.1'):
+        fam = socket.AF_INET6 if ':' in to else socket.AF_INET
+        s = socket.socket(fam, socket.SOCK_DGRAM)
         for p in payloads:
-            s.sendto(p, ('127.0.0.1', self.sflow_port))
+            s.sendto(p, (to, self.sflow_port))
         s.close()
 
     def wait_health(self, pred, timeout=10):
