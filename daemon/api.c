@@ -157,7 +157,8 @@ health(struct api_ctx *api)
 	json_object_set_new(o, "agents", agents);
 	out = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	snap_put(&is->base);
+	if (is != NULL)
+		snap_put(&is->base);
 	return out;
 }
 
