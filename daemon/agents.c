@@ -114,30 +114,33 @@ lookup(struct agents *t, const struct sflow_addr *a, uint32_t sub,
 	return &t->slots[j];
 }
 
+/*
+ * A late datagram has a lower sequence number and an uptime a little lower;
+ * a restarted agent's uptime falls back much further. Sequence numbers are
+ * compared as signed differences, so the 2^32 wrap is not a restart.
+ */
+#define REORDER_WINDOW_MS 10000u
+
 static void
 track_datagram_seq(struct agent_stats *st, const struct sflow_datagram *dg)
 {
+	int32_t d = (int32_t)(dg->seq - st->last_seq);
+	uint32_t back = st->last_uptime_ms - dg->uptime_ms;
+
 	if (st->datagrams == 1) {
 		/* First datagram: a baseline, nothing to compare with. */
-	} else if (dg->uptime_ms < st->last_uptime_ms &&
-	    dg->seq < st->last_seq) {
-		st->seq_resets++; /* the agent restarted */
-	} else if (dg->seq > st->last_seq) {
-		uint32_t gap = dg->seq - st->last_seq - 1;
-
-		if (gap <= SEQ_GAP_MAX)
-			st->seq_lost += gap;
-		else
-			st->seq_resets++;
-	} else if (st->last_seq - dg->seq <= SEQ_GAP_MAX) {
+	} else if (d > 0 && (uint32_t)d - 1 <= SEQ_GAP_MAX) {
+		st->seq_lost += (uint32_t)d - 1;
+	} else if (d <= 0 && (uint32_t) - (int64_t)d <= SEQ_GAP_MAX &&
+	    back <= REORDER_WINDOW_MS) {
 		/* Late or duplicate: it was counted lost when the gap opened.
 		 */
 		st->seq_reordered++;
-		if (st->seq_lost > 0)
+		if (d < 0 && st->seq_lost > 0)
 			st->seq_lost--;
 		return; /* keep the newest sequence as the reference */
 	} else {
-		st->seq_resets++;
+		st->seq_resets++; /* restarted, or a jump too big to trust */
 	}
 	st->last_seq = dg->seq;
 	st->last_uptime_ms = dg->uptime_ms;

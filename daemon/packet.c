@@ -11,6 +11,8 @@
 #define ETH_P_8021Q  0x8100
 #define ETH_P_8021AD 0x88a8
 #define ETH_P_QINQ1  0x9100
+#define ETH_P_QINQ2  0x9200
+#define ETH_P_QINQ3  0x9300
 #define VXLAN_PORT   4789
 
 static uint16_t
@@ -56,7 +58,7 @@ parse_eth(struct parser *ps, struct pkt_layers *l, size_t off)
 	off += 14;
 	stack_add(l, "eth");
 	while (type == ETH_P_8021Q || type == ETH_P_8021AD ||
-	    type == ETH_P_QINQ1) {
+	    type == ETH_P_QINQ1 || type == ETH_P_QINQ2 || type == ETH_P_QINQ3) {
 		uint16_t tci;
 
 		if (ps->len - off < 4)
@@ -73,7 +75,32 @@ parse_eth(struct parser *ps, struct pkt_layers *l, size_t off)
 		type = rd16(ps->buf + off + 2);
 		off += 4;
 	}
+	if (type <= 1500) {
+		/*
+		 * An 802.3 length, not an ethertype: look for LLC/SNAP. SNAP
+		 * with OUI 0 carries an ethertype; LLC SAP 06 is IPv4.
+		 */
+		const uint8_t *llc = ps->buf + off;
+		size_t rem = ps->len - off;
+
+		if (rem >= 8 && llc[0] == 0xaa && llc[1] == 0xaa &&
+		    llc[2] == 0x03) {
+			if (llc[3] != 0 || llc[4] != 0 || llc[5] != 0) {
+				l->has_snap_oui = true;
+				memcpy(l->snap_oui, llc + 3, 3);
+				return PKT_UNSUPPORTED;
+			}
+			type = rd16(llc + 6);
+			off += 8;
+		} else if (rem >= 3 && llc[0] == 0x06 && llc[1] == 0x06) {
+			type = ETH_P_IPV4;
+			off += 3;
+		} else {
+			return rem < 3 ? PKT_TRUNCATED : PKT_UNSUPPORTED;
+		}
+	}
 	l->ethertype = type;
+	l->ethertype_valid = true;
 	return parse_l3(ps, l, off, type);
 }
 
@@ -86,11 +113,15 @@ parse_l4(struct parser *ps, struct pkt_layers *l, size_t off)
 	switch (l->ip_proto) {
 	case 6: /* TCP */
 		stack_add(l, "tcp");
-		if (rem < 14)
+		/* Ports from 8 bytes on (as sflowtool); flags need 14. */
+		if (rem < 8)
 			return PKT_TRUNCATED;
 		l->has_l4 = true;
 		l->src_port = rd16(p);
 		l->dst_port = rd16(p + 2);
+		if (rem < 14)
+			return PKT_TRUNCATED;
+		l->has_tcp_flags = true;
 		l->tcp_flags = p[13];
 		return PKT_OK;
 	case 17: /* UDP */
@@ -123,7 +154,7 @@ parse_l4(struct parser *ps, struct pkt_layers *l, size_t off)
 	case 1:  /* ICMP */
 	case 58: /* ICMPv6 */
 		stack_add(l, l->ip_proto == 1 ? "icmp" : "icmp6");
-		if (rem < 2)
+		if (rem < 8) /* the fixed ICMP header */
 			return PKT_TRUNCATED;
 		l->has_l4 = true;
 		l->icmp_type = p[0];
@@ -185,7 +216,7 @@ parse_ipv6(struct parser *ps, struct pkt_layers *l, size_t off)
 	l->ip_tos = (uint8_t)(((p[0] & 0x0f) << 4) | (p[1] >> 4));
 	l->ip6_flow_label =
 	    ((uint32_t)(p[1] & 0x0f) << 16) | ((uint32_t)p[2] << 8) | p[3];
-	l->ip_len = (uint16_t)(rd16(p + 4) + 40);
+	l->ip_len = (uint32_t)rd16(p + 4) + 40;
 	nh = p[6];
 	l->ip_ttl = p[7];
 	memcpy(l->src_ip, p + 8, 16);

@@ -43,7 +43,10 @@ struct pkt_layers {
 	uint8_t n_vlans;
 	uint16_t vlan[PKT_MAX_VLANS];    /* VLAN IDs, outermost first */
 	uint8_t vlan_pcp[PKT_MAX_VLANS]; /* priority code points */
-	uint16_t ethertype;              /* after the tags */
+	uint16_t ethertype;   /* after the tags (and an LLC/SNAP header) */
+	bool ethertype_valid; /* false: an 802.3 frame with no ethertype */
+	bool has_snap_oui;    /* SNAP with a non-zero OUI: parse stopped */
+	uint8_t snap_oui[3];
 	uint16_t l3_off; /* offset of the IP header in the buffer */
 
 	uint8_t ip_version; /* 0, 4 or 6 */
@@ -53,14 +56,15 @@ struct pkt_layers {
 	uint8_t ip_tos;   /* IPv4 TOS, or IPv6 traffic class */
 	uint8_t ip_ttl;   /* IPv4 TTL, or IPv6 hop limit */
 	uint16_t ip_id;
-	uint16_t ip_len; /* IPv4 total length; IPv6 payload length + 40 */
+	uint32_t ip_len; /* IPv4 total length; IPv6 payload length + 40 */
 	uint16_t ip_frag_off;
 	bool ip_more_frags;
 	uint32_t ip6_flow_label;
 	uint8_t n_ext;            /* IPv6 extension headers walked */
 	uint8_t ext[PKT_MAX_EXT]; /* their next-header numbers */
 
-	bool has_l4;
+	bool has_l4;        /* the first 8 bytes of the L4 header are there */
+	bool has_tcp_flags; /* TCP byte 13 was captured too */
 	uint16_t src_port;
 	uint16_t dst_port;
 	uint8_t tcp_flags;

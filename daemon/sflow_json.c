@@ -46,24 +46,70 @@ jw_str(struct jw *w, const char *s)
 	jw_raw(w, s, strlen(s));
 }
 
-/* Escape bytes: JSON specials, control bytes, and any non-ASCII byte. */
+/* Length of a valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t
+utf8_len(const uint8_t *s, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/*
+ * Escape a string from the wire: it ends at the first NUL (C strings in
+ * fixed-size fields are padded with them); JSON specials and control bytes
+ * are escaped; valid UTF-8 passes through; any other byte b becomes
+ * \u00bb, so the line is always valid JSON.
+ */
 static void
 jw_escaped(struct jw *w, const uint8_t *s, size_t n)
 {
 	char tmp[8];
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n;) {
 		uint8_t c = s[i];
+		size_t u;
 
+		if (c == 0)
+			break;
 		if (c == '"' || c == '\\') {
 			tmp[0] = '\\';
 			tmp[1] = (char)c;
 			jw_raw(w, tmp, 2);
-		} else if (c < 0x20 || c >= 0x7f) {
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
 			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
 			jw_raw(w, tmp, 6);
+			i++;
+		} else if ((u = utf8_len(s + i, n - i)) > 0) {
+			jw_raw(w, (const char *)s + i, u);
+			i += u;
 		} else {
-			jw_raw(w, (const char *)&c, 1);
+			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+			jw_raw(w, tmp, 6);
+			i++;
 		}
 	}
 }
@@ -238,11 +284,13 @@ jw_discard(struct jw *w, uint32_t code)
 
 static void
 print_layers(struct jw *w, const struct pkt_layers *l, uint32_t frame_len,
-    uint32_t stripped, bool from_eth)
+    uint32_t stripped, bool from_eth, uint32_t hdr_len)
 {
 	char key[32];
 
 	if (from_eth && l->has_eth) {
+		if (hdr_len < 14)
+			return;
 		jw_kmac(w, "dstMAC", l->dst_mac);
 		jw_kmac(w, "srcMAC", l->src_mac);
 		for (int i = 0; i < l->n_vlans && i < PKT_MAX_VLANS; i++) {
@@ -257,6 +305,14 @@ print_layers(struct jw *w, const struct pkt_layers *l, uint32_t frame_len,
 				jw_ku(w, key, l->vlan_pcp[i]);
 			}
 		}
+		if (l->has_snap_oui) {
+			jw_kf(w, "VSNAP_OUI", "%02X-%02X-%02X", l->snap_oui[0],
+			    l->snap_oui[1], l->snap_oui[2]);
+			return;
+		}
+		/* sflowtool stops before the type under 20 bytes in all. */
+		if (!l->ethertype_valid || hdr_len < 20)
+			return;
 		jw_ku(w, "ethernet_type", l->ethertype);
 	}
 	if (l->ip_version == 0)
@@ -278,7 +334,7 @@ print_layers(struct jw *w, const struct pkt_layers *l, uint32_t frame_len,
 	} else {
 		jw_ku(w, "IPTOS", l->ip_tos);
 		jw_kf(w, "IP6_label", "0x%x", l->ip6_flow_label);
-		if (l->ip_len == 40)
+		if (l->ip_len == 40) /* payload length 0: a jumbogram */
 			jw_ks(w, "IPV6_payloadLen", "<jumbo>");
 		else
 			jw_ku(w, "IPV6_payloadLen", (uint64_t)l->ip_len - 40);
@@ -307,7 +363,8 @@ print_layers(struct jw *w, const struct pkt_layers *l, uint32_t frame_len,
 	case 6:
 		jw_ku(w, "TCPSrcPort", l->src_port);
 		jw_ku(w, "TCPDstPort", l->dst_port);
-		jw_ku(w, "TCPFlags", l->tcp_flags);
+		if (l->has_tcp_flags)
+			jw_ku(w, "TCPFlags", l->tcp_flags);
 		break;
 	case 17:
 		jw_ku(w, "UDPSrcPort", l->src_port);
@@ -340,14 +397,17 @@ print_header(struct jw *w, const struct sflow_record *r)
 	if (!r->u.hdr.parsed)
 		return;
 	print_layers(w, &r->u.hdr.pkt.outer, r->u.hdr.frame_length,
-	    r->u.hdr.stripped, r->u.hdr.protocol == 1);
+	    r->u.hdr.stripped, r->u.hdr.protocol == 1, n);
 	if (r->u.hdr.pkt.has_inner) {
+		/* The inner frame starts after the 8-byte VXLAN header. */
+		size_t inner_off = r->u.hdr.pkt.udp_payload_off + 8;
 		size_t old;
 
 		jw_ku(w, "decodedVNI", r->u.hdr.pkt.vxlan_vni);
 		old = prefix_push(w, "inner_");
 		print_layers(w, &r->u.hdr.pkt.inner, r->u.hdr.frame_length,
-		    r->u.hdr.stripped, true);
+		    r->u.hdr.stripped, true,
+		    n > inner_off ? (uint32_t)(n - inner_off) : 0);
 		prefix_pop(w, old);
 	}
 }
