@@ -16,13 +16,14 @@ WARN	:= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 OPT	?= -O2 -g
 SAN	?=
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SAN) $(PKG_CFLAGS) \
-	      -Idaemon -MMD -MP
+	      -Idaemon -Itopology -MMD -MP
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 LIBS	:= $(PKG_LIBS) -lpthread
 
 # Pure code (no I/O, no lws/sqlite/snmp/ncurses): the daemon, the unit
 # tests and the fuzzers all link it.
 PURE	:= daemon/util.c daemon/packet.c daemon/sflow.c daemon/sflow_json.c \
+	   topology/walk.c \
 	   daemon/agents.c daemon/conf.c
 DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
 	   daemon/api.c daemon/decode.c
@@ -111,7 +112,7 @@ fuzz: deps
 		n=$$(basename $$f .c | sed 's/^fuzz_//'); \
 		$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 \
 			-fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
-			-Idaemon -o build/fuzz/$$n $$f $(PURE) $(PKG_LIBS); \
+			-Idaemon -Itopology -o build/fuzz/$$n $$f $(PURE) $(PKG_LIBS); \
 		mkdir -p build/fuzz/corpus-$$n; \
 		echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
 		build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) \
