@@ -23,7 +23,7 @@ LIBS	:= $(PKG_LIBS) -lpthread
 # Pure code (no I/O, no lws/sqlite/snmp/ncurses): the daemon, the unit
 # tests and the fuzzers all link it.
 PURE	:= daemon/util.c daemon/packet.c daemon/sflow.c daemon/sflow_json.c \
-	   topology/walk.c \
+	   topology/walk.c topology/topo_json.c \
 	   daemon/agents.c daemon/conf.c
 DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
 	   daemon/api.c daemon/decode.c
