@@ -12,21 +12,26 @@ PKGS	:= libwebsockets jansson inih libpcap
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN	:= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	   -Wformat=2 -Wno-format-nonliteral
+	   -Wformat=2 -Wno-format-nonliteral -Wno-missing-field-initializers
 OPT	?= -O2 -g
 SAN	?=
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SAN) $(PKG_CFLAGS) \
 	      -Idaemon -Itopology -MMD -MP
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
-LIBS	:= $(PKG_LIBS) -lpthread
+# net-snmp: only topology/snmp.c includes its headers. Take its library
+# and the one define its headers need, not its build flags.
+SNMP_LIBS := $(shell net-snmp-config --libs 2>/dev/null)
+LIBS	:= $(PKG_LIBS) $(SNMP_LIBS) -lpthread
 
 # Pure code (no I/O, no lws/sqlite/snmp/ncurses): the daemon, the unit
 # tests and the fuzzers all link it.
 PURE	:= daemon/util.c daemon/packet.c daemon/sflow.c daemon/sflow_json.c \
-	   topology/walk.c topology/topo_json.c \
+	   topology/walk.c topology/topo_json.c topology/lldp.c \
+	   topology/graph.c topology/graph_json.c \
 	   daemon/agents.c daemon/conf.c
 DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
-	   daemon/api.c daemon/decode.c
+	   daemon/api.c daemon/decode.c topology/snmp.c topology/topo.c \
+	   topology/topo_api.c
 UNIT	:= $(wildcard tests/unit/test_*.c)
 FUZZ	:= $(wildcard tests/fuzz/fuzz_*.c)
 
@@ -43,6 +48,8 @@ all: $(BUILD)/fabmond
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/obj/topology/snmp.o: CFLAGS_ALL += -DNETSNMP_ENABLE_IPV6
 
 $(BUILD)/libfabmon.a: $(PURE_O)
 	@mkdir -p $(dir $@)

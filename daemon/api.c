@@ -11,7 +11,10 @@
 #include <arpa/inet.h>
 #include <libwebsockets.h>
 #include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 
 #include "api.h"
@@ -20,15 +23,21 @@
 #include "util.h"
 
 struct pss {
-	char *buf; /* LWS_PRE bytes, then the body */
+	char *buf; /* the reply: LWS_PRE bytes, then the body */
 	size_t len;
 	size_t off;
+	int method;
+	char path[512];
+	bool want_body;
+	bool too_big;
+	char *body; /* the request body, NUL-terminated */
+	size_t body_len;
 };
 
-struct reply {
-	int status;
-	const char *type;
-	char *body; /* malloc'ed, NUL-terminated */
+struct route {
+	int method;
+	const char *path;
+	void (*fn)(struct api_ctx *, const struct req *, struct reply *);
 };
 
 static json_t *
@@ -234,28 +243,162 @@ error_body(const char *msg)
 	return out;
 }
 
+void
+api_reply_error(struct reply *r, int status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	r->status = status;
+	r->type = "application/json";
+	free(r->body);
+	r->body = error_body(msg);
+}
+
+void
+api_reply_json(struct reply *r, int status, json_t *o)
+{
+	r->status = status;
+	r->type = "application/json";
+	free(r->body);
+	r->body = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+}
+
+static void
+h_health(struct api_ctx *api, const struct req *q, struct reply *r)
+{
+	(void)q;
+	r->body = health(api);
+}
+
+static void
+h_agents(struct api_ctx *api, const struct req *q, struct reply *r)
+{
+	(void)q;
+	r->body = agents_rt(api);
+}
+
+static void
+h_version(struct api_ctx *api, const struct req *q, struct reply *r)
+{
+	(void)api;
+	(void)q;
+	r->type = "text/plain";
+	r->body = xstrdup(FABMON_VERSION);
+}
+
+/*
+ * The routes. A path matches exactly, or by prefix when it ends in '/'.
+ * Handlers run on the lws service thread: they read snapshots or queue
+ * work for another thread, and never block.
+ */
+static const struct route routes[] = {
+	{ LWSHUMETH_GET, "/api/v1/health", h_health },
+	{ LWSHUMETH_GET, "/agents/json", h_agents },
+	{ LWSHUMETH_GET, "/version", h_version },
+	{ LWSHUMETH_GET, "/topology/json", api_topology_get },
+	{ LWSHUMETH_PUT, "/topology/json", api_topology_put },
+	{ LWSHUMETH_GET, "/api/v1/topology", api_topology_v1 },
+};
+
 /* Route a request; fills r. Never blocks. */
 static void
-route(struct api_ctx *api, int method, const char *path, struct reply *r)
+route(struct api_ctx *api, const struct req *q, struct reply *r)
 {
+	bool path_known = false;
+	int method = q->method == LWSHUMETH_HEAD ? LWSHUMETH_GET : q->method;
+
 	r->status = HTTP_STATUS_OK;
 	r->type = "application/json";
-	if (method != LWSHUMETH_GET && method != LWSHUMETH_HEAD) {
-		r->status = HTTP_STATUS_METHOD_NOT_ALLOWED;
-		r->body = error_body("method not allowed");
-		return;
+	for (size_t i = 0; i < nitems(routes); i++) {
+		if (strcmp(routes[i].path, q->path) != 0)
+			continue;
+		path_known = true;
+		if (routes[i].method == method) {
+			routes[i].fn(api, q, r);
+			return;
+		}
 	}
-	if (strcmp(path, "/api/v1/health") == 0) {
-		r->body = health(api);
-	} else if (strcmp(path, "/agents/json") == 0) {
-		r->body = agents_rt(api);
-	} else if (strcmp(path, "/version") == 0) {
-		r->type = "text/plain";
-		r->body = xstrdup(FABMON_VERSION);
-	} else {
-		r->status = HTTP_STATUS_NOT_FOUND;
-		r->body = error_body("no such resource");
+	if (path_known)
+		api_reply_error(r, HTTP_STATUS_METHOD_NOT_ALLOWED,
+		    "method not allowed on %s", q->path);
+	else
+		api_reply_error(r, HTTP_STATUS_NOT_FOUND, "no such resource");
+}
+
+/* A write needs the token, when one is configured (DESIGN §7). */
+static bool
+authorized(struct api_ctx *api, struct lws *wsi)
+{
+	char hdr[512];
+	const char *tok = api->conf->http_token;
+	int n;
+
+	if (tok == NULL || *tok == '\0')
+		return true;
+	n = lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION);
+	if (n > 7 && strncasecmp(hdr, "Bearer ", 7) == 0 &&
+	    strcmp(hdr + 7, tok) == 0)
+		return true;
+	n = lws_hdr_custom_copy(wsi, hdr, sizeof(hdr), "x-auth-token:", 13);
+	return n > 0 && strcmp(hdr, tok) == 0;
+}
+
+static int
+send_reply(struct lws *wsi, struct pss *pss, struct reply *r)
+{
+	uint8_t hbuf[LWS_PRE + 1024], *start = &hbuf[LWS_PRE], *p = start,
+		*end = &hbuf[sizeof(hbuf) - 1];
+
+	if (r->body == NULL)
+		r->body = xstrdup("");
+	pss->len = strlen(r->body);
+	free(pss->buf);
+	pss->buf = xmalloc(LWS_PRE + pss->len + 1);
+	memcpy(pss->buf + LWS_PRE, r->body, pss->len);
+	free(r->body);
+	r->body = NULL;
+	pss->off = 0;
+	if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->type,
+		pss->len, &p, end) ||
+	    lws_add_http_header_by_name(wsi,
+		(const unsigned char *)"cache-control:",
+		(const unsigned char *)"no-store", 8, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return 1;
+	if (pss->method == LWSHUMETH_HEAD || pss->len == 0) {
+		free(pss->buf);
+		pss->buf = NULL;
+		if (lws_http_transaction_completed(wsi))
+			return -1;
+		return 0;
 	}
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static void
+pss_reset(struct pss *pss)
+{
+	free(pss->buf);
+	free(pss->body);
+	memset(pss, 0, sizeof(*pss));
+}
+
+/* Answer at once with an error, and count the bad request. */
+static int
+refuse(struct api_ctx *api, struct lws *wsi, struct pss *pss, int status,
+    const char *fmt, const char *arg)
+{
+	struct reply r = { 0 };
+
+	api->bad_requests++;
+	api_reply_error(&r, status, fmt, arg);
+	return send_reply(wsi, pss, &r);
 }
 
 static int
@@ -264,50 +407,90 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 {
 	struct pss *pss = user;
 	struct api_ctx *api = lws_context_user(lws_get_context(wsi));
-	uint8_t hbuf[LWS_PRE + 1024], *start = &hbuf[LWS_PRE], *p = start,
-	                              *end = &hbuf[sizeof(hbuf) - 1];
 	struct reply r = { 0 };
-	char path[512];
+	struct req q;
 	char *uri = NULL;
-	int method, ulen = 0;
+	int ulen = 0;
 
-	(void)in;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		if (pss == NULL)
 			return -1;
-		method = lws_http_get_uri_and_method(wsi, &uri, &ulen);
-		if (method < 0 || uri == NULL || ulen <= 0 ||
-		    (size_t)ulen >= sizeof(path)) {
+		pss_reset(pss);
+		pss->method = lws_http_get_uri_and_method(wsi, &uri, &ulen);
+		if (pss->method < 0 || uri == NULL || ulen <= 0 ||
+		    (size_t)ulen >= sizeof(pss->path)) {
 			api->bad_requests++;
-			lws_return_http_status(
-			    wsi, HTTP_STATUS_BAD_REQUEST, NULL);
+			lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
+			    NULL);
 			return -1;
 		}
-		memcpy(path, uri, (size_t)ulen);
-		path[ulen] = '\0';
-		route(api, method, path, &r);
+		memcpy(pss->path, uri, (size_t)ulen);
+		pss->path[ulen] = '\0';
+		if (pss->method == LWSHUMETH_PUT ||
+		    pss->method == LWSHUMETH_POST ||
+		    pss->method == LWSHUMETH_DELETE ||
+		    pss->method == LWSHUMETH_PATCH) {
+			char cl[32];
+
+			if (!authorized(api, wsi))
+				return refuse(api, wsi, pss,
+				    HTTP_STATUS_UNAUTHORIZED,
+				    "%s needs the write token (Authorization: "
+				    "Bearer TOKEN)", pss->path);
+			if (lws_hdr_copy(wsi, cl, sizeof(cl),
+				WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+			    strtoull(cl, NULL, 10) >
+				(unsigned long long)api->conf->http_max_body)
+				return refuse(api, wsi, pss,
+				    HTTP_STATUS_REQ_ENTITY_TOO_LARGE,
+				    "request body over the limit (%s)",
+				    "http.max_body");
+			/* The body arrives in LWS_CALLBACK_HTTP_BODY. */
+			pss->want_body = true;
+			if (lws_hdr_total_length(wsi,
+				WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+				return 0;
+		}
+		q.method = pss->method;
+		q.path = pss->path;
+		q.body = NULL;
+		q.body_len = 0;
+		q.wsi = wsi;
+		route(api, &q, &r);
 		if (r.status >= 400)
 			api->bad_requests++;
-		pss->len = strlen(r.body);
-		pss->buf = xmalloc(LWS_PRE + pss->len + 1);
-		memcpy(pss->buf + LWS_PRE, r.body, pss->len);
-		free(r.body);
-		pss->off = 0;
-		if (lws_add_http_common_headers(
-		        wsi, (unsigned)r.status, r.type, pss->len, &p, end) ||
-		    lws_add_http_header_by_name(wsi,
-		        (const unsigned char *)"cache-control:",
-		        (const unsigned char *)"no-store", 8, &p, end) ||
-		    lws_finalize_write_http_header(wsi, start, &p, end))
-			return 1;
-		if (method == LWSHUMETH_HEAD || pss->len == 0) {
-			if (lws_http_transaction_completed(wsi))
-				return -1;
-			return 0;
+		return send_reply(wsi, pss, &r);
+	case LWS_CALLBACK_HTTP_BODY:
+		if (pss == NULL || !pss->want_body)
+			return -1;
+		if (pss->body_len + len > (size_t)api->conf->http_max_body) {
+			pss->too_big = true;
+			return 0; /* drain, answer 413 at completion */
 		}
-		lws_callback_on_writable(wsi);
+		pss->body = xrealloc(pss->body, pss->body_len + len + 1);
+		memcpy(pss->body + pss->body_len, in, len);
+		pss->body_len += len;
+		pss->body[pss->body_len] = '\0';
 		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (pss == NULL || !pss->want_body)
+			return -1;
+		pss->want_body = false;
+		if (pss->too_big)
+			return refuse(api, wsi, pss,
+			    HTTP_STATUS_REQ_ENTITY_TOO_LARGE,
+			    "request body over the limit (%s)",
+			    "http.max_body");
+		q.method = pss->method;
+		q.path = pss->path;
+		q.body = pss->body ? pss->body : "";
+		q.body_len = pss->body_len;
+		q.wsi = wsi;
+		route(api, &q, &r);
+		if (r.status >= 400)
+			api->bad_requests++;
+		return send_reply(wsi, pss, &r);
 	case LWS_CALLBACK_HTTP_WRITEABLE: {
 		size_t chunk;
 		int final;
@@ -323,8 +506,8 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		 * pointer: those hold the part of the body already sent.
 		 */
 		if (lws_write(wsi,
-		        (unsigned char *)pss->buf + LWS_PRE + pss->off, chunk,
-		        final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+			(unsigned char *)pss->buf + LWS_PRE + pss->off, chunk,
+			final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
 		    (int)chunk)
 			return 1;
 		pss->off += chunk;
@@ -342,10 +525,8 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 		/* lws calls these with no session data when a request was
 		 * refused before it bound one (e.g. headers too long). */
-		if (pss != NULL) {
-			free(pss->buf);
-			pss->buf = NULL;
-		}
+		if (pss != NULL)
+			pss_reset(pss);
 		break;
 	default:
 		break;
@@ -365,7 +546,10 @@ static const struct lws_protocols protocols[] = {
 		.mountpoint_len = sizeof(point) - 1                            \
 	}
 
-static const struct lws_http_mount mount_version = MOUNT(NULL, "/version");
+static const struct lws_http_mount mount_topology =
+    MOUNT(NULL, "/topology");
+static const struct lws_http_mount mount_version =
+    MOUNT(&mount_topology, "/version");
 static const struct lws_http_mount mount_agents =
     MOUNT(&mount_version, "/agents");
 static const struct lws_http_mount mount_api = MOUNT(&mount_agents, "/api");

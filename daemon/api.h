@@ -1,21 +1,60 @@
 /*
  * api.h: the HTTP API, served by libwebsockets on the main thread.
- * Handlers only read published snapshots: nothing here blocks.
+ * Handlers only read published snapshots or queue work for another
+ * thread: nothing here blocks.
  */
 #ifndef FABMON_API_H
 #define FABMON_API_H
 
+#include <jansson.h>
+#include <stdint.h>
+
 #include "conf.h"
 #include "snap.h"
 
+struct lws;
 struct lws_context;
+struct topo_import;
 
 struct api_ctx {
 	const struct conf *conf;
-	struct snap_slot *ingest; /* struct ingest_snap */
+	struct snap_slot *ingest;   /* struct ingest_snap */
+	struct snap_slot *topology; /* struct topo_snap */
 	uint64_t started_ms;
 	uint64_t bad_requests; /* garbage requests, shown in health */
+	/*
+	 * Hand an operator import to the topology thread; takes ownership
+	 * of *im (its arrays are moved out). Returns 0, or -1 if busy.
+	 */
+	int (*topo_import)(void *arg, struct topo_import *im);
+	void *topo_arg;
 };
+
+/* A request, as a handler sees it. */
+struct req {
+	int method; /* LWSHUMETH_* */
+	const char *path;
+	const char *body; /* NUL-terminated; NULL without a body */
+	size_t body_len;
+	struct lws *wsi; /* for headers and query arguments only */
+};
+
+/* What a handler fills in. */
+struct reply {
+	int status;
+	const char *type; /* default application/json */
+	char *body;	  /* malloc'ed, NUL-terminated */
+};
+
+void api_reply_error(struct reply *, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Render o into the reply and drop the caller's reference to it. */
+void api_reply_json(struct reply *, int status, json_t *o);
+
+/* Topology handlers (topology/topo_api.c). */
+void api_topology_get(struct api_ctx *, const struct req *, struct reply *);
+void api_topology_put(struct api_ctx *, const struct req *, struct reply *);
+void api_topology_v1(struct api_ctx *, const struct req *, struct reply *);
 
 /*
  * Create the lws context serving the API on conf->http_listen. Returns

@@ -25,6 +25,7 @@ struct key {
 	int min;          /* ints: minimum */
 	int port;         /* addresses: default port */
 	const char *help;
+	int secret; /* never printed by -n */
 };
 
 #define F(f) offsetof(struct conf, f)
@@ -38,6 +39,11 @@ static const struct key keys[] = {
 	    "largest sFlow datagram accepted whole, bytes" },
 	{ "http.listen", K_ADDR, F(http_listen), 0, 0, 0, 8008,
 	    "HTTP/websocket address:port" },
+	{ "http.token", K_STR, F(http_token), 0, 0, 0, 0,
+	    "bearer token that writes (PUT/POST/DELETE) need; unset: none",
+	    1 },
+	{ "http.max_body", K_INT, F(http_max_body), 0, 1 << 30, 1024, 0,
+	    "largest request body, bytes" },
 	{ "store.state_dir", K_STR, F(state_dir), 0, 0, 0, 0,
 	    "directory for the database and state" },
 	{ "store.db", K_STR, F(db), 0, 0, 0, 0,
@@ -45,7 +51,30 @@ static const struct key keys[] = {
 	{ "snmp.seed", K_LIST, F(snmp_seeds), F(n_snmp_seeds), CONF_MAX_SEEDS,
 	    0, 0, "switch address or CIDR to poll; repeat" },
 	{ "snmp.community", K_STR, F(snmp_community), 0, 0, 0, 0,
-	    "SNMP v2c community" },
+	    "SNMP v2c community", 1 },
+	{ "snmp.v3_user", K_STR, F(snmp_v3_user), 0, 0, 0, 0,
+	    "SNMPv3 user, tried after the community (authPriv)" },
+	{ "snmp.v3_auth", K_STR, F(snmp_v3_auth), 0, 0, 0, 0,
+	    "SNMPv3 auth protocol: SHA, SHA-256 or MD5" },
+	{ "snmp.v3_auth_pass", K_STR, F(snmp_v3_auth_pass), 0, 0, 0, 0,
+	    "SNMPv3 auth passphrase", 1 },
+	{ "snmp.v3_priv", K_STR, F(snmp_v3_priv), 0, 0, 0, 0,
+	    "SNMPv3 privacy protocol: AES or DES" },
+	{ "snmp.v3_priv_pass", K_STR, F(snmp_v3_priv_pass), 0, 0, 0, 0,
+	    "SNMPv3 privacy passphrase", 1 },
+	{ "snmp.timeout_ms", K_INT, F(snmp_timeout_ms), 0, 60000, 50, 0,
+	    "SNMP request timeout, milliseconds" },
+	{ "snmp.retries", K_INT, F(snmp_retries), 0, 10, 0, 0,
+	    "SNMP retries per request" },
+	{ "snmp.poll_s", K_INT, F(snmp_poll_s), 0, 86400, 1, 0,
+	    "full re-poll interval per switch, seconds" },
+	{ "snmp.status_s", K_INT, F(snmp_status_s), 0, 3600, 1, 0,
+	    "ifOperStatus poll interval per switch, seconds" },
+	{ "snmp.max_parallel", K_INT, F(snmp_max_parallel), 0, 4096, 1, 0,
+	    "switches polled at once" },
+	{ "topology.role", K_LIST, F(topo_roles), F(n_topo_roles),
+	    CONF_MAX_ROLES, 0, 0,
+	    "role override NODE=spine|leaf|other; repeat" },
 	{ "engine.push_ms", K_INT, F(push_ms), 0, 60000, 100, 0,
 	    "snapshot/push period, milliseconds" },
 	{ "engine.max_agents", K_INT, F(max_agents), 0, 1 << 20, 1, 0,
@@ -84,8 +113,16 @@ conf_defaults(struct conf *c)
 	/* SFLOW-MIB's default is 1400; 9216 covers jumbo-frame agents. */
 	c->sflow_max_datagram = 9216;
 	c->http_listen = xstrdup("[::]:8008");
+	c->http_max_body = 8 << 20;
 	c->state_dir = default_state_dir();
 	c->snmp_community = xstrdup("public");
+	c->snmp_v3_auth = xstrdup("SHA");
+	c->snmp_v3_priv = xstrdup("AES");
+	c->snmp_timeout_ms = 1000;
+	c->snmp_retries = 2;
+	c->snmp_poll_s = 60;
+	c->snmp_status_s = 5;
+	c->snmp_max_parallel = 64;
 	c->push_ms = 1000;
 	c->max_agents = 65536;
 	c->log_level = xstrdup("info");
@@ -204,6 +241,43 @@ addrport_fmt(const struct sockaddr_storage *ss, char *buf, size_t len)
 	}
 }
 
+int
+cidr_parse(const char *s, int *family, uint8_t addr[16], int *prefix)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(s, '/');
+	size_t al = slash ? (size_t)(slash - s) : strlen(s);
+	int max;
+
+	if (al == 0 || al >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, al);
+	buf[al] = '\0';
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, buf, addr) == 1) {
+		*family = 4;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, addr) == 1) {
+		*family = 6;
+		max = 128;
+	} else {
+		return -1;
+	}
+	*prefix = max;
+	if (slash != NULL) {
+		char *end;
+		long p;
+
+		errno = 0;
+		p = strtol(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end != '\0' || p < 0 ||
+		    p > max)
+			return -1;
+		*prefix = (int)p;
+	}
+	return 0;
+}
+
 static const struct key *
 key_find(const char *name)
 {
@@ -282,6 +356,29 @@ conf_set(struct conf *c, const char *name, const char *value, char *err,
 	case K_LIST: {
 		char **v = FIELD(c, k, char *);
 		int *n = (int *)((char *)c + k->count_off);
+
+		if (strcmp(k->name, "snmp.seed") == 0) {
+			uint8_t a[16];
+			int fam, plen;
+
+			if (cidr_parse(value, &fam, a, &plen) != 0) {
+				snprintf(err, errlen, "%s: '%s' is not an "
+				    "address or CIDR", name, value);
+				return -1;
+			}
+		}
+		if (strcmp(k->name, "topology.role") == 0) {
+			const char *eq = strchr(value, '=');
+
+			if (eq == NULL || eq == value ||
+			    (strcmp(eq + 1, "spine") != 0 &&
+				strcmp(eq + 1, "leaf") != 0 &&
+				strcmp(eq + 1, "other") != 0)) {
+				snprintf(err, errlen, "%s: '%s' is not "
+				    "NODE=spine|leaf|other", name, value);
+				return -1;
+			}
+		}
 
 		if (*value == '\0') {
 			snprintf(err, errlen, "%s: empty value", name);
@@ -417,8 +514,14 @@ conf_print(const struct conf *c, FILE *f)
 
 				fprintf(f, "%s = %s\n", dot + 1, d);
 				free(d);
+			} else if (v == NULL) {
+				fprintf(f, "; %s = (unset)\n", dot + 1);
+			} else if (k->secret) {
+				/* -n output goes to terminals and tickets */
+				fprintf(f, "%s = (set, %zu characters)\n",
+				    dot + 1, strlen(v));
 			} else {
-				fprintf(f, "%s = %s\n", dot + 1, v ? v : "");
+				fprintf(f, "%s = %s\n", dot + 1, v);
 			}
 			break;
 		}

@@ -8,11 +8,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
 
 #define CONF_MAX_LISTEN 8
 #define CONF_MAX_SEEDS  64
+#define CONF_MAX_ROLES 1024
 
 struct conf {
 	char *sflow_listen[CONF_MAX_LISTEN]; /* ADDR:PORT, e.g. "[::]:6343" */
@@ -20,11 +22,25 @@ struct conf {
 	int sflow_rcvbuf;       /* bytes asked for SO_RCVBUF(FORCE) */
 	int sflow_max_datagram; /* longer ones are cut and counted oversize */
 	char *http_listen;      /* ADDR:PORT */
+	char *http_token;  /* writes need it when set */
+	int http_max_body; /* request body limit, bytes */
 	char *state_dir;
 	char *db; /* NULL: <state_dir>/fabmon.db */
 	char *snmp_seeds[CONF_MAX_SEEDS];
 	int n_snmp_seeds;
 	char *snmp_community;
+	char *snmp_v3_user;    /* NULL: no v3 credential */
+	char *snmp_v3_auth;
+	char *snmp_v3_auth_pass;
+	char *snmp_v3_priv;
+	char *snmp_v3_priv_pass;
+	int snmp_timeout_ms;
+	int snmp_retries;
+	int snmp_poll_s;       /* full walk period */
+	int snmp_status_s;     /* ifOperStatus period */
+	int snmp_max_parallel;
+	char *topo_roles[CONF_MAX_ROLES]; /* "NODE=ROLE" */
+	int n_topo_roles;
 	int push_ms;     /* snapshot period, 100..60000 */
 	int max_agents;  /* agent table bound */
 	char *log_level; /* warn | info | debug */
@@ -67,5 +83,12 @@ char *conf_db_path(const struct conf *);
  */
 int addrport_parse(const char *s, int default_port, struct sockaddr_storage *ss,
     socklen_t *sslen);
+
+/*
+ * Parse "ADDR" or "ADDR/LEN" (IPv4 or IPv6). family is 4 or 6, addr holds
+ * the address (IPv4 in the first 4 bytes), prefix the length (32 or 128
+ * for a plain address). Returns 0, or -1.
+ */
+int cidr_parse(const char *s, int *family, uint8_t addr[16], int *prefix);
 
 #endif

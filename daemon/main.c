@@ -20,6 +20,8 @@
 #include "conf.h"
 #include "decode.h"
 #include "ingest.h"
+#include "snmp.h"
+#include "topo.h"
 #include "log.h"
 #include "util.h"
 
@@ -116,8 +118,9 @@ main(int argc, char **argv)
 	struct conf conf;
 	char err[512];
 	struct api_ctx api;
-	struct snap_slot ingest_slot;
+	struct snap_slot ingest_slot, topo_slot;
 	struct ingest *ing;
+	struct topo *topo;
 	struct lws_context *ctx;
 
 	while (
@@ -238,6 +241,10 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (topo_check_conf(&conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fabmond: %s\n", err);
+		return 1;
+	}
 	if (check) {
 		conf_print(&conf, stdout);
 		conf_free(&conf);
@@ -263,6 +270,10 @@ main(int argc, char **argv)
 	api.ingest = &ingest_slot;
 	api.started_ms = now_wall_ms();
 	snap_slot_init(&ingest_slot);
+	snap_slot_init(&topo_slot);
+	api.topology = &topo_slot;
+	/* net-snmp's globals: set up once, before any thread. */
+	snmp_global_init(verbose >= 3 ? 1 : 0);
 
 	ctx = api_start(&api, err, sizeof(err));
 	if (ctx == NULL) {
@@ -288,6 +299,13 @@ main(int argc, char **argv)
 		log_warnx("main", "cannot start the ingest thread");
 		return 1;
 	}
+	topo = topo_new(&conf, &topo_slot, &ingest_slot, wake_lws, ctx);
+	api.topo_import = topo_put_import;
+	api.topo_arg = topo;
+	if (topo_start(topo) != 0) {
+		log_warnx("main", "cannot start the topology thread");
+		return 1;
+	}
 	log_info("main", "fabmond %s: http on %s, state in %s", FABMON_VERSION,
 	    conf.http_listen, conf.state_dir);
 	while (!quit) {
@@ -295,9 +313,12 @@ main(int argc, char **argv)
 			break;
 	}
 	log_info("main", "shutting down");
+	topo_stop(topo);
 	ingest_stop(ing);
 	lws_context_destroy(ctx);
+	snap_slot_clear(&topo_slot);
 	snap_slot_clear(&ingest_slot);
+	snmp_global_shutdown();
 	conf_free(&conf);
 	return 0;
 }
