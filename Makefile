@@ -49,7 +49,6 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(BUILD)/obj/topology/snmp.o: CFLAGS_ALL += -DNETSNMP_ENABLE_IPV6
 
 $(BUILD)/libfabmon.a: $(PURE_O)
 	@mkdir -p $(dir $@)
@@ -70,7 +69,14 @@ $(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libfab
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< tests/fuzz/replay.c \
 		$(BUILD)/libfabmon.a $(LIBS)
 
-test-bins: $(BUILD)/fabmond $(UNIT_BIN) $(REPLAY_BIN)
+# The SNMP poller's command-line front end (tests/integration/snmp_walk.py).
+$(BUILD)/tests/snmpwalk_tool: tests/tools/snmpwalk_tool.c \
+		$(BUILD)/obj/topology/snmp.o $(BUILD)/libfabmon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< \
+		$(BUILD)/obj/topology/snmp.o $(BUILD)/libfabmon.a $(LIBS)
+
+test-bins: $(BUILD)/fabmond $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/tests/snmpwalk_tool
 
 # ---- dependencies -----------------------------------------------------
 # Build, test and lab packages (Debian 12). Idempotent: apt only runs when

@@ -303,6 +303,7 @@ static const struct route routes[] = {
 	{ LWSHUMETH_GET, "/topology/json", api_topology_get },
 	{ LWSHUMETH_PUT, "/topology/json", api_topology_put },
 	{ LWSHUMETH_GET, "/api/v1/topology", api_topology_v1 },
+	{ LWSHUMETH_GET, "/api/v1/topology/lookup", api_topology_lookup },
 };
 
 /* Route a request; fills r. Never blocks. */
@@ -330,6 +331,35 @@ route(struct api_ctx *api, const struct req *q, struct reply *r)
 		api_reply_error(r, HTTP_STATUS_NOT_FOUND, "no such resource");
 }
 
+const char *
+api_query_arg(const struct req *q, const char *name, char *buf, size_t len)
+{
+	size_t nl = strlen(name);
+	char frag[2048];
+
+	/*
+	 * lws_hdr_copy_fragment() fails alike for a missing fragment and one
+	 * longer than the buffer (so lws_get_urlarg_by_name() with a small
+	 * buffer misses arguments after a long one): read every fragment
+	 * into a large buffer, then copy the value.
+	 */
+	for (int i = 0; i < 64; i++) {
+		int n = lws_hdr_copy_fragment(q->wsi, frag, (int)sizeof(frag),
+		    WSI_TOKEN_HTTP_URI_ARGS, i);
+
+		if (n < 0)
+			break;
+		if ((size_t)n > nl && strncmp(frag, name, nl) == 0 &&
+		    frag[nl] == '=') {
+			if ((size_t)n - nl - 1 >= len)
+				return NULL;
+			memcpy(buf, frag + nl + 1, (size_t)n - nl);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
 /* A write needs the token, when one is configured (DESIGN §7). */
 static bool
 authorized(struct api_ctx *api, struct lws *wsi)
@@ -352,7 +382,7 @@ static int
 send_reply(struct lws *wsi, struct pss *pss, struct reply *r)
 {
 	uint8_t hbuf[LWS_PRE + 1024], *start = &hbuf[LWS_PRE], *p = start,
-		*end = &hbuf[sizeof(hbuf) - 1];
+	                              *end = &hbuf[sizeof(hbuf) - 1];
 
 	if (r->body == NULL)
 		r->body = xstrdup("");
@@ -363,11 +393,11 @@ send_reply(struct lws *wsi, struct pss *pss, struct reply *r)
 	free(r->body);
 	r->body = NULL;
 	pss->off = 0;
-	if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->type,
-		pss->len, &p, end) ||
+	if (lws_add_http_common_headers(
+	        wsi, (unsigned)r->status, r->type, pss->len, &p, end) ||
 	    lws_add_http_header_by_name(wsi,
-		(const unsigned char *)"cache-control:",
-		(const unsigned char *)"no-store", 8, &p, end) ||
+	        (const unsigned char *)"cache-control:",
+	        (const unsigned char *)"no-store", 8, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return 1;
 	if (pss->method == LWSHUMETH_HEAD || pss->len == 0) {
@@ -421,8 +451,8 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (pss->method < 0 || uri == NULL || ulen <= 0 ||
 		    (size_t)ulen >= sizeof(pss->path)) {
 			api->bad_requests++;
-			lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST,
-			    NULL);
+			lws_return_http_status(
+			    wsi, HTTP_STATUS_BAD_REQUEST, NULL);
 			return -1;
 		}
 		memcpy(pss->path, uri, (size_t)ulen);
@@ -437,19 +467,20 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				return refuse(api, wsi, pss,
 				    HTTP_STATUS_UNAUTHORIZED,
 				    "%s needs the write token (Authorization: "
-				    "Bearer TOKEN)", pss->path);
+				    "Bearer TOKEN)",
+				    pss->path);
 			if (lws_hdr_copy(wsi, cl, sizeof(cl),
-				WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+			        WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
 			    strtoull(cl, NULL, 10) >
-				(unsigned long long)api->conf->http_max_body)
+			        (unsigned long long)api->conf->http_max_body)
 				return refuse(api, wsi, pss,
 				    HTTP_STATUS_REQ_ENTITY_TOO_LARGE,
 				    "request body over the limit (%s)",
 				    "http.max_body");
 			/* The body arrives in LWS_CALLBACK_HTTP_BODY. */
 			pss->want_body = true;
-			if (lws_hdr_total_length(wsi,
-				WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
+			if (lws_hdr_total_length(
+			        wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
 				return 0;
 		}
 		q.method = pss->method;
@@ -506,8 +537,8 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		 * pointer: those hold the part of the body already sent.
 		 */
 		if (lws_write(wsi,
-			(unsigned char *)pss->buf + LWS_PRE + pss->off, chunk,
-			final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+		        (unsigned char *)pss->buf + LWS_PRE + pss->off, chunk,
+		        final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
 		    (int)chunk)
 			return 1;
 		pss->off += chunk;
@@ -546,8 +577,7 @@ static const struct lws_protocols protocols[] = {
 		.mountpoint_len = sizeof(point) - 1                            \
 	}
 
-static const struct lws_http_mount mount_topology =
-    MOUNT(NULL, "/topology");
+static const struct lws_http_mount mount_topology = MOUNT(NULL, "/topology");
 static const struct lws_http_mount mount_version =
     MOUNT(&mount_topology, "/version");
 static const struct lws_http_mount mount_agents =

@@ -43,8 +43,15 @@ struct req {
 struct reply {
 	int status;
 	const char *type; /* default application/json */
-	char *body;	  /* malloc'ed, NUL-terminated */
+	char *body;       /* malloc'ed, NUL-terminated */
 };
+
+/*
+ * The value of query argument `name` (without "=") copied into buf,
+ * urldecoded; returns buf, or NULL if absent or longer than len - 1.
+ */
+const char *api_query_arg(
+    const struct req *, const char *name, char *buf, size_t len);
 
 void api_reply_error(struct reply *, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -55,6 +62,7 @@ void api_reply_json(struct reply *, int status, json_t *o);
 void api_topology_get(struct api_ctx *, const struct req *, struct reply *);
 void api_topology_put(struct api_ctx *, const struct req *, struct reply *);
 void api_topology_v1(struct api_ctx *, const struct req *, struct reply *);
+void api_topology_lookup(struct api_ctx *, const struct req *, struct reply *);
 
 /*
  * Create the lws context serving the API on conf->http_listen. Returns

@@ -40,14 +40,15 @@ static const struct key keys[] = {
 	{ "http.listen", K_ADDR, F(http_listen), 0, 0, 0, 8008,
 	    "HTTP/websocket address:port" },
 	{ "http.token", K_STR, F(http_token), 0, 0, 0, 0,
-	    "bearer token that writes (PUT/POST/DELETE) need; unset: none",
-	    1 },
+	    "bearer token that writes (PUT/POST/DELETE) need; unset: none", 1 },
 	{ "http.max_body", K_INT, F(http_max_body), 0, 1 << 30, 1024, 0,
 	    "largest request body, bytes" },
 	{ "store.state_dir", K_STR, F(state_dir), 0, 0, 0, 0,
 	    "directory for the database and state" },
 	{ "store.db", K_STR, F(db), 0, 0, 0, 0,
 	    "SQLite database path (default STATE_DIR/fabmon.db)" },
+	{ "snmp.enable", K_INT, F(snmp_enable), 0, 1, 0, 0,
+	    "1: discover the fabric over SNMP; 0: only the imported topology" },
 	{ "snmp.seed", K_LIST, F(snmp_seeds), F(n_snmp_seeds), CONF_MAX_SEEDS,
 	    0, 0, "switch address or CIDR to poll; repeat" },
 	{ "snmp.community", K_STR, F(snmp_community), 0, 0, 0, 0,
@@ -115,6 +116,7 @@ conf_defaults(struct conf *c)
 	c->http_listen = xstrdup("[::]:8008");
 	c->http_max_body = 8 << 20;
 	c->state_dir = default_state_dir();
+	c->snmp_enable = 1;
 	c->snmp_community = xstrdup("public");
 	c->snmp_v3_auth = xstrdup("SHA");
 	c->snmp_v3_priv = xstrdup("AES");
@@ -362,8 +364,10 @@ conf_set(struct conf *c, const char *name, const char *value, char *err,
 			int fam, plen;
 
 			if (cidr_parse(value, &fam, a, &plen) != 0) {
-				snprintf(err, errlen, "%s: '%s' is not an "
-				    "address or CIDR", name, value);
+				snprintf(err, errlen,
+				    "%s: '%s' is not an "
+				    "address or CIDR",
+				    name, value);
 				return -1;
 			}
 		}
@@ -372,10 +376,12 @@ conf_set(struct conf *c, const char *name, const char *value, char *err,
 
 			if (eq == NULL || eq == value ||
 			    (strcmp(eq + 1, "spine") != 0 &&
-				strcmp(eq + 1, "leaf") != 0 &&
-				strcmp(eq + 1, "other") != 0)) {
-				snprintf(err, errlen, "%s: '%s' is not "
-				    "NODE=spine|leaf|other", name, value);
+			        strcmp(eq + 1, "leaf") != 0 &&
+			        strcmp(eq + 1, "other") != 0)) {
+				snprintf(err, errlen,
+				    "%s: '%s' is not "
+				    "NODE=spine|leaf|other",
+				    name, value);
 				return -1;
 			}
 		}

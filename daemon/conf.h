@@ -14,7 +14,7 @@
 
 #define CONF_MAX_LISTEN 8
 #define CONF_MAX_SEEDS  64
-#define CONF_MAX_ROLES 1024
+#define CONF_MAX_ROLES  1024
 
 struct conf {
 	char *sflow_listen[CONF_MAX_LISTEN]; /* ADDR:PORT, e.g. "[::]:6343" */
@@ -22,22 +22,23 @@ struct conf {
 	int sflow_rcvbuf;       /* bytes asked for SO_RCVBUF(FORCE) */
 	int sflow_max_datagram; /* longer ones are cut and counted oversize */
 	char *http_listen;      /* ADDR:PORT */
-	char *http_token;  /* writes need it when set */
-	int http_max_body; /* request body limit, bytes */
+	char *http_token;       /* writes need it when set */
+	int http_max_body;      /* request body limit, bytes */
 	char *state_dir;
 	char *db; /* NULL: <state_dir>/fabmon.db */
 	char *snmp_seeds[CONF_MAX_SEEDS];
 	int n_snmp_seeds;
 	char *snmp_community;
-	char *snmp_v3_user;    /* NULL: no v3 credential */
+	int snmp_enable;    /* 0: no SNMP at all (import only) */
+	char *snmp_v3_user; /* NULL: no v3 credential */
 	char *snmp_v3_auth;
 	char *snmp_v3_auth_pass;
 	char *snmp_v3_priv;
 	char *snmp_v3_priv_pass;
 	int snmp_timeout_ms;
 	int snmp_retries;
-	int snmp_poll_s;       /* full walk period */
-	int snmp_status_s;     /* ifOperStatus period */
+	int snmp_poll_s;   /* full walk period */
+	int snmp_status_s; /* ifOperStatus period */
 	int snmp_max_parallel;
 	char *topo_roles[CONF_MAX_ROLES]; /* "NODE=ROLE" */
 	int n_topo_roles;

@@ -16,6 +16,15 @@
 #include "graph.h"
 #include "util.h"
 
+/* qsort, except that an empty array may be NULL (qsort's may not). */
+static void
+sort_array(
+    void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 /*
  * Address index values carry a rank above the node index: the polled
  * address beats an imported agent, which beats an address a switch
@@ -27,7 +36,7 @@
 #define RANK_POLLED 0u
 #define RANK_IMPORT 1u
 #define RANK_SELF   2u
-#define AMBIG	    UINT32_MAX /* a name index value shared by several */
+#define AMBIG       UINT32_MAX /* a name index value shared by several */
 
 struct topo_graph_idx {
 	struct lldp_idx *node_name; /* name → node */
@@ -42,7 +51,7 @@ struct blink {
 	uint8_t seen; /* 1: seen from port1's node, 2: from port2's */
 	uint32_t imp; /* the import link that names it, or TOPO_NONE */
 	const struct topo_link *carried; /* kept from prev (its name, its
-					  * one_sided), or NULL */
+	                                  * one_sided), or NULL */
 };
 
 struct gb {
@@ -51,10 +60,10 @@ struct gb {
 	const struct topo_graph *prev;
 	size_t cap_nodes, cap_ports, cap_links;
 	const struct sw_facts **facts; /* per node; NULL: import only */
-	uint8_t *addr_imp;	       /* per node: addrs[] from the import */
-	struct blink *bl;	       /* per link */
+	uint8_t *addr_imp;             /* per node: addrs[] from the import */
+	struct blink *bl;              /* per link */
 	size_t n_polled;
-	struct topo_graph_idx x;    /* over build-time indexes */
+	struct topo_graph_idx x;     /* over build-time indexes */
 	struct lldp_idx *node_short; /* lower-case short name → node */
 	struct lldp_idx *node_chassis;
 	struct lldp_idx *imp_name; /* imported node name → node */
@@ -227,12 +236,12 @@ short_name(const char *name, char *out, size_t cap)
 	size_t n = 0;
 
 	if (!((name[0] >= 'a' && name[0] <= 'z') ||
-		(name[0] >= 'A' && name[0] <= 'Z')))
+	        (name[0] >= 'A' && name[0] <= 'Z')))
 		return 0;
 	for (; name[n] != '\0' && name[n] != '.' && n + 1 < cap; n++)
 		out[n] = (char)(name[n] >= 'A' && name[n] <= 'Z'
-			? name[n] - 'A' + 'a'
-			: name[n]);
+		        ? name[n] - 'A' + 'a'
+		        : name[n]);
 	out[n] = '\0';
 	return n;
 }
@@ -322,17 +331,17 @@ new_node(struct gb *b, const char *name)
 	scopy(n->name, sizeof(n->name), name);
 	b->facts[g->n_nodes] = NULL;
 	b->addr_imp[g->n_nodes] = 0;
-	idx_put_first(b->x.node_name, n->name, strlen(n->name),
-	    (uint32_t)g->n_nodes);
+	idx_put_first(
+	    b->x.node_name, n->name, strlen(n->name), (uint32_t)g->n_nodes);
 	if (short_name(n->name, sn, sizeof(sn)) > 0)
-		idx_put_unique(b->node_short, sn, strlen(sn),
-		    (uint32_t)g->n_nodes);
+		idx_put_unique(
+		    b->node_short, sn, strlen(sn), (uint32_t)g->n_nodes);
 	return (uint32_t)g->n_nodes++;
 }
 
 static void
-node_add_addr(struct gb *b, uint32_t node, const struct sflow_addr *a,
-    bool imported)
+node_add_addr(
+    struct gb *b, uint32_t node, const struct sflow_addr *a, bool imported)
 {
 	struct topo_node *n = &b->g->nodes[node];
 
@@ -395,10 +404,10 @@ new_port(struct gb *b, uint32_t node, uint32_t ifindex, const char *name,
 	else
 		snprintf(p->name, sizeof(p->name), "%u", ifindex);
 	if (ifindex != 0)
-		idx_put_first(b->x.port_key, key, port_key(node, ifindex, key),
-		    pi);
-	idx_put_unique(b->x.port_name, key,
-	    pname_key(node, p->name, true, key), pi);
+		idx_put_first(
+		    b->x.port_key, key, port_key(node, ifindex, key), pi);
+	idx_put_unique(
+	    b->x.port_name, key, pname_key(node, p->name, true, key), pi);
 	return pi;
 }
 
@@ -448,8 +457,8 @@ add_polled_ports(struct gb *b, uint32_t node, const struct sw_facts *f)
 	for (size_t i = 0; i < f->n_nbrs; i++)
 		if (f->nbrs[i].ifindex != 0 &&
 		    port_find(b, node, f->nbrs[i].ifindex) == TOPO_NONE)
-			new_port(b, node, f->nbrs[i].ifindex, NULL,
-			    TOPO_SRC_LLDP);
+			new_port(
+			    b, node, f->nbrs[i].ifindex, NULL, TOPO_SRC_LLDP);
 }
 
 static void
@@ -463,11 +472,11 @@ add_polled_nodes(struct gb *b)
 	for (size_t i = 0; i < in->n_switches; i++)
 		if (in->switches[i].facts != NULL)
 			c[n++] = &in->switches[i];
-	qsort(c, n, sizeof(*c), cand_cmp);
+	sort_array(c, n, sizeof(*c), cand_cmp);
 	for (size_t i = 0; i < n; i++) {
 		const struct sw_facts *f = c[i]->facts;
-		const char *base = f->sys_name[0] ? f->sys_name
-						  : f->lldp_sys_name;
+		const char *base =
+		    f->sys_name[0] ? f->sys_name : f->lldp_sys_name;
 		char name[TOPO_NAME_MAX], at[64];
 		struct topo_node *nd;
 		uint32_t ni;
@@ -483,16 +492,15 @@ add_polled_nodes(struct gb *b)
 			b->g->stats.dup_names++;
 			/* "name@addr", the name cut to fit */
 			if (snprintf(name, sizeof(name), "%.*s@%s",
-				(int)(sizeof(name) - strlen(at) - 2), base,
-				at) < 0)
+			        (int)(sizeof(name) - strlen(at) - 2), base,
+			        at) < 0)
 				name[0] = '\0';
-			for (unsigned k = 2;
-			     idx_get(b->x.node_name, name, strlen(name)) !=
-			     TOPO_NONE;
+			for (unsigned k = 2; idx_get(b->x.node_name, name,
+			                         strlen(name)) != TOPO_NONE;
 			     k++)
 				if (snprintf(name, sizeof(name), "%.*s@%s#%u",
-					(int)(sizeof(name) - strlen(at) - 14),
-					base, at, k) < 0)
+				        (int)(sizeof(name) - strlen(at) - 14),
+				        base, at, k) < 0)
 					name[0] = '\0';
 		}
 		ni = new_node(b, name);
@@ -550,7 +558,7 @@ import_port(struct gb *b, uint32_t ni, const struct topo_import_port *ip)
 	} else if (by_name != TOPO_NONE) {
 		if (g->ports[by_name].source == TOPO_SRC_IMPORT ||
 		    (ip->ifindex != 0 && g->ports[by_name].ifindex != 0 &&
-			g->ports[by_name].ifindex != ip->ifindex))
+		        g->ports[by_name].ifindex != ip->ifindex))
 			g->stats.import_conflicts++;
 		pi = by_name;
 	} else {
@@ -558,8 +566,8 @@ import_port(struct gb *b, uint32_t ni, const struct topo_import_port *ip)
 	}
 	/* imported links name ports as the import does */
 	if (ip->name[0] != '\0')
-		idx_put_first(b->imp_port, key, pname_key(ni, ip->name, false, key),
-		    pi);
+		idx_put_first(
+		    b->imp_port, key, pname_key(ni, ip->name, false, key), pi);
 }
 
 static void
@@ -590,8 +598,8 @@ add_import_nodes(struct gb *b)
 		} else {
 			node_add_addr(b, ni, &in->agent, true);
 		}
-		addr_put(b->x.node_addr, &b->g->stats, &in->agent, ni,
-		    RANK_IMPORT);
+		addr_put(
+		    b->x.node_addr, &b->g->stats, &in->agent, ni, RANK_IMPORT);
 		idx_put_first(b->imp_name, name, strlen(name), ni);
 		for (size_t k = 0; k < in->n_ports; k++)
 			import_port(b, ni, &in->ports[k]);
@@ -690,8 +698,8 @@ peer_port(const struct gb *b, uint32_t bn, const struct lldp_neighbor *nb)
 	uint32_t p;
 
 	if (f != NULL) {
-		uint32_t ifx = lldp_find_port(f, nb->port_subtype, nb->port,
-		    nb->port_len, nb->port_desc);
+		uint32_t ifx = lldp_find_port(
+		    f, nb->port_subtype, nb->port, nb->port_len, nb->port_desc);
 
 		return ifx != 0 ? port_find(b, bn, ifx) : TOPO_NONE;
 	}
@@ -744,7 +752,13 @@ link_discovered(struct gb *b)
 						    nb->chassis,
 						    nb->chassis_len, p->peer,
 						    sizeof(p->peer));
-					p->peer_host = p->peer[0] != '\0';
+					/* a bridge or router we do not poll
+					 * is no host */
+					p->peer_host = p->peer[0] != '\0' &&
+					    !(nb->caps_known &&
+					        (nb->caps &
+					            (LLDP_CAP_BRIDGE |
+					                LLDP_CAP_ROUTER)));
 				}
 				continue;
 			}
@@ -858,7 +872,7 @@ carry_links(struct gb *b)
 			uint32_t ni = idx_get(b->x.node_name, nn, strlen(nn));
 
 			p[k] = ni == TOPO_NONE ? TOPO_NONE
-					       : port_find(b, ni, q->ifindex);
+			                       : port_find(b, ni, q->ifindex);
 			if (p[k] == TOPO_NONE ||
 			    g->ports[p[k]].link != TOPO_NONE ||
 			    g->ports[p[k]].peer[0] != '\0')
@@ -908,11 +922,11 @@ prev_link(const struct gb *b, const struct topo_link *l)
 		return NULL;
 	pl = &pg->links[pp->link];
 	for (int k = 0; k < 2; k++) {
-		const struct topo_port *q = &pg->ports[k ? pl->port2
-							 : pl->port1];
+		const struct topo_port *q =
+		    &pg->ports[k ? pl->port2 : pl->port1];
 
 		if (strcmp(pg->nodes[q->node].name,
-			g->nodes[e[1]->node].name) == 0 &&
+		        g->nodes[e[1]->node].name) == 0 &&
 		    q->ifindex == e[1]->ifindex && q != pp)
 			return pl;
 	}
@@ -939,8 +953,8 @@ set_statuses(struct gb *b)
 		if (b->bl[i].carried != NULL)
 			l->one_sided = b->bl[i].carried->one_sided;
 		else
-			l->one_sided = l->source == TOPO_SRC_LLDP &&
-			    b->bl[i].seen != 3;
+			l->one_sided =
+			    l->source == TOPO_SRC_LLDP && b->bl[i].seen != 3;
 		if (f1 && f2)
 			l->status = combine(s1, s2);
 		else if ((f1 && s1 == TOPO_LINK_DOWN) ||
@@ -979,7 +993,7 @@ adjacency(const struct topo_graph *g, uint32_t **off_out, uint32_t **adj_out)
 		e[n++] = a << 32 | c;
 		e[n++] = c << 32 | a;
 	}
-	qsort(e, n, sizeof(*e), u64_cmp);
+	sort_array(e, n, sizeof(*e), u64_cmp);
 	adj = xcalloc(n + 1, sizeof(*adj));
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && e[i] == e[i - 1])
@@ -989,6 +1003,7 @@ adjacency(const struct topo_graph *g, uint32_t **off_out, uint32_t **adj_out)
 	}
 	for (size_t i = 0; i < g->n_nodes; i++)
 		off[i + 1] += off[i];
+	free(e);
 	*off_out = off;
 	*adj_out = adj;
 }
@@ -1042,7 +1057,8 @@ infer_roles(struct gb *b)
 		color[i] = -1;
 	}
 	for (size_t s = 0; s < g->n_nodes; s++) {
-		size_t n = 0, head = 0, side[2] = { 0, 0 }, hosted[2] = { 0, 0 };
+		size_t n = 0, head = 0, side[2] = { 0, 0 },
+		       hosted[2] = { 0, 0 };
 		bool bip = true;
 		int leaf_side;
 
@@ -1201,14 +1217,14 @@ name_links(struct gb *b, struct lldp_idx *names)
 		if (l->name[0] != '\0')
 			continue;
 		if (snprintf(base, sizeof(base), "%s:%s-%s:%s",
-			g->nodes[p1->node].name, p1->name,
-			g->nodes[p2->node].name, p2->name) < 0)
+		        g->nodes[p1->node].name, p1->name,
+		        g->nodes[p2->node].name, p2->name) < 0)
 			base[0] = '\0';
 		if (strlen(base) < sizeof(l->name))
 			memcpy(l->name, base, strlen(base) + 1);
 		else if (snprintf(l->name, sizeof(l->name), "%.*s~%08x",
-			     (int)sizeof(l->name) - 10, base,
-			     name_hash(base)) < 0)
+		             (int)sizeof(l->name) - 10, base,
+		             name_hash(base)) < 0)
 			l->name[0] = '\0';
 		for (unsigned k = 2;; k++) {
 			lldp_idx_slot(names, l->name, strlen(l->name),
@@ -1216,7 +1232,7 @@ name_links(struct gb *b, struct lldp_idx *names)
 			if (created)
 				break;
 			if (snprintf(l->name, sizeof(l->name), "%.*s#%u",
-				(int)sizeof(l->name) - 12, base, k) < 0)
+			        (int)sizeof(l->name) - 12, base, k) < 0)
 				l->name[0] = '\0';
 		}
 	}
@@ -1246,7 +1262,7 @@ finalize(struct gb *b)
 		nord[i].name = g->nodes[i].name;
 		nord[i].i = (uint32_t)i;
 	}
-	qsort(nord, g->n_nodes, sizeof(*nord), name_order_cmp);
+	sort_array(nord, g->n_nodes, sizeof(*nord), name_order_cmp);
 	for (size_t i = 0; i < g->n_nodes; i++) {
 		nmap[nord[i].i] = (uint32_t)i;
 		nodes[i] = g->nodes[nord[i].i];
@@ -1258,7 +1274,7 @@ finalize(struct gb *b)
 		pord[i].ifindex = g->ports[i].ifindex;
 		pord[i].old = (uint32_t)i;
 	}
-	qsort(pord, g->n_ports, sizeof(*pord), port_order_cmp);
+	sort_array(pord, g->n_ports, sizeof(*pord), port_order_cmp);
 	for (size_t i = 0; i < g->n_ports; i++) {
 		pmap[pord[i].old] = (uint32_t)i;
 		ports[i] = g->ports[pord[i].old];
@@ -1269,7 +1285,7 @@ finalize(struct gb *b)
 		lord[i].name = g->links[i].name;
 		lord[i].i = (uint32_t)i;
 	}
-	qsort(lord, g->n_links, sizeof(*lord), name_order_cmp);
+	sort_array(lord, g->n_links, sizeof(*lord), name_order_cmp);
 	for (size_t i = 0; i < g->n_links; i++) {
 		lmap[lord[i].i] = (uint32_t)i;
 		links[i] = g->links[lord[i].i];
@@ -1313,9 +1329,9 @@ finalize(struct gb *b)
 				addr_put(x->node_addr, &g->stats, &n->agent,
 				    (uint32_t)i, rank);
 			for (size_t k = 0; k < n->n_addrs; k++)
-				if (rank == ((addr_imp[i] >> k & 1)
-						? RANK_IMPORT
-						: RANK_SELF))
+				if (rank ==
+				    ((addr_imp[i] >> k & 1) ? RANK_IMPORT
+				                            : RANK_SELF))
 					addr_put(x->node_addr, &g->stats,
 					    &n->addrs[k], (uint32_t)i, rank);
 		}
@@ -1324,8 +1340,8 @@ finalize(struct gb *b)
 
 		if (g->ports[i].ifindex != 0)
 			idx_put_first(x->port_key, key,
-			    port_key(g->ports[i].node, g->ports[i].ifindex,
-				key),
+			    port_key(
+			        g->ports[i].node, g->ports[i].ifindex, key),
 			    (uint32_t)i);
 		idx_put_unique(x->port_name, key,
 		    pname_key(g->ports[i].node, g->ports[i].name, true, key),
@@ -1443,8 +1459,8 @@ same_port(const struct topo_graph *h, const struct topo_node *hn,
 static bool
 nodes_differ(const struct topo_node *a, const struct topo_node *c)
 {
-	if (!addr_eq(&a->agent, &c->agent) && (a->agent.family != 0 ||
-						  c->agent.family != 0))
+	if (!addr_eq(&a->agent, &c->agent) &&
+	    (a->agent.family != 0 || c->agent.family != 0))
 		return true;
 	if (a->n_addrs != c->n_addrs || a->source != c->source ||
 	    a->polled != c->polled || strcmp(a->chassis, c->chassis) != 0)
@@ -1506,28 +1522,27 @@ diff_ports(struct diff *d, const struct topo_graph *g,
 		}
 		if (p->oper != q->oper &&
 		    (e = ev_port(d,
-			 p->oper == 1 ? TOPO_EV_PORT_UP : TOPO_EV_PORT_DOWN, g,
-			 p)) != NULL) {
+		         p->oper == 1 ? TOPO_EV_PORT_UP : TOPO_EV_PORT_DOWN, g,
+		         p)) != NULL) {
 			e->old_val = q->oper;
 			e->new_val = p->oper;
 		}
 		if (ports_differ(g, p, pg, q))
 			ev_port(d, TOPO_EV_PORT_CHANGED, g, p);
 	}
-	for (uint32_t i = pn->first_port; i < pn->first_port + pn->n_ports;
-	     i++)
+	for (uint32_t i = pn->first_port; i < pn->first_port + pn->n_ports; i++)
 		if (same_port(g, n, &pg->ports[i]) == NULL)
 			ev_port(d, TOPO_EV_PORT_REMOVED, pg, &pg->ports[i]);
 }
 
 static void
-diff_graphs(struct diff *d, const struct topo_graph *g,
-    const struct topo_graph *pg)
+diff_graphs(
+    struct diff *d, const struct topo_graph *g, const struct topo_graph *pg)
 {
 	for (size_t i = 0; i < g->n_nodes; i++) {
 		const struct topo_node *n = &g->nodes[i];
-		const struct topo_node *pn = pg ? topo_node_by_name(pg, n->name)
-						: NULL;
+		const struct topo_node *pn =
+		    pg ? topo_node_by_name(pg, n->name) : NULL;
 		struct topo_event *e;
 
 		if (pn == NULL) {
@@ -1537,7 +1552,7 @@ diff_graphs(struct diff *d, const struct topo_graph *g,
 		if (n->polled && pn->polled && n->reachable != pn->reachable)
 			ev_node(d,
 			    n->reachable ? TOPO_EV_NODE_REACHABLE
-					 : TOPO_EV_NODE_UNREACHABLE,
+			                 : TOPO_EV_NODE_UNREACHABLE,
 			    n);
 		if (n->role != pn->role &&
 		    (e = ev_add(d, TOPO_EV_ROLE_CHANGED)) != NULL) {
@@ -1548,7 +1563,8 @@ diff_graphs(struct diff *d, const struct topo_graph *g,
 			    topo_role_name(n->role));
 		}
 		if (nodes_differ(n, pn) ||
-		    (n->reachable != pn->reachable && !(n->polled && pn->polled)))
+		    (n->reachable != pn->reachable &&
+		        !(n->polled && pn->polled)))
 			ev_node(d, TOPO_EV_NODE_CHANGED, n);
 		diff_ports(d, g, n, pg, pn);
 	}
@@ -1557,8 +1573,8 @@ diff_graphs(struct diff *d, const struct topo_graph *g,
 			ev_node(d, TOPO_EV_NODE_REMOVED, &pg->nodes[i]);
 	for (size_t i = 0; i < g->n_links; i++) {
 		const struct topo_link *l = &g->links[i];
-		const struct topo_link *pl = pg ? topo_link_by_name(pg, l->name)
-						: NULL;
+		const struct topo_link *pl =
+		    pg ? topo_link_by_name(pg, l->name) : NULL;
 		struct topo_event *e = NULL;
 
 		if (pl == NULL) {
@@ -1567,9 +1583,10 @@ diff_graphs(struct diff *d, const struct topo_graph *g,
 		}
 		if (l->status != pl->status)
 			e = ev_link(d,
-			    l->status == TOPO_LINK_UP	  ? TOPO_EV_LINK_UP
-				: l->status == TOPO_LINK_DOWN ? TOPO_EV_LINK_DOWN
-							      : TOPO_EV_LINK_CHANGED,
+			    l->status == TOPO_LINK_UP ? TOPO_EV_LINK_UP
+			        : l->status == TOPO_LINK_DOWN
+			        ? TOPO_EV_LINK_DOWN
+			        : TOPO_EV_LINK_CHANGED,
 			    g, l);
 		if (e != NULL)
 			scopy(e->old_str, sizeof(e->old_str),
@@ -1698,8 +1715,8 @@ topo_link_by_name(const struct topo_graph *g, const char *name)
 }
 
 const struct topo_port *
-topo_port_by_ifindex(const struct topo_graph *g, const struct topo_node *n,
-    uint32_t ifindex)
+topo_port_by_ifindex(
+    const struct topo_graph *g, const struct topo_node *n, uint32_t ifindex)
 {
 	uint8_t key[8];
 	uint32_t i;
@@ -1712,8 +1729,8 @@ topo_port_by_ifindex(const struct topo_graph *g, const struct topo_node *n,
 }
 
 const struct topo_port *
-topo_port_by_name(const struct topo_graph *g, const struct topo_node *n,
-    const char *name)
+topo_port_by_name(
+    const struct topo_graph *g, const struct topo_node *n, const char *name)
 {
 	uint8_t key[4 + LLDP_DESC_MAX];
 	uint32_t i;

@@ -40,8 +40,10 @@
  *    neighbours in local port order, so the result is deterministic;
  *  - a neighbour that names no node (a station, or a switch not polled
  *    yet) makes pa an edge port whose `peer` is that neighbour's name
- *    (else its chassis id): the host. A neighbour that is A itself (a
- *    looped cable) is ignored (stats.self_loops).
+ *    (else its chassis id): the host. peer_host is set unless the
+ *    neighbour advertises bridge or router capabilities (a switch that
+ *    is not polled is no evidence of hosts for the roles). A neighbour
+ *    that is A itself (a looped cable) is ignored (stats.self_loops).
  * LINKS ARE KEPT until something contradicts them: a discovered link of
  * `prev` that LLDP no longer shows stays (with its name and one_sided)
  * while both its ports exist, neither is on another link and neither
@@ -188,7 +190,8 @@ struct topo_port {
 	uint8_t oper;	     /* ifOperStatus: 1 up, 2 down... 0 unknown */
 	uint32_t link;	     /* index into links, or TOPO_NONE */
 	bool edge;	     /* no link and no switch behind it */
-	bool peer_host;	     /* `peer` is a host (not a known switch) */
+	bool peer_host;	     /* `peer` is a host: no polled switch, and
+			      * it does not claim bridge/router caps */
 	char peer[TOPO_NAME_MAX]; /* the LLDP neighbour's name, "" none */
 	enum topo_source source;
 };

@@ -15,6 +15,15 @@
 #include "lldp.h"
 #include "util.h"
 
+/* qsort, except that an empty array may be NULL (qsort's may not). */
+static void
+sort_array(
+    void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 #define AMBIG UINT32_MAX /* an index value shared by several interfaces */
 
 /* ---- text ----------------------------------------------------------- */
@@ -60,9 +69,9 @@ text_copy(char *dst, size_t cap, const uint8_t *s, size_t n)
 {
 	size_t i = 0, o = 0;
 
-	while (n > 0 && (s[n - 1] == '\0' || s[n - 1] == ' ' ||
-			    s[n - 1] == '\t' || s[n - 1] == '\r' ||
-			    s[n - 1] == '\n'))
+	while (n > 0 &&
+	    (s[n - 1] == '\0' || s[n - 1] == ' ' || s[n - 1] == '\t' ||
+	        s[n - 1] == '\r' || s[n - 1] == '\n'))
 		n--;
 	while (i < n && o + 1 < cap) {
 		size_t len = utf8_len(s + i, n - i);
@@ -70,9 +79,8 @@ text_copy(char *dst, size_t cap, const uint8_t *s, size_t n)
 		if (len <= 1) {
 			uint8_t c = s[i];
 
-			dst[o++] = (char)(len == 0 || c < 0x20 || c == 0x7f
-				? '?'
-				: c);
+			dst[o++] =
+			    (char)(len == 0 || c < 0x20 || c == 0x7f ? '?' : c);
 			i++;
 			continue;
 		}
@@ -180,10 +188,10 @@ char *
 lldp_id_text(bool chassis, uint8_t subtype, const uint8_t *id, size_t len,
     char *buf, size_t cap)
 {
-	bool mac = chassis ? subtype == LLDP_CHASSIS_MAC
-			   : subtype == LLDP_PORT_MAC;
-	bool addr = chassis ? subtype == LLDP_CHASSIS_ADDR
-			    : subtype == LLDP_PORT_ADDR;
+	bool mac =
+	    chassis ? subtype == LLDP_CHASSIS_MAC : subtype == LLDP_PORT_MAC;
+	bool addr =
+	    chassis ? subtype == LLDP_CHASSIS_ADDR : subtype == LLDP_PORT_ADDR;
 	size_t o = 0;
 
 	if (cap == 0)
@@ -304,7 +312,7 @@ idx_probe(const struct lldp_idx *x, const void *key, size_t len, uint64_t h)
 
 		if (e->hash == 0 ||
 		    (e->hash == h && e->klen == len &&
-			(len == 0 || memcmp(x->keys + e->koff, key, len) == 0)))
+		        (len == 0 || memcmp(x->keys + e->koff, key, len) == 0)))
 			return e;
 		i = (i + 1) & (x->cap - 1);
 	}
@@ -436,7 +444,7 @@ struct addr_row {
 
 struct lldp_names {
 	struct lldp_idx *ifname, *ifdescr, *ifalias; /* norm name → ifindex */
-	struct lldp_idx *locid;	  /* subtype + raw port id → ifindex */
+	struct lldp_idx *locid;   /* subtype + raw port id → ifindex */
 	struct lldp_idx *loctext; /* norm textual port id → ifindex */
 	struct lldp_idx *locdesc; /* norm port description → ifindex */
 };
@@ -446,12 +454,10 @@ static const uint32_t oid_iftable[] = { 1, 3, 6, 1, 2, 1, 2, 2, 1 };
 static const uint32_t oid_ifxtable[] = { 1, 3, 6, 1, 2, 1, 31, 1, 1, 1 };
 static const uint32_t oid_lldploc[] = { 1, 0, 8802, 1, 1, 2, 1, 3 };
 static const uint32_t oid_lldprem[] = { 1, 0, 8802, 1, 1, 2, 1, 4, 1, 1 };
-static const uint32_t oid_lldpremaddr[] = { 1, 0, 8802, 1, 1, 2, 1, 4, 2,
-	1 };
-static const uint32_t oid_bridgeport[] = { 1, 3, 6, 1, 2, 1, 17, 1, 4, 1,
-	2 };
+static const uint32_t oid_lldpremaddr[] = { 1, 0, 8802, 1, 1, 2, 1, 4, 2, 1 };
+static const uint32_t oid_bridgeport[] = { 1, 3, 6, 1, 2, 1, 17, 1, 4, 1, 2 };
 
-#define PFX(vb, o, r, rl)                                                   \
+#define PFX(vb, o, r, rl)                                                      \
 	walk_oid_prefix((vb)->oid, (vb)->oid_len, (o), nitems(o), (r), (rl))
 
 static int
@@ -590,8 +596,8 @@ scalar_first(struct build *b, bool *got)
 }
 
 static void
-read_scalar_str(struct build *b, const struct walk_vb *vb, bool *got,
-    char *dst, size_t cap)
+read_scalar_str(
+    struct build *b, const struct walk_vb *vb, bool *got, char *dst, size_t cap)
 {
 	if (vb->type != WALK_STR) {
 		if (vb->type != WALK_NULL)
@@ -625,16 +631,14 @@ collect(struct build *b)
 				read_scalar_str(b, vb, &b->got_sysname,
 				    f->sys_name, sizeof(f->sys_name));
 		} else if (PFX(vb, oid_iftable, &r, &rl)) {
-			if (rl < 1 ||
-			    (r[0] != 2 && r[0] != 5 && r[0] != 8))
+			if (rl < 1 || (r[0] != 2 && r[0] != 5 && r[0] != 8))
 				continue;
 			if (rl != 2 || r[1] == 0 || r[1] > INT32_MAX)
 				f->stats.bad_index++;
 			else
 				add_cell(b, T_IF, r[0], r + 1, 1, vb, i);
 		} else if (PFX(vb, oid_ifxtable, &r, &rl)) {
-			if (rl < 1 ||
-			    (r[0] != 1 && r[0] != 15 && r[0] != 18))
+			if (rl < 1 || (r[0] != 1 && r[0] != 15 && r[0] != 18))
 				continue;
 			if (rl != 2 || r[1] == 0 || r[1] > INT32_MAX)
 				f->stats.bad_index++;
@@ -682,7 +686,7 @@ collect(struct build *b)
 					else if (vb->num < 1 || vb->num > 7)
 						f->stats.bad_value++;
 					else if (scalar_first(b,
-						     &b->got_chassis_subtype))
+					             &b->got_chassis_subtype))
 						f->chassis_subtype =
 						    (uint8_t)vb->num;
 				} else if (vb->type != WALK_STR) {
@@ -716,8 +720,7 @@ collect(struct build *b)
 				else if (rc > 0 &&
 				    f->n_self_addrs < LLDP_MAX_ROWS) {
 					f->self_addrs = xrealloc(f->self_addrs,
-					    (f->n_self_addrs + 1) *
-						sizeof(a));
+					    (f->n_self_addrs + 1) * sizeof(a));
 					f->self_addrs[f->n_self_addrs++] = a;
 				} else if (rc > 0) {
 					f->stats.too_many++;
@@ -730,7 +733,7 @@ collect(struct build *b)
 				add_cell(b, T_BRIDGE, 0, r, 1, vb, i);
 		}
 	}
-	qsort(b->cells, b->n_cells, sizeof(*b->cells), cell_cmp);
+	sort_array(b->cells, b->n_cells, sizeof(*b->cells), cell_cmp);
 }
 
 /* Cells [i, end) of one row: same table and index. */
@@ -771,8 +774,8 @@ row_col(struct build *b, size_t i, size_t end, uint8_t col, int want)
 }
 
 static void
-col_str(struct build *b, size_t i, size_t end, uint8_t col, char *dst,
-    size_t cap)
+col_str(
+    struct build *b, size_t i, size_t end, uint8_t col, char *dst, size_t cap)
 {
 	const struct walk_vb *vb = row_col(b, i, end, col, WALK_STR);
 
@@ -995,7 +998,7 @@ dedup_neighbors(struct sw_facts *f)
 {
 	size_t o = 0;
 
-	qsort(f->nbrs, f->n_nbrs, sizeof(*f->nbrs), nbr_key_cmp);
+	sort_array(f->nbrs, f->n_nbrs, sizeof(*f->nbrs), nbr_key_cmp);
 	for (size_t i = 0; i < f->n_nbrs; i++) {
 		if (i + 1 < f->n_nbrs &&
 		    f->nbrs[i + 1].local_port == f->nbrs[i].local_port &&
@@ -1008,7 +1011,7 @@ dedup_neighbors(struct sw_facts *f)
 		o++;
 	}
 	f->n_nbrs = o;
-	qsort(f->nbrs, f->n_nbrs, sizeof(*f->nbrs), nbr_ident_cmp);
+	sort_array(f->nbrs, f->n_nbrs, sizeof(*f->nbrs), nbr_ident_cmp);
 	o = 0;
 	for (size_t i = 0; i < f->n_nbrs; i++) {
 		const struct lldp_neighbor *x = &f->nbrs[i];
@@ -1031,7 +1034,7 @@ dedup_neighbors(struct sw_facts *f)
 		o++;
 	}
 	f->n_nbrs = o;
-	qsort(f->nbrs, f->n_nbrs, sizeof(*f->nbrs), nbr_key_cmp);
+	sort_array(f->nbrs, f->n_nbrs, sizeof(*f->nbrs), nbr_key_cmp);
 }
 
 static size_t
@@ -1079,7 +1082,7 @@ bridge_ifindex(const struct build *b, uint32_t port)
 			hi = mid;
 	}
 	return lo < b->n_bridge && b->bridge_k[lo] == port ? b->bridge_v[lo]
-							   : 0;
+	                                                   : 0;
 }
 
 const struct lldp_if *
@@ -1096,7 +1099,7 @@ lldp_find_if(const struct sw_facts *f, uint32_t ifindex)
 			hi = mid;
 	}
 	return lo < f->n_ifs && f->ifs[lo].ifindex == ifindex ? &f->ifs[lo]
-							      : NULL;
+	                                                      : NULL;
 }
 
 static const struct lldp_locport *
@@ -1113,7 +1116,7 @@ find_locport(const struct sw_facts *f, uint32_t num)
 			hi = mid;
 	}
 	return lo < f->n_ports && f->ports[lo].num == num ? &f->ports[lo]
-							  : NULL;
+	                                                  : NULL;
 }
 
 /* A decimal ifIndex written as text (Junos's "local" port ids). */
@@ -1147,8 +1150,8 @@ map_by_desc(const struct sw_facts *f, const char *desc)
 
 /* Step 4: the port id against ifName (and the ifIndex for "local"). */
 static uint32_t
-map_by_portid(const struct sw_facts *f, uint8_t subtype, const uint8_t *id,
-    size_t len)
+map_by_portid(
+    const struct sw_facts *f, uint8_t subtype, const uint8_t *id, size_t len)
 {
 	char text[LLDP_DESC_MAX];
 	uint32_t v;
@@ -1240,8 +1243,8 @@ build_names_loc(struct sw_facts *f)
 		if (p->id_len > 0) {
 			key[0] = p->id_subtype;
 			memcpy(key + 1, p->id, p->id_len);
-			idx_put_unique(x->locid, key, 1 + (size_t)p->id_len,
-			    p->ifindex);
+			idx_put_unique(
+			    x->locid, key, 1 + (size_t)p->id_len, p->ifindex);
 		}
 		if (p->id_subtype != LLDP_PORT_MAC &&
 		    p->id_subtype != LLDP_PORT_ADDR && p->id_len > 0) {
@@ -1274,8 +1277,8 @@ map_all(struct build *b)
 			nb->how = p->how;
 		} else {
 			/* a port missing from lldpLocPortTable: numbers only */
-			nb->ifindex = map_port(b, nb->local_port, NULL,
-			    &nb->how);
+			nb->ifindex =
+			    map_port(b, nb->local_port, NULL, &nb->how);
 		}
 		if (nb->ifindex == 0)
 			f->stats.unmapped++;
@@ -1306,8 +1309,8 @@ attach_addrs(struct build *b)
 	struct sw_facts *f = b->f;
 	size_t n = 0, cap = 0;
 
-	qsort(b->rem_addrs, b->n_rem_addrs, sizeof(*b->rem_addrs),
-	    addr_row_cmp);
+	sort_array(
+	    b->rem_addrs, b->n_rem_addrs, sizeof(*b->rem_addrs), addr_row_cmp);
 	for (size_t i = 0; i < b->n_rem_addrs; i++) {
 		const struct addr_row *ar = &b->rem_addrs[i];
 		struct lldp_neighbor *nb = NULL;
@@ -1353,12 +1356,12 @@ attach_addrs(struct build *b)
 		}
 	}
 	/* unique by address */
-	qsort(f->mgmt, n, sizeof(*f->mgmt), mgmt_cmp);
+	sort_array(f->mgmt, n, sizeof(*f->mgmt), mgmt_cmp);
 	f->n_mgmt = 0;
 	for (size_t i = 0; i < n; i++)
 		if (f->n_mgmt == 0 ||
 		    addr_cmp(&f->mgmt[f->n_mgmt - 1].addr, &f->mgmt[i].addr) !=
-			0)
+		        0)
 			f->mgmt[f->n_mgmt++] = f->mgmt[i];
 }
 
@@ -1367,11 +1370,11 @@ unique_self_addrs(struct sw_facts *f)
 {
 	size_t o = 0;
 
-	qsort(f->self_addrs, f->n_self_addrs, sizeof(*f->self_addrs),
+	sort_array(f->self_addrs, f->n_self_addrs, sizeof(*f->self_addrs),
 	    sflow_addr_cmp);
 	for (size_t i = 0; i < f->n_self_addrs; i++)
-		if (o == 0 || addr_cmp(&f->self_addrs[o - 1],
-				  &f->self_addrs[i]) != 0)
+		if (o == 0 ||
+		    addr_cmp(&f->self_addrs[o - 1], &f->self_addrs[i]) != 0)
 			f->self_addrs[o++] = f->self_addrs[i];
 	f->n_self_addrs = o;
 }
@@ -1403,7 +1406,7 @@ lldp_facts_from_walk(const struct walk *w, struct sw_facts *out)
 	free(b.bridge_k);
 	free(b.bridge_v);
 	return b.got_sysname || b.got_locsysname || out->chassis_len > 0 ? 0
-									 : -1;
+	                                                                 : -1;
 }
 
 void

@@ -579,6 +579,27 @@ sess_errstr(void *sessp, char *buf, size_t len)
 	return buf;
 }
 
+/* net-snmp's allocators return NULL; ours abort (STYLE: x* semantics). */
+static netsnmp_pdu *
+pdu_new(int command)
+{
+	netsnmp_pdu *pdu = snmp_pdu_create(command);
+
+	if (pdu == NULL)
+		abort();
+	return pdu;
+}
+
+static netsnmp_pdu *
+pdu_clone(netsnmp_pdu *pdu)
+{
+	netsnmp_pdu *c = snmp_clone_pdu(pdu);
+
+	if (c == NULL)
+		abort();
+	return c;
+}
+
 /* Send pdu (consumed); keep a copy for our own re-sends unless resend. */
 static void
 job_send(struct job *j, netsnmp_pdu *pdu, int resend)
@@ -588,7 +609,7 @@ job_send(struct job *j, netsnmp_pdu *pdu, int resend)
 	if (!resend) {
 		if (j->req != NULL)
 			snmp_free_pdu(j->req);
-		j->req = snmp_clone_pdu(pdu);
+		j->req = pdu_clone(pdu);
 		j->tries = 0;
 	}
 	j->tw_reports = 0;
@@ -612,10 +633,10 @@ job_send_next(struct job *j)
 	netsnmp_pdu *pdu;
 
 	if (j->mode == M_GET) {
-		pdu = snmp_pdu_create(SNMP_MSG_GET);
+		pdu = pdu_new(SNMP_MSG_GET);
 		snmp_add_null_var(pdu, r->o, r->len);
 	} else {
-		pdu = snmp_pdu_create(SNMP_MSG_GETBULK);
+		pdu = pdu_new(SNMP_MSG_GETBULK);
 		pdu->non_repeaters = 0;
 		pdu->max_repetitions = j->maxrep;
 		snmp_add_null_var(pdu, j->last, j->last_len);
@@ -883,7 +904,7 @@ job_retry(struct job *j)
 	char a[128];
 
 	if (j->req != NULL && j->tries <= j->c.retries) {
-		job_send(j, snmp_clone_pdu(j->req), 1);
+		job_send(j, pdu_clone(j->req), 1);
 		return;
 	}
 	if (j->state == J_PROBE) {
@@ -969,7 +990,7 @@ job_usm_user(struct job *j)
 static void
 job_send_probe(struct job *j)
 {
-	netsnmp_pdu *pdu = snmp_pdu_create(SNMP_MSG_GET);
+	netsnmp_pdu *pdu = pdu_new(SNMP_MSG_GET);
 
 	pdu->version = SNMP_VERSION_3;
 	pdu->securityName = xstrdup("");

@@ -106,7 +106,8 @@ typedef void snmp_walk_done_fn(void *arg, struct walk *w);
  * The callback may queue new walks; it must not free the poller.
  *
  * Returns 0, or -1 (done is then never called) if the target, a subtree or
- * the credentials are invalid, or if n_subtrees is 0.
+ * the credentials are invalid, if n_subtrees is 0 or more than 64, or
+ * while the poller is being freed.
  */
 int snmp_poller_walk(struct snmp_poller *, const char *target,
     const struct snmp_creds *, const char *const *subtrees, size_t n_subtrees,

@@ -32,9 +32,9 @@
 
 #define MAX_TARGETS   65536
 #define MAX_CIDR_HOST 65536 /* addresses one seed may expand to */
-#define TICK_MS	      100
-#define BUILD_MIN_MS  200   /* coalesce rebuilds */
-#define REPUBLISH_MS  2000  /* refresh poll times in the API */
+#define TICK_MS       100
+#define BUILD_MIN_MS  200  /* coalesce rebuilds */
+#define REPUBLISH_MS  2000 /* refresh poll times in the API */
 #define MAX_CREDS     2
 
 enum walk_kind { WK_NONE, WK_FULL, WK_STATUS };
@@ -106,20 +106,20 @@ struct walk_ctx {
 };
 
 static const char *const full_subtrees[] = {
-	"1.3.6.1.2.1.1.5.0",	      /* sysName */
-	"1.3.6.1.2.1.31.1.1.1.1",     /* ifName */
-	"1.3.6.1.2.1.2.2.1.2",	      /* ifDescr */
-	"1.3.6.1.2.1.31.1.1.1.18",    /* ifAlias */
-	"1.3.6.1.2.1.31.1.1.1.15",    /* ifHighSpeed */
-	"1.3.6.1.2.1.2.2.1.5",	      /* ifSpeed (fallback) */
-	"1.3.6.1.2.1.2.2.1.8",	      /* ifOperStatus */
-	"1.0.8802.1.1.2.1.3",	      /* lldpLocalSystemData */
-	"1.0.8802.1.1.2.1.4.1",	      /* lldpRemTable */
-	"1.0.8802.1.1.2.1.4.2",	      /* lldpRemManAddrTable */
-	"1.3.6.1.2.1.17.1.4.1.2",     /* dot1dBasePortIfIndex */
+	"1.3.6.1.2.1.1.5.0",       /* sysName */
+	"1.3.6.1.2.1.31.1.1.1.1",  /* ifName */
+	"1.3.6.1.2.1.2.2.1.2",     /* ifDescr */
+	"1.3.6.1.2.1.31.1.1.1.18", /* ifAlias */
+	"1.3.6.1.2.1.31.1.1.1.15", /* ifHighSpeed */
+	"1.3.6.1.2.1.2.2.1.5",     /* ifSpeed (fallback) */
+	"1.3.6.1.2.1.2.2.1.8",     /* ifOperStatus */
+	"1.0.8802.1.1.2.1.3",      /* lldpLocalSystemData */
+	"1.0.8802.1.1.2.1.4.1",    /* lldpRemTable */
+	"1.0.8802.1.1.2.1.4.2",    /* lldpRemManAddrTable */
+	"1.3.6.1.2.1.17.1.4.1.2",  /* dot1dBasePortIfIndex */
 };
 static const char *const status_subtrees[] = {
-	"1.3.6.1.2.1.2.2.1.8",	   /* ifOperStatus */
+	"1.3.6.1.2.1.2.2.1.8",     /* ifOperStatus */
 	"1.3.6.1.2.1.31.1.1.1.15", /* ifHighSpeed */
 };
 
@@ -148,22 +148,24 @@ target_find(struct topo *t, const struct sflow_addr *a)
 }
 
 static struct target *
-target_add(struct topo *t, const struct sflow_addr *a, const char *why,
-    uint64_t now)
+target_add(
+    struct topo *t, const struct sflow_addr *a, const char *why, uint64_t now)
 {
 	struct target *tg = target_find(t, a);
 
 	if (tg != NULL || a->family == 0)
 		return tg;
 	if (t->n_targets >= MAX_TARGETS) {
-		log_warnx_rl(&t->rl, "topology", "more than %d addresses to "
-		    "poll; ignoring more", MAX_TARGETS);
+		log_warnx_rl(&t->rl, "topology",
+		    "more than %d addresses to "
+		    "poll; ignoring more",
+		    MAX_TARGETS);
 		return NULL;
 	}
 	if (t->n_targets == t->cap_targets) {
 		t->cap_targets = t->cap_targets ? t->cap_targets * 2 : 64;
-		t->targets = xrealloc(t->targets,
-		    t->cap_targets * sizeof(*t->targets));
+		t->targets =
+		    xrealloc(t->targets, t->cap_targets * sizeof(*t->targets));
 	}
 	tg = xcalloc(1, sizeof(*tg));
 	tg->a = *a;
@@ -197,7 +199,8 @@ add_seeds(struct topo *t, uint64_t now)
 			continue;
 		}
 		if (bits > 16) {
-			log_warnx("topology", "seed %s: larger than %d "
+			log_warnx("topology",
+			    "seed %s: larger than %d "
 			    "addresses; use a longer prefix",
 			    t->conf->snmp_seeds[i], MAX_CIDR_HOST);
 			continue;
@@ -214,7 +217,8 @@ add_seeds(struct topo *t, uint64_t now)
 			memcpy(a.a, base, 16);
 			/* add h to the host part (the prefix bits are kept) */
 			p = a.a + (fam == 4 ? 4 : 16);
-			for (int k = 1; carry && k <= (fam == 4 ? 4 : 16); k++) {
+			for (int k = 1; carry && k <= (fam == 4 ? 4 : 16);
+			     k++) {
 				unsigned v = p[-k] + (carry & 0xff);
 
 				p[-k] = (uint8_t)v;
@@ -249,8 +253,8 @@ ring_push(struct topo *t, const struct topo_event *e, uint64_t version,
 			    e->new_str);
 		else
 			snprintf(ei->text, sizeof(ei->text),
-			    "link %s %s:%s - %s:%s", e->link, e->node,
-			    e->port, e->node2, e->port2);
+			    "link %s %s:%s - %s:%s", e->link, e->node, e->port,
+			    e->node2, e->port2);
 		break;
 	case TOPO_EV_PORT_SPEED:
 		snprintf(ei->text, sizeof(ei->text),
@@ -285,8 +289,8 @@ ring_push(struct topo *t, const struct topo_event *e, uint64_t version,
 	/* Port adds and changes come in bursts as links form: the link
 	 * events say what matters. */
 	if (e->type != TOPO_EV_PORT_ADDED && e->type != TOPO_EV_PORT_CHANGED)
-		log_info("topology", "v%llu %s: %s", (unsigned long long)version,
-		    ei->type, ei->text);
+		log_info("topology", "v%llu %s: %s",
+		    (unsigned long long)version, ei->type, ei->text);
 }
 
 static void
@@ -300,14 +304,15 @@ import_copy(struct topo_import *dst, const struct topo_import *src)
 			dst->nodes[i].ports = xcalloc(src->nodes[i].n_ports + 1,
 			    sizeof(*dst->nodes[i].ports));
 			memcpy(dst->nodes[i].ports, src->nodes[i].ports,
-			    src->nodes[i].n_ports * sizeof(*src->nodes[i].ports));
+			    src->nodes[i].n_ports *
+			        sizeof(*src->nodes[i].ports));
 		}
 	}
 	dst->n_nodes = src->n_nodes;
 	if (src->n_links) {
 		dst->links = xcalloc(src->n_links, sizeof(*dst->links));
-		memcpy(dst->links, src->links,
-		    src->n_links * sizeof(*src->links));
+		memcpy(
+		    dst->links, src->links, src->n_links * sizeof(*src->links));
 	}
 	dst->n_links = src->n_links;
 }
@@ -359,8 +364,8 @@ rebuild(struct topo *t, uint64_t mono)
 	}
 	in.switches = sw;
 	in.n_switches = n;
-	in.import = (t->import.n_nodes || t->import.n_links) ? &t->import
-							      : NULL;
+	in.import =
+	    (t->import.n_nodes || t->import.n_links) ? &t->import : NULL;
 	in.roles = t->roles;
 	in.n_roles = t->n_roles;
 
@@ -392,7 +397,7 @@ rebuild(struct topo *t, uint64_t mono)
 		if (tg->have_facts)
 			snprintf(ti->node, sizeof(ti->node), "%s",
 			    tg->facts.sys_name[0] ? tg->facts.sys_name
-						  : tg->facts.lldp_sys_name);
+			                          : tg->facts.lldp_sys_name);
 		ti->last_ok_ms = tg->last_ok_wall;
 		ti->last_poll_ms = tg->last_poll_wall;
 		ti->polls = tg->polls;
@@ -404,7 +409,8 @@ rebuild(struct topo *t, uint64_t mono)
 	ts->events = xcalloc(t->ring_n + 1, sizeof(*ts->events));
 	for (size_t i = 0; i < t->ring_n; i++)
 		ts->events[i] = t->ring[(t->ring_head + TOPO_RECENT_EVENTS -
-		    t->ring_n + i) % TOPO_RECENT_EVENTS];
+		                            t->ring_n + i) %
+		    TOPO_RECENT_EVENTS];
 	ts->n_events = t->ring_n;
 	ts->walks = t->walks;
 	ts->walk_timeouts = t->timeouts;
@@ -439,16 +445,15 @@ merge_status(struct topo *t, struct target *tg, const struct walk *w)
 		struct lldp_if *lif;
 		int is_oper;
 
-		if (walk_oid_prefix(vb->oid, vb->oid_len, oper, nitems(oper),
-			&rest, &rl))
+		if (walk_oid_prefix(
+		        vb->oid, vb->oid_len, oper, nitems(oper), &rest, &rl))
 			is_oper = 1;
 		else if (walk_oid_prefix(vb->oid, vb->oid_len, speed,
-			     nitems(speed), &rest, &rl))
+		             nitems(speed), &rest, &rl))
 			is_oper = 0;
 		else
 			continue;
-		if (rl != 1 ||
-		    (vb->type != (is_oper ? WALK_INT : WALK_UINT))) {
+		if (rl != 1 || (vb->type != (is_oper ? WALK_INT : WALK_UINT))) {
 			t->bad_varbinds++;
 			continue;
 		}
@@ -463,7 +468,8 @@ merge_status(struct topo *t, struct target *tg, const struct walk *w)
 			if (lif->oper != (uint8_t)vb->num)
 				t->dirty = true;
 			lif->oper = (uint8_t)vb->num;
-		} else if (vb->num > 0 && lif->speed_mbps != (uint32_t)vb->num) {
+		} else if (vb->num > 0 &&
+		    lif->speed_mbps != (uint32_t)vb->num) {
 			lif->speed_mbps = (uint32_t)vb->num;
 			t->dirty = true;
 		}
@@ -494,8 +500,8 @@ walk_done(void *arg, struct walk *w)
 	struct target *tg = wc->tg;
 	enum walk_kind kind = wc->kind;
 	uint64_t mono = now_mono_ms();
-	bool ok = w->status == WALK_OK ||
-	    (w->status == WALK_PARTIAL && w->n > 0);
+	bool ok =
+	    w->status == WALK_OK || (w->status == WALK_PARTIAL && w->n > 0);
 
 	free(wc);
 	tg->in_flight = WK_NONE;
@@ -542,12 +548,12 @@ walk_done(void *arg, struct walk *w)
 		tg->last_ok_wall = tg->last_poll_wall;
 		tg->err[0] = '\0';
 		if (kind == WK_FULL) {
-			tg->next_full = mono +
-			    (uint64_t)t->conf->snmp_poll_s * 1000;
+			tg->next_full =
+			    mono + (uint64_t)t->conf->snmp_poll_s * 1000;
 			t->dirty = true;
 		}
-		tg->next_status = mono + (uint64_t)t->conf->snmp_status_s *
-		    1000;
+		tg->next_status =
+		    mono + (uint64_t)t->conf->snmp_status_s * 1000;
 		walk_free(w);
 		return;
 	}
@@ -572,8 +578,9 @@ walk_done(void *arg, struct walk *w)
 		tg->next_full = mono + (uint64_t)t->conf->snmp_status_s * 1000;
 	} else {
 		/* Never answered (a CIDR probe, a host): try rarely. */
-		tg->next_full = mono + (uint64_t)t->conf->snmp_poll_s * 1000 *
-		    (strcmp(tg->why, "cidr") == 0 ? 10 : 1);
+		tg->next_full = mono +
+		    (uint64_t)t->conf->snmp_poll_s * 1000 *
+		        (strcmp(tg->why, "cidr") == 0 ? 10 : 1);
 	}
 	tg->next_status = tg->next_full;
 }
@@ -582,10 +589,10 @@ static void
 start_walk(struct topo *t, struct target *tg, enum walk_kind kind)
 {
 	struct walk_ctx *wc = xcalloc(1, sizeof(*wc));
-	const char *const *sub = kind == WK_FULL ? full_subtrees
-						 : status_subtrees;
-	size_t nsub = kind == WK_FULL ? nitems(full_subtrees)
-				      : nitems(status_subtrees);
+	const char *const *sub =
+	    kind == WK_FULL ? full_subtrees : status_subtrees;
+	size_t nsub =
+	    kind == WK_FULL ? nitems(full_subtrees) : nitems(status_subtrees);
 	int cred = tg->cred >= 0 ? tg->cred : tg->cred_try;
 
 	wc->t = t;
@@ -593,10 +600,10 @@ start_walk(struct topo *t, struct target *tg, enum walk_kind kind)
 	wc->kind = kind;
 	tg->cred_try = cred;
 	if (snmp_poller_walk(t->poller, tg->addr, &t->creds[cred], sub, nsub,
-		200000, walk_done, wc) != 0) {
+	        200000, walk_done, wc) != 0) {
 		free(wc);
-		snprintf(tg->err, sizeof(tg->err), "%s",
-		    "cannot poll this address");
+		snprintf(
+		    tg->err, sizeof(tg->err), "%s", "cannot poll this address");
 		tg->next_full = tg->next_status = UINT64_MAX;
 		return;
 	}
@@ -678,7 +685,8 @@ topo_main(void *arg)
 	struct topo *t = arg;
 	uint64_t next_agents = 0;
 
-	add_seeds(t, now_mono_ms());
+	if (t->conf->snmp_enable)
+		add_seeds(t, now_mono_ms());
 	rebuild(t, now_mono_ms()); /* an empty graph answers at once */
 	while (!atomic_load(&t->stop)) {
 		uint64_t mono;
@@ -686,7 +694,7 @@ topo_main(void *arg)
 		snmp_poller_run(t->poller, TICK_MS);
 		mono = now_mono_ms();
 		take_import(t);
-		if (mono >= next_agents) {
+		if (mono >= next_agents && t->conf->snmp_enable) {
 			agents_from_ingest(t, mono);
 			next_agents = mono + 1000;
 		}
@@ -707,8 +715,7 @@ creds_from_conf(struct topo *t)
 	cr = &t->creds[t->n_creds];
 	snmp_creds_init(cr);
 	cr->version = 2;
-	snprintf(cr->community, sizeof(cr->community), "%s",
-	    c->snmp_community);
+	snprintf(cr->community, sizeof(cr->community), "%s", c->snmp_community);
 	cr->timeout_ms = c->snmp_timeout_ms;
 	cr->retries = c->snmp_retries;
 	t->cred_name[t->n_creds++] = "v2c";
@@ -769,11 +776,12 @@ topo_new(const struct conf *c, struct snap_slot *out, struct snap_slot *ingest,
 		const char *eq = strchr(c->topo_roles[i], '=');
 		struct topo_role_cfg *r = &t->roles[t->n_roles];
 
-		if (eq == NULL || (size_t)(eq - c->topo_roles[i]) >=
-		    sizeof(r->name) || topo_role_parse(eq + 1, &r->role) != 0)
+		if (eq == NULL ||
+		    (size_t)(eq - c->topo_roles[i]) >= sizeof(r->name) ||
+		    topo_role_parse(eq + 1, &r->role) != 0)
 			continue;
-		memcpy(r->name, c->topo_roles[i],
-		    (size_t)(eq - c->topo_roles[i]));
+		memcpy(
+		    r->name, c->topo_roles[i], (size_t)(eq - c->topo_roles[i]));
 		t->n_roles++;
 	}
 	t->poller = snmp_poller_new(c->snmp_max_parallel);

@@ -7,11 +7,16 @@
  *				discovery by graph.c)
  *	GET /api/v1/topology	the fabric with roles, edge ports, status and
  *				the source of each fact
+ *	GET /api/v1/topology/lookup?agent=A&ifindex=N
+ *				the engine's view of one interface
  */
+#include <arpa/inet.h>
 #include <libwebsockets.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
+#include "graph.h"
 #include "graph_json.h"
 #include "topo.h"
 #include "topo_json.h"
@@ -55,6 +60,66 @@ api_topology_v1(struct api_ctx *api, const struct req *q, struct reply *r)
 	snap_put(&ts->base);
 }
 
+/*
+ * GET /api/v1/topology/lookup?agent=A&ifindex=N: what the flow engine's
+ * node:/link: keys see for that sFlow agent and interface.
+ */
+void
+api_topology_lookup(struct api_ctx *api, const struct req *q, struct reply *r)
+{
+	struct topo_snap *ts;
+	struct sflow_addr a = { 0 };
+	struct topo_hit hit;
+	char agent[64], ifx[16], *end;
+	unsigned long ifindex;
+	json_t *o;
+
+	if (api_query_arg(q, "agent", agent, sizeof(agent)) == NULL ||
+	    api_query_arg(q, "ifindex", ifx, sizeof(ifx)) == NULL) {
+		api_reply_error(r, HTTP_STATUS_BAD_REQUEST,
+		    "lookup needs ?agent=ADDRESS&ifindex=N");
+		return;
+	}
+	if (inet_pton(AF_INET, agent, a.a) == 1)
+		a.family = 4;
+	else if (inet_pton(AF_INET6, agent, a.a) == 1)
+		a.family = 6;
+	ifindex = strtoul(ifx, &end, 10);
+	if (a.family == 0 || *end != '\0' || end == ifx ||
+	    ifindex > UINT32_MAX) {
+		api_reply_error(r, HTTP_STATUS_BAD_REQUEST,
+		    "agent must be an IP address and ifindex a number");
+		return;
+	}
+	if ((ts = get_snap(api)) == NULL) {
+		api_reply_error(r, HTTP_STATUS_SERVICE_UNAVAILABLE,
+		    "topology not built yet");
+		return;
+	}
+	o = json_object();
+	json_object_set_new(
+	    o, "version", json_integer((json_int_t)ts->version));
+	if (topo_lookup(ts->graph, &a, (uint32_t)ifindex, &hit)) {
+		json_object_set_new(o, "node", json_string(hit.node->name));
+		json_object_set_new(
+		    o, "role", json_string(topo_role_name(hit.node->role)));
+	} else {
+		json_object_set_new(o, "node", json_null());
+	}
+	json_object_set_new(
+	    o, "port", hit.port ? json_string(hit.port->name) : json_null());
+	json_object_set_new(
+	    o, "edge", json_boolean(hit.port != NULL && hit.port->edge));
+	json_object_set_new(
+	    o, "link", hit.link ? json_string(hit.link->name) : json_null());
+	json_object_set_new(o, "peerNode",
+	    hit.peer_node ? json_string(hit.peer_node->name) : json_null());
+	json_object_set_new(o, "peerPort",
+	    hit.peer_port ? json_string(hit.peer_port->name) : json_null());
+	api_reply_json(r, HTTP_STATUS_OK, o);
+	snap_put(&ts->base);
+}
+
 void
 api_topology_put(struct api_ctx *api, const struct req *q, struct reply *r)
 {
@@ -64,7 +129,7 @@ api_topology_put(struct api_ctx *api, const struct req *q, struct reply *r)
 	json_t *o, *ign;
 
 	if (topo_import_parse(q->body, q->body_len, &im, err, sizeof(err),
-		ignored, sizeof(ignored)) != 0) {
+	        ignored, sizeof(ignored)) != 0) {
 		api_reply_error(r, HTTP_STATUS_BAD_REQUEST, "%s", err);
 		return;
 	}

@@ -106,15 +106,15 @@ parse_agent(json_t *v, struct sflow_addr *a)
 	return -1;
 }
 
-#define FAIL(...)                                            \
-	do {                                                 \
-		snprintf(err, errlen, __VA_ARGS__);          \
-		return -1;                                   \
+#define FAIL(...)                                                              \
+	do {                                                                   \
+		snprintf(err, errlen, __VA_ARGS__);                            \
+		return -1;                                                     \
 	} while (0)
 
 static int
-parse_node(const char *name, json_t *nv, struct topo_import_node *n,
-    char *err, size_t errlen, char *ignored, size_t ignoredlen)
+parse_node(const char *name, json_t *nv, struct topo_import_node *n, char *err,
+    size_t errlen, char *ignored, size_t ignoredlen)
 {
 	const char *k;
 	json_t *v;
@@ -125,11 +125,13 @@ parse_node(const char *name, json_t *nv, struct topo_import_node *n,
 		FAIL("nodes: a node name is empty or longer than %zu bytes",
 		    sizeof(n->name) - 1);
 	memcpy(n->name, name, strlen(name) + 1);
-	json_object_foreach(nv, k, v) {
+	json_object_foreach(nv, k, v)
+	{
 		if (strcmp(k, "agent") == 0) {
 			if (parse_agent(v, &n->agent) != 0)
 				FAIL("nodes.%s.agent: not an IPv4 or IPv6 "
-				     "address", name);
+				     "address",
+				    name);
 		} else if (strcmp(k, "ports") == 0) {
 			const char *pk;
 			json_t *pv;
@@ -142,7 +144,8 @@ parse_node(const char *name, json_t *nv, struct topo_import_node *n,
 				FAIL("nodes.%s.ports: more than %d ports", name,
 				    TOPO_IMPORT_MAX_PORTS);
 			n->ports = xcalloc(np ? np : 1, sizeof(*n->ports));
-			json_object_foreach(v, pk, pv) {
+			json_object_foreach(v, pk, pv)
+			{
 				struct topo_import_port *p =
 				    &n->ports[n->n_ports];
 				json_t *ix;
@@ -159,15 +162,17 @@ parse_node(const char *name, json_t *nv, struct topo_import_node *n,
 				ix = json_object_get(pv, "ifindex");
 				if (ix == NULL)
 					FAIL("nodes.%s.ports.%s.ifindex: "
-					     "missing", name, pk);
+					     "missing",
+					    name, pk);
 				if (parse_ifindex(ix, &p->ifindex) != 0)
 					FAIL("nodes.%s.ports.%s.ifindex: not "
 					     "an ifIndex (1..4294967295)",
 					    name, pk);
 				for (size_t j = 0; j < n->n_ports; j++)
 					if (n->ports[j].ifindex == p->ifindex)
-						FAIL("nodes.%s.ports.%s.ifindex:"
-						     " %u is also port %s",
+						FAIL(
+						    "nodes.%s.ports.%s.ifindex:"
+						    " %u is also port %s",
 						    name, pk, p->ifindex,
 						    n->ports[j].name);
 				n->n_ports++;
@@ -197,8 +202,8 @@ parse_link(const char *name, json_t *lv, const struct topo_import *im,
 {
 	static const char *keys[] = { "node1", "port1", "node2", "port2" };
 	char *dst[4] = { l->node1, l->port1, l->node2, l->port2 };
-	size_t len[4] = { sizeof(l->node1), sizeof(l->port1),
-		sizeof(l->node2), sizeof(l->port2) };
+	size_t len[4] = { sizeof(l->node1), sizeof(l->port1), sizeof(l->node2),
+		sizeof(l->port2) };
 
 	if (!json_is_object(lv))
 		FAIL("links.%s: not an object", name);
@@ -238,7 +243,8 @@ parse_doc(json_t *root, struct topo_import *im, char *err, size_t errlen,
 
 	if (!json_is_object(root))
 		FAIL("the document is not a JSON object");
-	json_object_foreach(root, k, v) {
+	json_object_foreach(root, k, v)
+	{
 		if (strcmp(k, "nodes") != 0 && strcmp(k, "links") != 0 &&
 		    strcmp(k, "version") != 0)
 			note_ignored(ignored, ignoredlen, k);
@@ -251,27 +257,31 @@ parse_doc(json_t *root, struct topo_import *im, char *err, size_t errlen,
 		FAIL("links: not an object");
 	if (nodes != NULL) {
 		if (json_object_size(nodes) > TOPO_IMPORT_MAX_NODES)
-			FAIL("nodes: more than %d nodes", TOPO_IMPORT_MAX_NODES);
-		im->nodes = xcalloc(json_object_size(nodes) + 1,
-		    sizeof(*im->nodes));
-		json_object_foreach(nodes, k, v) {
+			FAIL(
+			    "nodes: more than %d nodes", TOPO_IMPORT_MAX_NODES);
+		im->nodes =
+		    xcalloc(json_object_size(nodes) + 1, sizeof(*im->nodes));
+		json_object_foreach(nodes, k, v)
+		{
 			/* n_nodes counts the node first, so that a failed
 			 * node's ports are freed with the rest. */
 			struct topo_import_node *n = &im->nodes[im->n_nodes++];
 
-			if (parse_node(k, v, n, err, errlen, ignored,
-				ignoredlen) != 0)
+			if (parse_node(
+			        k, v, n, err, errlen, ignored, ignoredlen) != 0)
 				return -1;
 		}
 	}
 	if (links != NULL) {
 		if (json_object_size(links) > TOPO_IMPORT_MAX_LINKS)
-			FAIL("links: more than %d links", TOPO_IMPORT_MAX_LINKS);
-		im->links = xcalloc(json_object_size(links) + 1,
-		    sizeof(*im->links));
-		json_object_foreach(links, k, v) {
+			FAIL(
+			    "links: more than %d links", TOPO_IMPORT_MAX_LINKS);
+		im->links =
+		    xcalloc(json_object_size(links) + 1, sizeof(*im->links));
+		json_object_foreach(links, k, v)
+		{
 			if (parse_link(k, v, im, &im->links[im->n_links], err,
-				errlen) != 0)
+			        errlen) != 0)
 				return -1;
 			im->n_links++;
 		}

@@ -48,7 +48,7 @@ walk_add(struct walk *w, const uint32_t *oid, size_t oid_len,
 		if (w->err[0] == '\0')
 			snprintf(w->err, sizeof(w->err), "%s",
 			    w->n >= w->max_vbs ? "too many varbinds"
-					       : "varbind too large");
+			                       : "varbind too large");
 		return -1;
 	}
 	if (w->n == w->cap) {
@@ -158,12 +158,16 @@ parse_line(struct walk *w, const char *line, const char *end)
 		v++;
 	if (end - v >= 2 && v[0] == '"' && v[1] == '"' && end - v == 2)
 		return walk_add(w, oid, (size_t)n, WALK_STR, 0,
-			   (const uint8_t *)"", 0, NULL, 0) == 0 ? 0 : -1;
+		           (const uint8_t *)"", 0, NULL, 0) == 0
+		    ? 0
+		    : -1;
 	if ((end - v >= 14 && memcmp(v, "No Such Object", 14) == 0) ||
 	    (end - v >= 16 && memcmp(v, "No Such Instance", 16) == 0) ||
 	    (end - v >= 9 && memcmp(v, "No more v", 9) == 0))
-		return walk_add(w, oid, (size_t)n, WALK_NULL, 0, NULL, 0,
-			   NULL, 0) == 0 ? 0 : -1;
+		return walk_add(w, oid, (size_t)n, WALK_NULL, 0, NULL, 0, NULL,
+		           0) == 0
+		    ? 0
+		    : -1;
 	colon = memchr(v, ':', (size_t)(end - v));
 	if (colon == NULL || (tl = (size_t)(colon - v)) >= sizeof(type))
 		return -1;
@@ -178,7 +182,9 @@ parse_line(struct walk *w, const char *line, const char *end)
 		long long x = strtoll(p ? p + 1 : v, NULL, 10);
 
 		return walk_add(w, oid, (size_t)n, WALK_INT, x, NULL, 0, NULL,
-			   0) == 0 ? 0 : -1;
+		           0) == 0
+		    ? 0
+		    : -1;
 	}
 	if (strcmp(type, "Counter32") == 0 || strcmp(type, "Gauge32") == 0 ||
 	    strcmp(type, "Unsigned32") == 0 || strcmp(type, "Counter64") == 0 ||
@@ -190,8 +196,11 @@ parse_line(struct walk *w, const char *line, const char *end)
 			p++;
 		x = strtoull(p, NULL, 10);
 		return walk_add(w, oid, (size_t)n,
-			   strcmp(type, "Counter64") == 0 ? WALK_U64 : WALK_UINT,
-			   (int64_t)x, NULL, 0, NULL, 0) == 0 ? 0 : -1;
+		           strcmp(type, "Counter64") == 0 ? WALK_U64
+		                                          : WALK_UINT,
+		           (int64_t)x, NULL, 0, NULL, 0) == 0
+		    ? 0
+		    : -1;
 	}
 	if (strcmp(type, "STRING") == 0) {
 		size_t len = (size_t)(end - v);
@@ -205,7 +214,9 @@ parse_line(struct walk *w, const char *line, const char *end)
 			len--;
 		}
 		return walk_add(w, oid, (size_t)n, WALK_STR, 0,
-			   (const uint8_t *)v, len, NULL, 0) == 0 ? 0 : -1;
+		           (const uint8_t *)v, len, NULL, 0) == 0
+		    ? 0
+		    : -1;
 	}
 	if (strcmp(type, "Hex-STRING") == 0) {
 		uint8_t buf[1024];
@@ -226,7 +237,9 @@ parse_line(struct walk *w, const char *line, const char *end)
 			v += 2;
 		}
 		return walk_add(w, oid, (size_t)n, WALK_STR, 0, buf, len, NULL,
-			   0) == 0 ? 0 : -1;
+		           0) == 0
+		    ? 0
+		    : -1;
 	}
 	if (strcmp(type, "OID") == 0) {
 		const char *e2 = end;
@@ -236,7 +249,9 @@ parse_line(struct walk *w, const char *line, const char *end)
 		if ((vn = parse_oid(v, e2, val)) < 0)
 			return -1;
 		return walk_add(w, oid, (size_t)n, WALK_OID, 0, NULL, 0, val,
-			   (size_t)vn) == 0 ? 0 : -1;
+		           (size_t)vn) == 0
+		    ? 0
+		    : -1;
 	}
 	if (strcmp(type, "IpAddress") == 0) {
 		unsigned a, b, c, d;
@@ -250,7 +265,9 @@ parse_line(struct walk *w, const char *line, const char *end)
 		ip[2] = (uint8_t)c;
 		ip[3] = (uint8_t)d;
 		return walk_add(w, oid, (size_t)n, WALK_IPADDR, 0, ip, 4, NULL,
-			   0) == 0 ? 0 : -1;
+		           0) == 0
+		    ? 0
+		    : -1;
 	}
 	return -1;
 }
@@ -316,7 +333,7 @@ walk_parse_text(const char *text, const char *target, size_t *bad_lines)
 			/* blank or comment */
 		} else if (last && w->n > 0 &&
 		    !(*q == '.' && q + 1 < end &&
-			isdigit((unsigned char)q[1]))) {
+		        isdigit((unsigned char)q[1]))) {
 			continue_line(w, q, end, last == 1);
 		} else if (parse_line(w, q, end) != 0) {
 			bad++;

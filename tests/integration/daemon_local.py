@@ -11,6 +11,7 @@ import socket
 import struct
 import sys
 import tempfile
+import urllib.error
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fablib import FIXTURES, Fabmond, ok  # noqa: E402
@@ -156,6 +157,18 @@ def run(fab):
     ok(fab.alive() and h['ingest']['datagrams'] + h['ingest']['kernelDrops']
        == total, 'hostile/3000 random datagrams survived and counted',
        f"{h['ingest']['datagrams']}+{h['ingest']['kernelDrops']} of {total}")
+
+    # Query arguments: any order, a long one first, missing ones.
+    for q in ('agent=192.0.2.77&ifindex=2', 'ifindex=2&agent=192.0.2.77',
+              'x=' + 'y' * 1500 + '&agent=192.0.2.77&ifindex=2'):
+        j = fab.json('/api/v1/topology/lookup?' + q)
+        ok(j['node'] is None and 'version' in j,
+           f'api/lookup query arguments ({q[:30]})', j)
+    try:
+        fab.get('/api/v1/topology/lookup?agent=192.0.2.77')
+        ok(False, 'api/lookup without ifindex is a 400')
+    except urllib.error.HTTPError as e:
+        ok(e.code == 400, 'api/lookup without ifindex is a 400', e.code)
 
     # Garbage HTTP: answered with 4xx or closed; counted; still serving.
     bad_before = h['httpBadRequests']

@@ -24,8 +24,15 @@ SFLOW_TARGET=${SFLOW_TARGET:-10.99.0.101:6343}
 SFLOW_RATE=${SFLOW_RATE:-10}
 WAIT_TIMEOUT=${LAB_WAIT_TIMEOUT:-30}
 HOST_LLDP=${LAB_HOST_LLDP:-1}
+SNMPV3=${LAB_SNMPV3:-}      # switch(es) whose snmpd speaks SNMPv3 authPriv only
 MARKER=.fabmon-lab          # a run dir is only ever removed if it holds this file
 SNMP_COMMUNITY=public
+# SNMPv3 (LAB_SNMPV3): one USM user, authPriv only, v2c disabled on that switch
+SNMPV3_USER=fabmon
+SNMPV3_AUTH=SHA
+SNMPV3_AUTH_PASS=fabmon-auth-pw
+SNMPV3_PRIV=AES
+SNMPV3_PRIV_PASS=fabmon-priv-pw
 SFLOW_GROUP=5               # NFLOG group (per namespace)
 
 # ------------------------------------------------------------------ topology
@@ -90,6 +97,26 @@ build_topology
 ns_of() { printf '%s-%s' "$PREFIX" "$1"; }
 is_node() { local x; for x in "${NODES[@]}"; do [[ $x == "$1" ]] && return 0; done; return 1; }
 is_spine() { [[ $1 == s[0-9]* ]]; }
+is_v3() { [[ ",${SNMPV3// /,}," == *",$1,"* ]]; }
+
+# the snmpwalk/snmpget arguments that authenticate to a switch's snmpd
+snmp_auth_args() {
+    if is_v3 "$1"; then
+        printf '%s\n' -v3 -l authPriv -u "$SNMPV3_USER" -a "$SNMPV3_AUTH" -A "$SNMPV3_AUTH_PASS" \
+            -x "$SNMPV3_PRIV" -X "$SNMPV3_PRIV_PASS"
+    else
+        printf '%s\n' -v2c -c "$SNMP_COMMUNITY"
+    fi
+}
+
+check_snmpv3_setting() {
+    local sw x ok
+    for sw in ${SNMPV3//,/ }; do
+        ok=0
+        for x in "${SWITCHES[@]}"; do [[ $x == "$sw" ]] && ok=1; done
+        ((ok)) || die "bad LAB_SNMPV3 '$SNMPV3': '$sw' is not a switch (one of: ${SWITCHES[*]})"
+    done
+}
 
 mac_of() { # node if
     local id=${NODE_ID[$1]} ifn=$2
@@ -284,7 +311,13 @@ write_configs() { # switch
     cat >"$d/snmpd.conf" <<EOF
 # fabmon lab $PREFIX: snmpd for $sw ($role)
 agentAddress udp:$ip:161
-rocommunity $SNMP_COMMUNITY default
+$(if is_v3 "$sw"; then
+    echo "# SNMPv3 only (LAB_SNMPV3): no community, one authPriv user"
+    echo "createUser $SNMPV3_USER $SNMPV3_AUTH $SNMPV3_AUTH_PASS $SNMPV3_PRIV $SNMPV3_PRIV_PASS"
+    echo "rouser $SNMPV3_USER priv"
+else
+    echo "rocommunity $SNMP_COMMUNITY default"
+fi)
 sysName $sw
 sysDescr fabmon-lab $role $sw (Linux router, uacctd sFlow)
 sysLocation fabmon-lab $PREFIX
@@ -346,6 +379,7 @@ cmd_up() {
     local t0 node ns l a b ifa ifb p sw h n m M leaf prob
     t0=$(now)
     [[ $SFLOW_RATE =~ ^[1-9][0-9]*$ ]] || die "bad SFLOW_RATE '$SFLOW_RATE'"
+    check_snmpv3_setting
     sflow_targets >/dev/null || exit 2
     for b in ip iptables uacctd snmpd lldpd snmpwalk setsid; do
         command -v "$b" >/dev/null || die "missing program: $b"
@@ -365,6 +399,7 @@ cmd_up() {
         echo "sflow_target=$SFLOW_TARGET"
         echo "sflow_rate=$SFLOW_RATE"
         echo "host_lldp=$HOST_LLDP"
+        echo "snmpv3=$SNMPV3"
     } >"$LAB_DIR/env"
     for node in "${NODES[@]}"; do mkdir -p "$LAB_DIR/$node"; done
     trap 'log "up failed: logs are in $LAB_DIR/<node>/; run \"$PROG down\" to clean up"' ERR
@@ -532,8 +567,9 @@ check_fabric() { # quiet; returns 0 if every pair answers
 
 # LLDP neighbour sysNames that a switch reports over SNMP (sorted, space separated)
 snmp_neighbours() {
-    local sw=$1
-    MIBS='' ip netns exec "$(ns_of mgmt)" snmpwalk -v2c -c "$SNMP_COMMUNITY" -On -Oqv -t 1 -r 0 \
+    local sw=$1 auth
+    mapfile -t auth < <(snmp_auth_args "$sw")
+    MIBS='' ip netns exec "$(ns_of mgmt)" snmpwalk "${auth[@]}" -On -Oqv -t 1 -r 0 \
         "${MGMT_IP[$sw]}" 1.0.8802.1.1.2.1.4.1.1.9 2>/dev/null |
         sed -e 's/^"//' -e 's/"$//' | grep -v -e '^No Such' -e '^$' | sort -u | tr '\n' ' ' | sed 's/ $//'
 }
@@ -653,6 +689,12 @@ cmd_info() {
     echo "mgmt.ns=$(ns_of mgmt)"
     echo "mgmt.ip=${MGMT_IP[mgmt]}"
     echo "snmp.community=$SNMP_COMMUNITY"
+    echo "snmp.v3.switches=${SNMPV3//,/ }"
+    echo "snmp.v3.user=$SNMPV3_USER"
+    echo "snmp.v3.auth=$SNMPV3_AUTH"
+    echo "snmp.v3.auth_pass=$SNMPV3_AUTH_PASS"
+    echo "snmp.v3.priv=$SNMPV3_PRIV"
+    echo "snmp.v3.priv_pass=$SNMPV3_PRIV_PASS"
     echo "sflow.target=$SFLOW_TARGET"
     echo "sflow.sampling_rate=$SFLOW_RATE"
     echo "sflow.nflog_group=$SFLOW_GROUP"
@@ -672,6 +714,17 @@ cmd_info() {
         echo "switch.$sw.mgmt=${MGMT_IP[$sw]}"
         echo "switch.$sw.mgmt.ifindex=${IFIDX[$sw:mgmt0]:-}"
         echo "switch.$sw.mgmt.mac=$(mac_of "$sw" mgmt0)"
+        if is_v3 "$sw"; then
+            echo "switch.$sw.snmp=v3"
+            echo "switch.$sw.snmp.user=$SNMPV3_USER"
+            echo "switch.$sw.snmp.auth=$SNMPV3_AUTH"
+            echo "switch.$sw.snmp.auth_pass=$SNMPV3_AUTH_PASS"
+            echo "switch.$sw.snmp.priv=$SNMPV3_PRIV"
+            echo "switch.$sw.snmp.priv_pass=$SNMPV3_PRIV_PASS"
+        else
+            echo "switch.$sw.snmp=v2c"
+            echo "switch.$sw.snmp.community=$SNMP_COMMUNITY"
+        fi
         local ports=()
         for p in ${PORTS[$sw]}; do if [[ $p == swp* ]]; then ports+=("$p"); fi; done
         echo "switch.$sw.ports=${ports[*]}"
@@ -715,7 +768,7 @@ usage() {
     cat <<EOF
 usage: $PROG up | down | status | wait [TIMEOUT_S] | info | exec NODE CMD...
 env: LAB_PREFIX (fm)  LAB_DIR (/tmp/fabmon-lab-\$LAB_PREFIX)  SFLOW_TARGET (10.99.0.101:6343, comma list ok)
-     SFLOW_RATE (10)  LAB_WAIT_TIMEOUT (30)  LAB_HOST_LLDP (1)
+     SFLOW_RATE (10)  LAB_WAIT_TIMEOUT (30)  LAB_HOST_LLDP (1)  LAB_SNMPV3 (none; e.g. l4)
 nodes: ${NODES[*]}
 EOF
 }
@@ -737,6 +790,7 @@ load_lab_env() {
             sflow_target) SFLOW_TARGET=$v ;;
             sflow_rate) SFLOW_RATE=$v ;;
             host_lldp) HOST_LLDP=$v ;;
+            snmpv3) SNMPV3=$v ;;
         esac
     done <"$LAB_DIR/env"
 }
