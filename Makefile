@@ -150,10 +150,10 @@ install: all
 	install -m 755 $(BUILD)/fabmond $(DESTDIR)$(PREFIX)/sbin/fabmond
 
 format:
-	clang-format -i $(PURE) $(DAEMON) daemon/*.h
+	clang-format -i $(PURE) $(DAEMON) daemon/*.h topology/*.h
 
 format-check:
-	clang-format --dry-run --Werror $(PURE) $(DAEMON) daemon/*.h
+	clang-format --dry-run --Werror $(PURE) $(DAEMON) daemon/*.h topology/*.h
 
 clean:
 	rm -rf build

@@ -67,7 +67,7 @@ suite_golden() {
 }
 
 style_check() {
-	if out=$(clang-format --dry-run --Werror daemon/*.c daemon/*.h 2>&1); then
+	if out=$(clang-format --dry-run --Werror daemon/*.[ch] topology/*.[ch] 2>&1); then
 		echo "ok - style/clang-format daemon"
 	else
 		printf '%s\n' "$out" | head -20 | sed 's/^/# /'

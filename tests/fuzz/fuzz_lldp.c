@@ -20,13 +20,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static volatile uint64_t sink;
 
-#define CHECK(c)                                                        \
-	do {                                                            \
-		if (!(c)) {                                             \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, \
-			    #c);                                        \
-			abort();                                        \
-		}                                                       \
+#define CHECK(c)                                                               \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			fprintf(                                               \
+			    stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c);    \
+			abort();                                               \
+		}                                                              \
 	} while (0)
 
 static void
@@ -59,13 +59,13 @@ check_facts(const struct sw_facts *f)
 
 		CHECK(i == 0 || f->nbrs[i - 1].local_port < nb->local_port ||
 		    (f->nbrs[i - 1].local_port == nb->local_port &&
-			f->nbrs[i - 1].rem_index < nb->rem_index));
+		        f->nbrs[i - 1].rem_index < nb->rem_index));
 		CHECK(nb->n_addrs <= LLDP_NBR_ADDRS);
 		check_str(nb->sys_name, sizeof(nb->sys_name));
 		check_str(nb->port_desc, sizeof(nb->port_desc));
 		/* a neighbour's port, looked up on its own switch */
-		sink += lldp_find_port(f, nb->port_subtype, nb->port,
-		    nb->port_len, nb->port_desc);
+		sink += lldp_find_port(
+		    f, nb->port_subtype, nb->port, nb->port_len, nb->port_desc);
 	}
 }
 
@@ -119,8 +119,8 @@ check_graph(const struct topo_graph *g)
 	}
 	for (size_t i = 0; i < g->n_nodes; i++) {
 		CHECK(topo_lookup(g, &g->nodes[i].agent, 0, &h) == 0);
-		CHECK(topo_lookup(g, &g->nodes[i].agent, SFLOW_IF_INTERNAL,
-			  &h) == 0);
+		CHECK(topo_lookup(
+		          g, &g->nodes[i].agent, SFLOW_IF_INTERNAL, &h) == 0);
 	}
 }
 
@@ -202,8 +202,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (g1->n_nodes > 0 && g1->nodes[0].n_ports > 0) {
 		const struct topo_port *p = &g1->ports[g1->nodes[0].first_port];
 
-		snprintf(ilink.node2, sizeof(ilink.node2), "%s",
-		    g1->nodes[0].name);
+		snprintf(
+		    ilink.node2, sizeof(ilink.node2), "%s", g1->nodes[0].name);
 		snprintf(ilink.port2, sizeof(ilink.port2), "%s", p->name);
 	}
 	im.nodes = &inode;

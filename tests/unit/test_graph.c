@@ -29,8 +29,8 @@ slurp(const char *path)
 	long n;
 
 	if (f == NULL) {
-		printf("# cannot open %s (run from the repository root)\n",
-		    path);
+		printf(
+		    "# cannot open %s (run from the repository root)\n", path);
 		exit(1);
 	}
 	fseek(f, 0, SEEK_END);
@@ -44,8 +44,8 @@ slurp(const char *path)
 	return buf;
 }
 
-static const char *
-info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *info(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 static const char *
 info(const char *fmt, ...)
@@ -68,7 +68,8 @@ info(const char *fmt, ...)
 		if (ll > kl && memcmp(p, key, kl) == 0 && p[kl] == '=') {
 			char *v = val[slot++ % 8];
 
-			snprintf(v, 128, "%.*s", (int)(ll - kl - 1), p + kl + 1);
+			snprintf(
+			    v, 128, "%.*s", (int)(ll - kl - 1), p + kl + 1);
 			return v;
 		}
 		p = nl ? nl + 1 : NULL;
@@ -100,8 +101,8 @@ facts_text(const char *text, struct sw_facts *f)
 }
 
 static void
-facts_file(const char *file, struct sw_facts *f, const char *from,
-    const char *to)
+facts_file(
+    const char *file, struct sw_facts *f, const char *from, const char *to)
 {
 	char path[256], *text;
 
@@ -177,15 +178,14 @@ port_of(const struct topo_graph *g, const char *node, const char *port)
 }
 
 static size_t
-count_ev(const struct topo_events *ev, enum topo_event_type t,
-    const char *name)
+count_ev(const struct topo_events *ev, enum topo_event_type t, const char *name)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < ev->n; i++)
 		if (ev->ev[i].type == t &&
 		    (name == NULL || strcmp(ev->ev[i].link, name) == 0 ||
-			strcmp(ev->ev[i].node, name) == 0))
+		        strcmp(ev->ev[i].node, name) == 0))
 			n++;
 	return n;
 }
@@ -226,8 +226,8 @@ check_lab_graph(const struct topo_graph *g)
 		T_EQ(n->role_source, TOPO_SRC_LLDP);
 		T_EQ(n->n_neighbors, sw[0] == 's' ? 4 : 2);
 		T_OK(n->polled && n->reachable);
-		snprintf(ports, sizeof(ports), "%s",
-		    info("switch.%s.ports", sw));
+		snprintf(
+		    ports, sizeof(ports), "%s", info("switch.%s.ports", sw));
 		for (port = strtok_r(ports, " ", &save); port != NULL;
 		     port = strtok_r(NULL, " ", &save)) {
 			const struct topo_port *p = port_of(g, sw, port);
@@ -246,7 +246,7 @@ check_lab_graph(const struct topo_graph *g)
 			T_EQ(p->oper, 1);
 			T_STREQ(p->peer, peer);
 			if (strcmp(info("port.%s.%s.kind", sw, port),
-				"fabric") == 0) {
+			        "fabric") == 0) {
 				const struct topo_link *l;
 				const struct topo_port *q;
 
@@ -261,9 +261,10 @@ check_lab_graph(const struct topo_graph *g)
 				    : &g->ports[l->port1];
 				T_STREQ(g->nodes[q->node].name, peer);
 				T_STREQ(q->name, colon + 1);
-				T_EQ(q->ifindex, atoi(info("port.%s.%s."
-							   "peer_ifindex",
-						     sw, port)));
+				T_EQ(q->ifindex,
+				    atoi(info("port.%s.%s."
+				              "peer_ifindex",
+				        sw, port)));
 				T_EQ(l->status, TOPO_LINK_UP);
 				T_EQ(l->source, TOPO_SRC_LLDP);
 				T_OK(!l->one_sided);
@@ -273,15 +274,13 @@ check_lab_graph(const struct topo_graph *g)
 				/* a host port: edge, named after its host */
 				T_OK(p->edge && p->peer_host);
 				T_EQ(p->link, TOPO_NONE);
-				snprintf(where, sizeof(where), "%s:%s", sw,
-				    port);
+				snprintf(
+				    where, sizeof(where), "%s:%s", sw, port);
 				T_STREQ(info("host.%s.port", peer), where);
 			}
 		}
-		T_EQ(n->n_hosts, sw[0] == 'l' ? (sw[1] == '1' || sw[1] == '4'
-						      ? 2
-						      : 1)
-					      : 0);
+		T_EQ(n->n_hosts,
+		    sw[0] == 'l' ? (sw[1] == '1' || sw[1] == '4' ? 2 : 1) : 0);
 		/* lo and mgmt0: edge ports without a peer */
 		T_OK(port_of(g, sw, "lo") != NULL &&
 		    port_of(g, sw, "lo")->edge &&
@@ -293,8 +292,8 @@ check_lab_graph(const struct topo_graph *g)
 	T_OK(topo_link_by_name(g, "l1:swp1-s1:swp1") != NULL);
 	T_OK(topo_link_by_name(g, "l4:swp2-s2:swp4") != NULL);
 	T_EQ(g->stats.unmapped + g->stats.dup_names +
-		g->stats.peer_port_unknown + g->stats.link_conflicts +
-		g->stats.self_loops + g->stats.addr_conflicts,
+	        g->stats.peer_port_unknown + g->stats.link_conflicts +
+	        g->stats.self_loops + g->stats.addr_conflicts,
 	    0);
 }
 
@@ -322,7 +321,7 @@ test_lab_graph(void)
 	for (size_t i = 1; i < g->n_ports; i++)
 		T_OK(g->ports[i - 1].node < g->ports[i].node ||
 		    (g->ports[i - 1].node == g->ports[i].node &&
-			g->ports[i - 1].ifindex < g->ports[i].ifindex));
+		        g->ports[i - 1].ifindex < g->ports[i].ifindex));
 	for (size_t i = 0; i < g->n_nodes; i++)
 		for (uint32_t k = 0; k < g->nodes[i].n_ports; k++)
 			T_EQ(g->ports[g->nodes[i].first_port + k].node, i);
@@ -363,9 +362,9 @@ test_lab_lookup(void)
 		     port = strtok_r(NULL, " ", &save)) {
 			uint32_t ifx = (uint32_t)atoi(
 			    info("port.%s.%s.ifindex", lab_sw[s], port));
-			bool fabric = strcmp(info("port.%s.%s.kind",
-						 lab_sw[s], port),
-					  "fabric") == 0;
+			bool fabric =
+			    strcmp(info("port.%s.%s.kind", lab_sw[s], port),
+			        "fabric") == 0;
 
 			T_EQ(topo_lookup(g, &a, ifx, &h), 1);
 			T_STREQ(h.port ? h.port->name : NULL, port);
@@ -780,7 +779,8 @@ test_pitfall_graph(void)
 	p = port_of(g, "acc1", "Gi1/0/4");
 	T_OK(p != NULL && p->ifindex == 10104 && p->link != TOPO_NONE);
 	l = p && p->link != TOPO_NONE ? &g->links[p->link] : NULL;
-	T_STREQ(l ? l->name : NULL, "acc1:Gi1/0/4-dist1:TenGigabitEthernet1/1/1");
+	T_STREQ(
+	    l ? l->name : NULL, "acc1:Gi1/0/4-dist1:TenGigabitEthernet1/1/1");
 	T_OK(l && !l->one_sided && l->status == TOPO_LINK_UP);
 	T_EQ(l ? g->ports[l->port2].ifindex : 0, 49);
 	/* bridge port 9 = Te1/1/1 (10201) to dist1's port with a MAC id */
@@ -831,7 +831,7 @@ test_pitfall_graph(void)
  */
 struct gen_port {
 	const char *peer; /* NULL: nothing on it */
-	int oper;	  /* 0: up */
+	int oper;         /* 0: up */
 };
 
 static void
@@ -888,8 +888,7 @@ struct fab {
 };
 
 static void
-fab_add(struct fab *F, const char *name, const struct gen_port *ports,
-    size_t n)
+fab_add(struct fab *F, const char *name, const struct gen_port *ports, size_t n)
 {
 	char a[32];
 
@@ -915,7 +914,7 @@ role(const struct topo_graph *g, const char *name)
 {
 	const struct topo_node *n = topo_node_by_name(g, name);
 
-	return n ? n->role : (enum topo_role)-1;
+	return n ? n->role : (enum topo_role) - 1;
 }
 
 /* A loop A-B-C-A among would-be spines: roles terminate, as other. */
@@ -1136,8 +1135,8 @@ imp_lab(struct imp *I)
 {
 	memset(I, 0, sizeof(*I));
 	for (size_t s = 0; s < nitems(lab_sw); s++) {
-		struct topo_import_node *n = imp_node(I, lab_sw[s],
-		    info("switch.%s.mgmt", lab_sw[s]));
+		struct topo_import_node *n =
+		    imp_node(I, lab_sw[s], info("switch.%s.mgmt", lab_sw[s]));
 		char ports[128], *save = NULL, *port;
 
 		snprintf(ports, sizeof(ports), "%s",
@@ -1148,7 +1147,7 @@ imp_lab(struct imp *I)
 
 			imp_port(n, port,
 			    (uint32_t)atoi(
-				info("port.%s.%s.ifindex", lab_sw[s], port)));
+			        info("port.%s.%s.ifindex", lab_sw[s], port)));
 			snprintf(peer, sizeof(peer), "%s",
 			    info("port.%s.%s.peer", lab_sw[s], port));
 			colon = strchr(peer, ':');
@@ -1160,8 +1159,8 @@ imp_lab(struct imp *I)
 
 				snprintf(name, sizeof(name), "%s-%s", peer,
 				    lab_sw[s]);
-				imp_link(I, name, peer, colon + 1, lab_sw[s],
-				    port);
+				imp_link(
+				    I, name, peer, colon + 1, lab_sw[s], port);
 			}
 		}
 	}
@@ -1195,8 +1194,8 @@ test_import_only(void)
 
 		T_OK(n != NULL && n->source == TOPO_SRC_IMPORT && !n->polled &&
 		    !n->reachable);
-		T_EQ(n ? n->role : 9, lab_sw[s][0] == 's' ? TOPO_ROLE_SPINE
-							  : TOPO_ROLE_LEAF);
+		T_EQ(n ? n->role : 9,
+		    lab_sw[s][0] == 's' ? TOPO_ROLE_SPINE : TOPO_ROLE_LEAF);
 		for (uint32_t ifx = 0; ifx < 8; ifx++) {
 			struct topo_hit hd, hi;
 			int rd = topo_lookup(gd, &a, ifx, &hd);
@@ -1253,7 +1252,7 @@ test_import_merge(void)
 	n = imp_node(&I, "l1", NULL);
 	imp_port(n, "swp1", 2);
 	imp_port(n, "uplink-renamed", 3); /* ifIndex 3 is swp2: conflict */
-	imp_port(n, "swp9", 10);	  /* new: added */
+	imp_port(n, "swp9", 10);          /* new: added */
 	n = imp_node(&I, "s1", NULL);
 	imp_port(n, "swp1", 2);
 	imp_link(&I, "L1-S1", "l1", "swp1", "s1", "swp1");

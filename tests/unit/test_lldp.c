@@ -25,8 +25,8 @@ slurp(const char *path)
 	long n;
 
 	if (f == NULL) {
-		printf("# cannot open %s (run from the repository root)\n",
-		    path);
+		printf(
+		    "# cannot open %s (run from the repository root)\n", path);
 		exit(1);
 	}
 	fseek(f, 0, SEEK_END);
@@ -63,8 +63,8 @@ load(const char *file, struct sw_facts *f)
 /* lab-info.txt: `lab.sh info` at recording time, key=value lines. */
 static char *info_text;
 
-static const char *
-info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *info(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 static const char *
 info(const char *fmt, ...)
@@ -87,7 +87,8 @@ info(const char *fmt, ...)
 		if (ll > kl && memcmp(p, key, kl) == 0 && p[kl] == '=') {
 			char *v = val[slot++ % 8];
 
-			snprintf(v, 128, "%.*s", (int)(ll - kl - 1), p + kl + 1);
+			snprintf(
+			    v, 128, "%.*s", (int)(ll - kl - 1), p + kl + 1);
 			return v;
 		}
 		p = nl ? nl + 1 : NULL;
@@ -125,8 +126,8 @@ has_addr(const struct lldp_neighbor *nb, const char *ip)
 
 	for (size_t i = 0; i < nb->n_addrs; i++)
 		if (strcmp(addr_fmt(buf, sizeof(buf), nb->addrs[i].family,
-			       nb->addrs[i].a),
-			ip) == 0)
+		               nb->addrs[i].a),
+		        ip) == 0)
 			return true;
 	return false;
 }
@@ -138,8 +139,8 @@ mgmt_of(const struct sw_facts *f, const char *ip)
 
 	for (size_t i = 0; i < f->n_mgmt; i++)
 		if (strcmp(addr_fmt(buf, sizeof(buf), f->mgmt[i].addr.family,
-			       f->mgmt[i].addr.a),
-			ip) == 0)
+		               f->mgmt[i].addr.a),
+		        ip) == 0)
 			return &f->mgmt[i];
 	return NULL;
 }
@@ -151,8 +152,7 @@ mgmt_of(const struct sw_facts *f, const char *ip)
 static void
 test_lab_facts(void)
 {
-	static const char *const sws[] = { "s1", "s2", "l1", "l2", "l3",
-		"l4" };
+	static const char *const sws[] = { "s1", "s2", "l1", "l2", "l3", "l4" };
 
 	for (size_t s = 0; s < nitems(sws); s++) {
 		const char *sw = sws[s];
@@ -167,13 +167,13 @@ test_lab_facts(void)
 		/* lldpd takes the chassis id from the first swp port */
 		T_EQ(f.chassis_subtype, LLDP_CHASSIS_MAC);
 		T_STREQ(lldp_id_text(true, f.chassis_subtype, f.chassis,
-			    f.chassis_len, idtext, sizeof(idtext)),
+		            f.chassis_len, idtext, sizeof(idtext)),
 		    info("port.%s.swp1.mac", sw));
 		T_EQ(f.n_self_addrs, 1);
 		T_EQ(f.n_self_addrs ? f.self_addrs[0].family : 0, 4);
 
-		snprintf(ports, sizeof(ports), "%s",
-		    info("switch.%s.ports", sw));
+		snprintf(
+		    ports, sizeof(ports), "%s", info("switch.%s.ports", sw));
 		for (port = strtok_r(ports, " ", &save); port != NULL;
 		     port = strtok_r(NULL, " ", &save)) {
 			uint32_t ifx = (uint32_t)atoi(
@@ -212,7 +212,7 @@ test_lab_facts(void)
 			T_STREQ(nb->sys_name, peer);
 			T_EQ(nb->port_subtype, LLDP_PORT_IFNAME);
 			T_STREQ(lldp_id_text(false, nb->port_subtype, nb->port,
-				    nb->port_len, idtext, sizeof(idtext)),
+			            nb->port_len, idtext, sizeof(idtext)),
 			    colon + 1);
 			T_STREQ(nb->port_desc, colon + 1);
 			T_OK(nb->caps_known);
@@ -224,10 +224,10 @@ test_lab_facts(void)
 			T_EQ(nb->n_addrs, 1);
 			T_OK(has_addr(nb,
 			    host ? info("host.%s.ip", peer)
-				 : info("switch.%s.mgmt", peer)));
+			         : info("switch.%s.mgmt", peer)));
 			T_OK(mgmt_of(&f,
-				 host ? info("host.%s.ip", peer)
-				      : info("switch.%s.mgmt", peer)) != NULL);
+			         host ? info("host.%s.ip", peer)
+			              : info("switch.%s.mgmt", peer)) != NULL);
 		}
 		/* lo, the swp ports, mgmt0 */
 		T_EQ(f.n_ifs, nports + 2);
@@ -236,9 +236,9 @@ test_lab_facts(void)
 		T_EQ(f.n_mgmt, nports);
 		T_EQ(f.stats.map[LLDP_MAP_IFINDEX], nports);
 		T_EQ(f.stats.wrong_type + f.stats.bad_index +
-			f.stats.bad_value + f.stats.duplicate +
-			f.stats.too_many + f.stats.stale + f.stats.unmapped +
-			f.stats.orphan_addr,
+		        f.stats.bad_value + f.stats.duplicate +
+		        f.stats.too_many + f.stats.stale + f.stats.unmapped +
+		        f.stats.orphan_addr,
 		    0);
 		lldp_facts_free(&f);
 	}
@@ -464,8 +464,8 @@ test_mgmt_addrs(void)
 	T_EQ(f.mgmt[0].addr.family, 4);
 	T_EQ(f.mgmt[f.n_mgmt - 1].addr.family, 6);
 	m = mgmt_of(&f, "10.0.0.2");
-	T_OK(m != NULL && m->caps_known &&
-	    (m->caps & LLDP_CAP_BRIDGE) != 0 && m->ifindex == 10104);
+	T_OK(m != NULL && m->caps_known && (m->caps & LLDP_CAP_BRIDGE) != 0 &&
+	    m->ifindex == 10104);
 	T_STREQ(m ? m->sys_name : NULL, "dist1.example.net");
 	m = mgmt_of(&f, "192.168.1.1");
 	T_OK(m != NULL && m->caps == LLDP_CAP_STATION);
@@ -535,15 +535,15 @@ test_name_norm(void)
 
 	for (size_t i = 0; i < nitems(same); i++)
 		if (strcmp(lldp_name_norm(same[i][0], a, sizeof(a)),
-			lldp_name_norm(same[i][1], b, sizeof(b))) != 0)
-			T_FAIL("%s != %s (%s, %s)", same[i][0], same[i][1], a,
-			    b);
+		        lldp_name_norm(same[i][1], b, sizeof(b))) != 0)
+			T_FAIL(
+			    "%s != %s (%s, %s)", same[i][0], same[i][1], a, b);
 	for (size_t i = 0; i < nitems(differ); i++)
 		if (strcmp(lldp_name_norm(differ[i][0], a, sizeof(a)),
-			lldp_name_norm(differ[i][1], b, sizeof(b))) == 0)
+		        lldp_name_norm(differ[i][1], b, sizeof(b))) == 0)
 			T_FAIL("%s == %s", differ[i][0], differ[i][1]);
-	T_STREQ(lldp_name_norm("Gi1/0/4", a, sizeof(a)),
-	    "gigabitethernet1/0/4");
+	T_STREQ(
+	    lldp_name_norm("Gi1/0/4", a, sizeof(a)), "gigabitethernet1/0/4");
 	/* always terminated, whatever the room */
 	T_STREQ(lldp_name_norm("GigabitEthernet1/0/4", small, sizeof(small)),
 	    "gig");
@@ -562,36 +562,36 @@ test_find_port(void)
 	/* a MAC port id, equal to lldpLocPortId */
 	T_EQ(lldp_find_port(&f, LLDP_PORT_MAC, mac50, 6, NULL), 50);
 	/* an abbreviated name for "TenGigabitEthernet1/1/1" */
-	T_EQ(lldp_find_port(&f, LLDP_PORT_IFNAME, (const uint8_t *)"Te1/1/1",
-		 7, NULL),
+	T_EQ(lldp_find_port(
+	         &f, LLDP_PORT_IFNAME, (const uint8_t *)"Te1/1/1", 7, NULL),
 	    49);
-	T_EQ(lldp_find_port(&f, LLDP_PORT_LOCAL, (const uint8_t *)"ten1/1/2",
-		 8, ""),
+	T_EQ(lldp_find_port(
+	         &f, LLDP_PORT_LOCAL, (const uint8_t *)"ten1/1/2", 8, ""),
 	    50);
 	/* a MAC that names nothing: the description decides */
-	T_EQ(lldp_find_port(&f, LLDP_PORT_MAC, other_mac, 6,
-		 "TenGigabitEthernet1/1/2"),
+	T_EQ(lldp_find_port(
+	         &f, LLDP_PORT_MAC, other_mac, 6, "TenGigabitEthernet1/1/2"),
 	    50);
 	T_EQ(lldp_find_port(&f, LLDP_PORT_MAC, other_mac, 6, "Te1/1/2"), 50);
 	T_EQ(lldp_find_port(&f, LLDP_PORT_MAC, other_mac, 6, NULL), 0);
-	T_EQ(lldp_find_port(&f, LLDP_PORT_IFNAME, (const uint8_t *)"Te1/1/9",
-		 7, "nothing"),
+	T_EQ(lldp_find_port(&f, LLDP_PORT_IFNAME, (const uint8_t *)"Te1/1/9", 7,
+	         "nothing"),
 	    0);
 	/* a MAC subtype never matches by name, even if printable */
-	T_EQ(lldp_find_port(&f, LLDP_PORT_MAC, (const uint8_t *)"Te1/1/1", 7,
-		 NULL),
+	T_EQ(lldp_find_port(
+	         &f, LLDP_PORT_MAC, (const uint8_t *)"Te1/1/1", 7, NULL),
 	    0);
 	lldp_facts_free(&f);
 
 	T_EQ(load("pitfall-acc1.txt", &f), 0);
 	T_EQ(lldp_find_port(&f, LLDP_PORT_IFNAME,
-		 (const uint8_t *)"GigabitEthernet1/0/4", 20, NULL),
+	         (const uint8_t *)"GigabitEthernet1/0/4", 20, NULL),
 	    10104);
-	T_EQ(lldp_find_port(&f, LLDP_PORT_LOCAL, (const uint8_t *)"10107", 5,
-		 NULL),
+	T_EQ(lldp_find_port(
+	         &f, LLDP_PORT_LOCAL, (const uint8_t *)"10107", 5, NULL),
 	    10107);
-	T_EQ(lldp_find_port(&f, LLDP_PORT_IFNAME, (const uint8_t *)"x", 1,
-		 "uplink dist1"),
+	T_EQ(lldp_find_port(
+	         &f, LLDP_PORT_IFNAME, (const uint8_t *)"x", 1, "uplink dist1"),
 	    10201); /* ifAlias */
 	lldp_facts_free(&f);
 }
@@ -608,17 +608,16 @@ test_id_text(void)
 	    "02:fb:00:11:00:01");
 	T_STREQ(lldp_id_text(false, LLDP_PORT_MAC, mac, 6, buf, sizeof(buf)),
 	    "02:fb:00:11:00:01");
-	T_STREQ(lldp_id_text(true, LLDP_CHASSIS_ADDR, ip4, 5, buf,
-		    sizeof(buf)),
+	T_STREQ(lldp_id_text(true, LLDP_CHASSIS_ADDR, ip4, 5, buf, sizeof(buf)),
 	    "10.99.0.11");
-	T_STREQ(lldp_id_text(false, LLDP_PORT_IFNAME,
-		    (const uint8_t *)"swp1", 4, buf, sizeof(buf)),
+	T_STREQ(lldp_id_text(false, LLDP_PORT_IFNAME, (const uint8_t *)"swp1",
+	            4, buf, sizeof(buf)),
 	    "swp1");
 	T_STREQ(lldp_id_text(false, LLDP_PORT_LOCAL, bin, 3, buf, sizeof(buf)),
 	    "61:00:ff");
 	T_STREQ(lldp_id_text(true, 7, bin, 0, buf, sizeof(buf)), "");
-	T_STREQ(lldp_id_text(true, LLDP_CHASSIS_MAC, mac, 6, small,
-		    sizeof(small)),
+	T_STREQ(
+	    lldp_id_text(true, LLDP_CHASSIS_MAC, mac, 6, small, sizeof(small)),
 	    "02:fb");
 }
 
@@ -641,8 +640,8 @@ test_text_sanitised(void)
 	memcpy(long_name + LLDP_DESC_MAX - 2, "\xc3\xa9", 2); /* é cut */
 	walk_add(w, sysname, nitems(sysname), WALK_STR, 0, name,
 	    sizeof(name) - 1, NULL, 0);
-	walk_add(w, ifname, nitems(ifname), WALK_STR, 0, padded,
-	    sizeof(padded), NULL, 0);
+	walk_add(w, ifname, nitems(ifname), WALK_STR, 0, padded, sizeof(padded),
+	    NULL, 0);
 	walk_add(w, ifalias, nitems(ifalias), WALK_STR, 0,
 	    (const uint8_t *)long_name, sizeof(long_name), NULL, 0);
 	T_EQ(lldp_facts_from_walk(w, &f), 0);
@@ -702,11 +701,12 @@ test_hostile_sizes(void)
 	/* the first LLDP_MAX_ROWS rows, then the older timeMarks dropped */
 	T_EQ(f.n_nbrs, LLDP_MAX_ROWS / 2);
 	T_EQ(f.stats.stale, LLDP_MAX_ROWS / 2);
-	T_EQ(f.stats.too_many, (40000 - LLDP_MAX_ROWS) + (80000 - LLDP_MAX_ROWS));
+	T_EQ(f.stats.too_many,
+	    (40000 - LLDP_MAX_ROWS) + (80000 - LLDP_MAX_ROWS));
 	T_EQ(f.stats.bad_index, 4);
 	/* the shared name maps no port */
-	T_EQ(lldp_find_port(&f, LLDP_PORT_IFNAME, (const uint8_t *)"same", 4,
-		 NULL),
+	T_EQ(lldp_find_port(
+	         &f, LLDP_PORT_IFNAME, (const uint8_t *)"same", 4, NULL),
 	    0);
 	T_OK((double)(clock() - t0) / CLOCKS_PER_SEC < 5.0);
 	lldp_facts_free(&f);
