@@ -30,34 +30,34 @@ get_snap(struct api_ctx *api)
 	return (struct topo_snap *)snap_slot_get(api->topology);
 }
 
-void
-api_topology_get(struct api_ctx *api, const struct req *q, struct reply *r)
+/* Render the latest snapshot with fn, or 503 before the first one. */
+static void
+render(struct api_ctx *api, struct reply *r,
+    json_t *(*fn)(const struct topo_snap *))
 {
 	struct topo_snap *ts = get_snap(api);
 
-	(void)q;
 	if (ts == NULL) {
 		api_reply_error(r, HTTP_STATUS_SERVICE_UNAVAILABLE,
 		    "topology not built yet");
 		return;
 	}
-	api_reply_json(r, HTTP_STATUS_OK, graph_json_sflowrt(ts));
+	api_reply_json(r, HTTP_STATUS_OK, fn(ts));
 	snap_put(&ts->base);
+}
+
+void
+api_topology_get(struct api_ctx *api, const struct req *q, struct reply *r)
+{
+	(void)q;
+	render(api, r, graph_json_sflowrt);
 }
 
 void
 api_topology_v1(struct api_ctx *api, const struct req *q, struct reply *r)
 {
-	struct topo_snap *ts = get_snap(api);
-
 	(void)q;
-	if (ts == NULL) {
-		api_reply_error(r, HTTP_STATUS_SERVICE_UNAVAILABLE,
-		    "topology not built yet");
-		return;
-	}
-	api_reply_json(r, HTTP_STATUS_OK, graph_json_v1(ts));
-	snap_put(&ts->base);
+	render(api, r, graph_json_v1);
 }
 
 /*
