@@ -107,7 +107,8 @@ static json_t *
 topology_health(struct api_ctx *api)
 {
 	struct topo_snap *ts = api->topology
-	    ? (struct topo_snap *)snap_slot_get(api->topology) : NULL;
+	    ? (struct topo_snap *)snap_slot_get(api->topology)
+	    : NULL;
 	json_t *o = json_object();
 	size_t reach = 0, polled = 0, down = 0;
 
@@ -117,29 +118,30 @@ topology_health(struct api_ctx *api)
 	}
 	for (size_t i = 0; i < ts->graph->n_nodes; i++) {
 		polled += ts->graph->nodes[i].polled;
-		reach += ts->graph->nodes[i].polled &&
-		    ts->graph->nodes[i].reachable;
+		reach +=
+		    ts->graph->nodes[i].polled && ts->graph->nodes[i].reachable;
 	}
 	for (size_t i = 0; i < ts->graph->n_links; i++)
 		down += ts->graph->links[i].status == TOPO_LINK_DOWN;
-	json_object_set_new(o, "version", json_integer((json_int_t)ts->version));
+	json_object_set_new(
+	    o, "version", json_integer((json_int_t)ts->version));
 	json_object_set_new(o, "ageMs",
 	    json_integer((json_int_t)(now_wall_ms() - ts->built_ms)));
-	json_object_set_new(o, "nodes",
-	    json_integer((json_int_t)ts->graph->n_nodes));
+	json_object_set_new(
+	    o, "nodes", json_integer((json_int_t)ts->graph->n_nodes));
 	json_object_set_new(o, "polled", json_integer((json_int_t)polled));
-	json_object_set_new(o, "unreachable",
-	    json_integer((json_int_t)(polled - reach)));
-	json_object_set_new(o, "links",
-	    json_integer((json_int_t)ts->graph->n_links));
+	json_object_set_new(
+	    o, "unreachable", json_integer((json_int_t)(polled - reach)));
+	json_object_set_new(
+	    o, "links", json_integer((json_int_t)ts->graph->n_links));
 	json_object_set_new(o, "linksDown", json_integer((json_int_t)down));
 	json_object_set_new(o, "walks", json_integer((json_int_t)ts->walks));
-	json_object_set_new(o, "walkTimeouts",
-	    json_integer((json_int_t)ts->walk_timeouts));
+	json_object_set_new(
+	    o, "walkTimeouts", json_integer((json_int_t)ts->walk_timeouts));
 	json_object_set_new(o, "walkAuthFailures",
 	    json_integer((json_int_t)ts->walk_auth_failures));
-	json_object_set_new(o, "badVarbinds",
-	    json_integer((json_int_t)ts->bad_varbinds));
+	json_object_set_new(
+	    o, "badVarbinds", json_integer((json_int_t)ts->bad_varbinds));
 	snap_put(&ts->base);
 	return o;
 }

@@ -46,37 +46,6 @@ jw_str(struct jw *w, const char *s)
 	jw_raw(w, s, strlen(s));
 }
 
-/* Length of a valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t
-utf8_len(const uint8_t *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 /*
  * Escape a string from the wire: it ends at the first NUL (C strings in
  * fixed-size fields are padded with them); JSON specials and control bytes
@@ -103,7 +72,7 @@ jw_escaped(struct jw *w, const uint8_t *s, size_t n)
 			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
 			jw_raw(w, tmp, 6);
 			i++;
-		} else if ((u = utf8_len(s + i, n - i)) > 0) {
+		} else if ((u = utf8_seq_len(s + i, n - i)) > 0) {
 			jw_raw(w, (const char *)s + i, u);
 			i += u;
 		} else {

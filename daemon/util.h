@@ -32,4 +32,10 @@ char *addr_fmt(char *buf, size_t len, int family, const uint8_t *addr);
  */
 char *str_escape(char *dst, size_t dstlen, const uint8_t *src, size_t srclen);
 
+/*
+ * The length (1..4) of the valid UTF-8 sequence at s[0..n), n >= 1, or 0
+ * if it is not one (RFC 3629: no overlong forms, no surrogates).
+ */
+size_t utf8_seq_len(const uint8_t *s, size_t n);
+
 #endif

@@ -111,7 +111,9 @@
  *    counted in stats.import_unresolved;
  *  - any other imported link is added (source import), even on a port
  *    where discovery saw a host: the operator knows better there;
- *  - imported links are taken in the import's order.
+ *  - imported links are taken in the import's order; an imported link
+ *    name that is empty or already taken by an earlier imported link
+ *    counts as a conflict, and the link gets the generated name.
  *
  * VERSION AND EVENTS. topo_graph_build() compares the new graph with
  * `prev`: nodes by name, ports by (node name, ifIndex; name if ifIndex
@@ -131,9 +133,9 @@
 #include "lldp.h"
 #include "sflow.h"
 
-#define TOPO_NONE	UINT32_MAX /* no link, no node */
-#define TOPO_NODE_ADDRS 4	   /* addresses kept per node besides agent */
-#define TOPO_EVENTS_MAX 65536	   /* per build; more are counted */
+#define TOPO_NONE       UINT32_MAX /* no link, no node */
+#define TOPO_NODE_ADDRS 4          /* addresses kept per node besides agent */
+#define TOPO_EVENTS_MAX 65536      /* per build; more are counted */
 
 enum topo_role {
 	TOPO_ROLE_OTHER = 0,
@@ -164,34 +166,34 @@ int topo_role_parse(const char *, enum topo_role *role);
 struct topo_node {
 	char name[TOPO_NAME_MAX];
 	struct sflow_addr agent; /* the polled address; for an import-only
-				  * node its imported agent (family 0: none) */
-	struct sflow_addr addrs[TOPO_NODE_ADDRS]; /* other addresses that
-				  * lookups match: its LLDP management
-				  * addresses, its imported agent */
+	                          * node its imported agent (family 0: none) */
+	/* other addresses that lookups match: its LLDP management
+	 * addresses, its imported agent */
+	struct sflow_addr addrs[TOPO_NODE_ADDRS];
 	uint8_t n_addrs;
 	char chassis[LLDP_ID_MAX * 3 + 1]; /* lldpLocChassisId as text */
 	enum topo_role role;
 	enum topo_source role_source; /* lldp (inferred) or config */
 	enum topo_source source;      /* lldp (polled) or import */
-	bool polled;		      /* facts from SNMP exist */
-	bool reachable;		      /* the last poll succeeded */
-	uint64_t last_poll_ms;	      /* as given in topo_input */
-	uint32_t first_port;	      /* its ports: ports[first_port..] */
+	bool polled;                  /* facts from SNMP exist */
+	bool reachable;               /* the last poll succeeded */
+	uint64_t last_poll_ms;        /* as given in topo_input */
+	uint32_t first_port;          /* its ports: ports[first_port..] */
 	uint32_t n_ports;
 	uint32_t n_neighbors; /* distinct switches it has links with */
 	uint32_t n_hosts;     /* edge ports with an LLDP host behind */
 };
 
 struct topo_port {
-	uint32_t node;	  /* index into nodes */
+	uint32_t node;    /* index into nodes */
 	uint32_t ifindex; /* 0: imported without one (no lookup) */
 	char name[TOPO_PORT_MAX];
-	uint32_t speed_mbps; /* ifHighSpeed; 0 unknown */
-	uint8_t oper;	     /* ifOperStatus: 1 up, 2 down... 0 unknown */
-	uint32_t link;	     /* index into links, or TOPO_NONE */
-	bool edge;	     /* no link and no switch behind it */
-	bool peer_host;	     /* `peer` is a host: no polled switch, and
-			      * it does not claim bridge/router caps */
+	uint32_t speed_mbps;      /* ifHighSpeed; 0 unknown */
+	uint8_t oper;             /* ifOperStatus: 1 up, 2 down... 0 unknown */
+	uint32_t link;            /* index into links, or TOPO_NONE */
+	bool edge;                /* no link and no switch behind it */
+	bool peer_host;           /* `peer` is a host: no polled switch, and
+	                           * it does not claim bridge/router caps */
 	char peer[TOPO_NAME_MAX]; /* the LLDP neighbour's name, "" none */
 	enum topo_source source;
 };
@@ -199,19 +201,19 @@ struct topo_port {
 struct topo_link {
 	char name[TOPO_NAME_MAX];
 	uint32_t port1, port2; /* indexes into ports; port1's node's
-				* (name, ifindex) sorts first */
+	                        * (name, ifindex) sorts first */
 	enum topo_link_status status;
 	enum topo_source source; /* lldp (discovered) or import */
-	bool one_sided;		 /* discovered from one end only */
+	bool one_sided;          /* discovered from one end only */
 };
 
 /* Inconsistencies met while building; none is fatal. */
 struct topo_graph_stats {
-	uint32_t unmapped;	    /* neighbours on unmapped local ports */
-	uint32_t dup_names;	    /* polled switches renamed name@addr */
+	uint32_t unmapped;          /* neighbours on unmapped local ports */
+	uint32_t dup_names;         /* polled switches renamed name@addr */
 	uint32_t peer_port_unknown; /* a switch neighbour's port not found */
 	uint32_t link_conflicts;    /* a port claimed by two links */
-	uint32_t self_loops;	    /* a switch that sees itself */
+	uint32_t self_loops;        /* a switch that sees itself */
 	uint32_t addr_conflicts;    /* one address claimed by two nodes */
 	uint32_t import_conflicts;  /* import contradicting discovery */
 	uint32_t import_unresolved; /* imported links to unknown ends */
@@ -237,12 +239,12 @@ struct topo_graph {
 
 /* One polled switch, as the poller last saw it. */
 struct topo_switch {
-	struct sflow_addr addr;	      /* the polled (SNMP) address */
-	bool reachable;		      /* the last poll succeeded */
-	uint64_t last_poll_ms;	      /* wall clock of the last poll */
+	struct sflow_addr addr;       /* the polled (SNMP) address */
+	bool reachable;               /* the last poll succeeded */
+	uint64_t last_poll_ms;        /* wall clock of the last poll */
 	const struct sw_facts *facts; /* from the last good poll, possibly
-				       * stale; NULL: never reached (then
-				       * the switch is not a node) */
+	                               * stale; NULL: never reached (then
+	                               * the switch is not a node) */
 };
 
 struct topo_role_cfg {
@@ -323,8 +325,8 @@ void topo_graph_free(struct topo_graph *);
 /* The answer to a lookup: pointers into the graph, valid while it is. */
 struct topo_hit {
 	const struct topo_node *node;
-	const struct topo_port *port;	   /* NULL: unknown ifIndex */
-	const struct topo_link *link;	   /* NULL: the port has no link */
+	const struct topo_port *port;      /* NULL: unknown ifIndex */
+	const struct topo_link *link;      /* NULL: the port has no link */
 	const struct topo_node *peer_node; /* the link's other end */
 	const struct topo_port *peer_port;
 };

@@ -63,20 +63,20 @@
 #define LLDP_CAP_STATION   0x0080
 
 /* Chassis and port id subtypes (LldpChassisIdSubtype, LldpPortIdSubtype). */
-#define LLDP_CHASSIS_MAC   4
-#define LLDP_CHASSIS_ADDR  5
-#define LLDP_PORT_ALIAS    1 /* ifAlias */
-#define LLDP_PORT_MAC      3
-#define LLDP_PORT_ADDR     4
-#define LLDP_PORT_IFNAME   5
-#define LLDP_PORT_LOCAL    7
+#define LLDP_CHASSIS_MAC  4
+#define LLDP_CHASSIS_ADDR 5
+#define LLDP_PORT_ALIAS   1 /* ifAlias */
+#define LLDP_PORT_MAC     3
+#define LLDP_PORT_ADDR    4
+#define LLDP_PORT_IFNAME  5
+#define LLDP_PORT_LOCAL   7
 
 /* How an LLDP local port number was mapped to an ifIndex (DESIGN §3). */
 enum lldp_map {
 	LLDP_MAP_NONE = 0, /* unmapped: the neighbour's ifindex is 0 */
 	LLDP_MAP_IFINDEX,  /* the port number is the ifIndex */
 	LLDP_MAP_BRIDGE,   /* bridge port, through dot1dBasePortIfIndex */
-	LLDP_MAP_DESC,	   /* lldpLocPortDesc = ifDescr / ifAlias / ifName */
+	LLDP_MAP_DESC,     /* lldpLocPortDesc = ifDescr / ifAlias / ifName */
 	LLDP_MAP_PORTID,   /* lldpLocPortId = ifName (or ifIndex, "local") */
 	LLDP_MAP_ASSUMED,  /* no IF-MIB to check against: taken on trust */
 	LLDP_MAP__MAX
@@ -91,8 +91,8 @@ struct lldp_if {
 	char name[LLDP_NAME_MAX];  /* ifName */
 	char descr[LLDP_DESC_MAX]; /* ifDescr */
 	char alias[LLDP_DESC_MAX]; /* ifAlias */
-	uint32_t speed_mbps;	   /* ifHighSpeed, else ifSpeed / 1e6 */
-	uint8_t oper;		   /* ifOperStatus: 1 up, 2 down... 0 unknown */
+	uint32_t speed_mbps;       /* ifHighSpeed, else ifSpeed / 1e6 */
+	uint8_t oper;              /* ifOperStatus: 1 up, 2 down... 0 unknown */
 };
 
 /* One row of lldpLocPortTable, with its mapping. */
@@ -121,7 +121,7 @@ struct lldp_neighbor {
 	uint8_t port[LLDP_ID_MAX];
 	char port_desc[LLDP_DESC_MAX];
 	char sys_name[LLDP_NAME_MAX];
-	uint16_t caps;	 /* LLDP_CAP_* enabled */
+	uint16_t caps;   /* LLDP_CAP_* enabled */
 	bool caps_known; /* lldpRemSysCapEnabled was given */
 	uint8_t n_addrs;
 	struct sflow_addr addrs[LLDP_NBR_ADDRS];
@@ -131,7 +131,7 @@ struct lldp_neighbor {
 struct lldp_mgmt {
 	struct sflow_addr addr;
 	uint32_t ifindex; /* local ifIndex where it was seen, 0 unknown */
-	uint16_t caps;	  /* of that neighbour, if caps_known */
+	uint16_t caps;    /* of that neighbour, if caps_known */
 	bool caps_known;  /* false also when no neighbour row matched */
 	char sys_name[LLDP_NAME_MAX];
 };
@@ -143,7 +143,7 @@ struct lldp_stats {
 	uint32_t bad_value;   /* a value out of range (e.g. a subtype) */
 	uint32_t duplicate;   /* the same cell twice: the first is kept */
 	uint32_t too_many;    /* rows beyond LLDP_MAX_ROWS, dropped */
-	uint32_t stale;	      /* neighbour rows under an older timeMark */
+	uint32_t stale;       /* neighbour rows under an older timeMark */
 	uint32_t unmapped;    /* neighbours on a port with no ifIndex */
 	uint32_t orphan_addr; /* management addresses with no neighbour */
 	uint32_t map[LLDP_MAP__MAX]; /* local ports, by how they mapped */
@@ -152,9 +152,9 @@ struct lldp_stats {
 struct lldp_names; /* private name indexes, see lldp_find_port() */
 
 struct sw_facts {
-	char sys_name[LLDP_NAME_MAX];	   /* sysName */
+	char sys_name[LLDP_NAME_MAX];      /* sysName */
 	char lldp_sys_name[LLDP_NAME_MAX]; /* lldpLocSysName */
-	uint8_t chassis_subtype;	   /* lldpLocChassisIdSubtype, 0 none */
+	uint8_t chassis_subtype;           /* lldpLocChassisIdSubtype, 0 none */
 	uint8_t chassis_len;
 	uint8_t chassis[LLDP_ID_MAX];
 
@@ -199,9 +199,10 @@ struct sw_facts {
  *  2. the port number is a bridge port whose dot1dBasePortIfIndex is an
  *     existing ifIndex, with the same proviso;
  *  3. lldpLocPortDesc equals an ifDescr, an ifAlias or an ifName;
- *  4. lldpLocPortId equals an ifName (subtypes interfaceName, local,
- *     interfaceAlias) or, for subtype local, is an ifIndex in decimal;
- *     a MAC port id (subtype 3) cannot be matched by name;
+ *  4. lldpLocPortId (subtypes interfaceName, local, interfaceAlias)
+ *     equals an ifName (an ifAlias first for interfaceAlias), or, for
+ *     subtype local, is an ifIndex in decimal (Junos), or equals an
+ *     ifDescr; a MAC port id (subtype 3) cannot be matched by name;
  *  5. when the walk had no IF-MIB at all: the bridge port's ifIndex,
  *     else the port number, taken on trust (LLDP_MAP_ASSUMED).
  * Names compare with lldp_name_norm(), so that Gi1/0/4 matches
@@ -243,8 +244,8 @@ char *lldp_name_norm(const char *in, char *out, size_t cap);
  * anything else as colon-separated hex. `chassis` selects the chassis id
  * subtype numbering (else the port id one). Returns buf.
  */
-char *lldp_id_text(bool chassis, uint8_t subtype, const uint8_t *id,
-    size_t len, char *buf, size_t cap);
+char *lldp_id_text(bool chassis, uint8_t subtype, const uint8_t *id, size_t len,
+    char *buf, size_t cap);
 
 /*
  * A small hash index from byte-string keys to uint32 values, used by

@@ -22,10 +22,10 @@ struct topo_events;
 /* One polled address, as the API shows it. */
 struct topo_target_info {
 	char addr[64];
-	char why[8];	  /* seed, cidr, agent, lldp, import */
-	char state[16];	  /* new, ok, unreachable, never */
-	char cred[8];	  /* v2c, v3, or "" when none worked yet */
-	char node[128];	  /* its sysName, once known */
+	char why[8];         /* seed, cidr, agent, lldp, import */
+	char state[16];      /* new, ok, unreachable, never */
+	char cred[8];        /* v2c, v3, or "" when none worked yet */
+	char node[128];      /* its sysName, once known */
 	uint64_t last_ok_ms; /* wall clock; 0 never */
 	uint64_t last_poll_ms;
 	uint32_t polls;
@@ -38,7 +38,7 @@ struct topo_target_info {
 struct topo_event_info {
 	uint64_t ts_ms; /* wall clock */
 	uint64_t version;
-	char type[24];	/* link_down, link_up, node_added, ... */
+	char type[24];  /* link_down, link_up, node_added, ... */
 	char text[800]; /* what an operator reads */
 };
 
@@ -48,8 +48,8 @@ struct topo_snap {
 	uint64_t version;
 	uint64_t built_ms;
 	const struct topo_graph *graph; /* owned by the snapshot */
-	struct topo_import import;	/* the operator's last PUT (copy) */
-	uint64_t import_ms;		/* when it was PUT; 0 never */
+	struct topo_import import;      /* the operator's last PUT (copy) */
+	uint64_t import_ms;             /* when it was PUT; 0 never */
 	struct topo_target_info *targets;
 	size_t n_targets;
 	struct topo_event_info *events; /* newest last */

@@ -10,9 +10,9 @@
 #include "import.h"
 
 /* Limits on an import, so that a hostile body cannot exhaust memory. */
-#define TOPO_IMPORT_MAX_NODES	   100000
-#define TOPO_IMPORT_MAX_PORTS	   4096 /* per node */
-#define TOPO_IMPORT_MAX_LINKS	   200000
+#define TOPO_IMPORT_MAX_NODES 100000
+#define TOPO_IMPORT_MAX_PORTS 4096 /* per node */
+#define TOPO_IMPORT_MAX_LINKS 200000
 
 /*
  * Parse a topology document into `out` (zeroed first; free it with

@@ -339,7 +339,8 @@ walk_parse_text(const char *text, const char *target, size_t *bad_lines)
 			bad++;
 			last = 0;
 		} else {
-			const char *t = strstr(q, "= ");
+			/* bounded to this line: strstr could find the next */
+			const char *t = memmem(q, (size_t)(end - q), "= ", 2);
 
 			last = 0;
 			if (t != NULL && (size_t)(end - t) > 12 &&

@@ -37,25 +37,25 @@ struct walk_vb {
 
 enum walk_status {
 	WALK_OK = 0,
-	WALK_TIMEOUT,	/* no answer after the retries */
-	WALK_AUTH,	/* SNMPv3 authentication / unknown user / wrong community
-			 * where the agent says so */
-	WALK_PARTIAL,	/* some subtrees done, then a timeout or error */
-	WALK_ERROR,	/* anything else; see err */
+	WALK_TIMEOUT, /* no answer after the retries */
+	WALK_AUTH,    /* SNMPv3 authentication / unknown user / wrong community
+	               * where the agent says so */
+	WALK_PARTIAL, /* some subtrees done, then a timeout or error */
+	WALK_ERROR,   /* anything else; see err */
 };
 
 struct walk {
-	char target[80];	/* the address that was polled */
+	char target[80]; /* the address that was polled */
 	enum walk_status status;
-	char err[160];		/* human-readable, for logs and the API */
-	uint64_t started_ms;	/* monotonic */
+	char err[160];       /* human-readable, for logs and the API */
+	uint64_t started_ms; /* monotonic */
 	uint64_t finished_ms;
-	uint32_t requests;	/* PDUs sent, retries included */
-	struct walk_vb *vbs;	/* in the order received */
+	uint32_t requests;   /* PDUs sent, retries included */
+	struct walk_vb *vbs; /* in the order received */
 	size_t n;
 	size_t cap;
-	size_t max_vbs;		/* bound: further varbinds are dropped and
-				 * status becomes WALK_PARTIAL */
+	size_t max_vbs; /* bound: further varbinds are dropped and
+	                 * status becomes WALK_PARTIAL */
 };
 
 /* A new empty walk bounded to max_vbs varbinds (0: 200000). */
@@ -84,7 +84,7 @@ int walk_oid_prefix(const uint32_t *oid, size_t len, const uint32_t *prefix,
  * walk. For tests and recorded fixtures. Returns a walk (never NULL); lines
  * it cannot parse are counted in *bad_lines if given.
  */
-struct walk *walk_parse_text(const char *text, const char *target,
-    size_t *bad_lines);
+struct walk *walk_parse_text(
+    const char *text, const char *target, size_t *bad_lines);
 
 #endif

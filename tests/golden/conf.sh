@@ -42,4 +42,8 @@ fails bad-port "not ADDR:PORT" $fab -n --sflow 1.2.3.4:99999
 fails bad-int "push_ms: 'fast' is not an integer" $fab -n -o engine.push_ms=fast
 fails missing-file "cannot read" $fab -n -f /nonexistent/fabmon.ini
 fails bad-level "not one of warn" $fab -n -o log.level=loud
+fails bad-role "is not NODE=spine|leaf|other" $fab -n -o topology.role=s1=core
+fails bad-seed "is not an address or CIDR" $fab -n --snmp-seed 10.0.0.0/33
+fails short-v3-pass "snmp v3 credentials" $fab -n -o snmp.v3_user=u \
+	-o snmp.v3_auth_pass=short -o snmp.v3_priv_pass=alsoshort
 exit $rc
