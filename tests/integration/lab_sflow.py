@@ -103,6 +103,25 @@ def main():
         ok(all(not e for e in errs.values()) and
            h['ingest']['kernelDrops'] == 0,
            'lab/no decode errors, no kernel drops', str(errs))
+        # No seed was given: the sFlow agents alone lead to the fabric.
+        def topo():
+            out = lab('exec', 'c1', 'curl', '-s', '--max-time', '5',
+                      'http://127.0.0.1:8008/api/v1/topology',
+                      check=False).stdout
+            try:
+                d = json.loads(out)
+            except ValueError:
+                return None
+            return d if len(d['links']) == 8 else None
+        deadline = time.time() + 20
+        d = topo()
+        while d is None and time.time() < deadline:
+            time.sleep(0.5)
+            d = topo()
+        ok(d is not None and 'agent' in {t['why'] for t in d['targets']}
+           and 'seed' not in {t['why'] for t in d['targets']},
+           'lab/topology discovered from the sFlow agents alone (no seed)',
+           str(d)[:500] if d else 'no topology')
         for p in (cap,):
             subprocess.run(['kill', '-INT', str(p.pid)])
         # lab.sh exec may wrap: stop tshark inside the namespace too.
