@@ -27,7 +27,7 @@ LIBS	:= $(PKG_LIBS) $(SNMP_LIBS) -lpthread
 # tests and the fuzzers all link it.
 PURE	:= daemon/util.c daemon/packet.c daemon/sflow.c daemon/sflow_json.c \
 	   topology/walk.c topology/topo_json.c topology/lldp.c \
-	   topology/graph.c topology/graph_json.c \
+	   topology/graph.c topology/graph_json.c daemon/flowdef.c \
 	   daemon/agents.c daemon/conf.c
 DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
 	   daemon/api.c daemon/decode.c topology/snmp.c topology/topo.c \
