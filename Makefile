@@ -28,10 +28,11 @@ LIBS	:= $(PKG_LIBS) $(SNMP_LIBS) -lpthread
 PURE	:= daemon/util.c daemon/packet.c daemon/sflow.c daemon/sflow_json.c \
 	   topology/walk.c topology/topo_json.c topology/lldp.c \
 	   topology/graph.c topology/graph_json.c daemon/flowdef.c \
-	   daemon/agents.c daemon/conf.c
+	   daemon/agents.c daemon/conf.c daemon/flowtab.c \
+	   daemon/flowrec.c daemon/filter.c
 DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
 	   daemon/api.c daemon/decode.c topology/snmp.c topology/topo.c \
-	   topology/topo_api.c
+	   topology/topo_api.c daemon/engine.c daemon/flow_api.c
 UNIT	:= $(wildcard tests/unit/test_*.c)
 FUZZ	:= $(wildcard tests/fuzz/fuzz_*.c)
 

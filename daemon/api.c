@@ -351,11 +351,45 @@ static const struct route routes[] = {
 	{ LWSHUMETH_PUT, "/topology/json", api_topology_put },
 	{ LWSHUMETH_GET, "/api/v1/topology", api_topology_v1 },
 	{ LWSHUMETH_GET, "/api/v1/topology/lookup", api_topology_lookup },
+	{ LWSHUMETH_GET, "/flow/json", api_flow_list },
+	{ LWSHUMETH_PUT, "/flow/*/json", api_flow_put },
+	{ LWSHUMETH_GET, "/flow/*/json", api_flow_get },
+	{ LWSHUMETH_DELETE, "/flow/*/json", api_flow_delete },
+	{ LWSHUMETH_GET, "/activeflows/*/*/json", api_activeflows },
 };
+
+/*
+ * Match a path against a route pattern: '*' stands for one non-empty
+ * segment, captured into q->args. Returns true on a match.
+ */
+static bool
+path_match(const char *pat, const char *path, struct req *q)
+{
+	q->n_args = 0;
+	while (*pat != '\0') {
+		if (*pat == '*') {
+			size_t n = strcspn(path, "/");
+
+			if (n == 0 || n >= sizeof(q->args[0]) ||
+			    q->n_args >= (int)nitems(q->args))
+				return false;
+			memcpy(q->args[q->n_args], path, n);
+			q->args[q->n_args++][n] = '\0';
+			path += n;
+			pat++;
+			continue;
+		}
+		if (*pat != *path)
+			return false;
+		pat++;
+		path++;
+	}
+	return *path == '\0';
+}
 
 /* Route a request; fills r. Never blocks. */
 static void
-route(struct api_ctx *api, const struct req *q, struct reply *r)
+route(struct api_ctx *api, struct req *q, struct reply *r)
 {
 	bool path_known = false;
 	int method = q->method == LWSHUMETH_HEAD ? LWSHUMETH_GET : q->method;
@@ -363,7 +397,7 @@ route(struct api_ctx *api, const struct req *q, struct reply *r)
 	r->status = HTTP_STATUS_OK;
 	r->type = "application/json";
 	for (size_t i = 0; i < nitems(routes); i++) {
-		if (strcmp(routes[i].path, q->path) != 0)
+		if (!path_match(routes[i].path, q->path, q))
 			continue;
 		path_known = true;
 		if (routes[i].method == method) {
@@ -624,7 +658,12 @@ static const struct lws_protocols protocols[] = {
 		.mountpoint_len = sizeof(point) - 1                            \
 	}
 
-static const struct lws_http_mount mount_topology = MOUNT(NULL, "/topology");
+static const struct lws_http_mount mount_activeflows =
+    MOUNT(NULL, "/activeflows");
+static const struct lws_http_mount mount_flow =
+    MOUNT(&mount_activeflows, "/flow");
+static const struct lws_http_mount mount_topology =
+    MOUNT(&mount_flow, "/topology");
 static const struct lws_http_mount mount_version =
     MOUNT(&mount_topology, "/version");
 static const struct lws_http_mount mount_agents =

@@ -15,6 +15,7 @@
 struct lws;
 struct lws_context;
 struct topo_import;
+struct engine;
 
 struct api_ctx {
 	const struct conf *conf;
@@ -28,6 +29,8 @@ struct api_ctx {
 	 */
 	int (*topo_import)(void *arg, struct topo_import *im);
 	void *topo_arg;
+	struct engine *engine;         /* flow definitions */
+	struct snap_slot *engine_snap; /* struct engine_snap */
 };
 
 /* A request, as a handler sees it. */
@@ -37,6 +40,9 @@ struct req {
 	const char *body; /* NUL-terminated; NULL without a body */
 	size_t body_len;
 	struct lws *wsi; /* for headers and query arguments only */
+	/* The path segments matched by '*' in the route, in order. */
+	char args[4][128];
+	int n_args;
 };
 
 /* What a handler fills in. */
@@ -63,6 +69,13 @@ void api_topology_get(struct api_ctx *, const struct req *, struct reply *);
 void api_topology_put(struct api_ctx *, const struct req *, struct reply *);
 void api_topology_v1(struct api_ctx *, const struct req *, struct reply *);
 void api_topology_lookup(struct api_ctx *, const struct req *, struct reply *);
+
+/* Flow handlers (daemon/flow_api.c). */
+void api_flow_put(struct api_ctx *, const struct req *, struct reply *);
+void api_flow_get(struct api_ctx *, const struct req *, struct reply *);
+void api_flow_delete(struct api_ctx *, const struct req *, struct reply *);
+void api_flow_list(struct api_ctx *, const struct req *, struct reply *);
+void api_activeflows(struct api_ctx *, const struct req *, struct reply *);
 
 /*
  * Create the lws context serving the API on conf->http_listen. Returns

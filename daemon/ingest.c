@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "ingest.h"
 #include "log.h"
 #include "util.h"
@@ -41,10 +42,13 @@ struct ingest {
 	size_t dgram_max; /* longer datagrams are cut and counted oversize */
 
 	struct agents *agents;
+	struct engine *engine; /* may be NULL: accounting only */
+	struct snap_slot *engine_out;
 	uint64_t started_ms;
 	uint64_t kernel_drops;
 	uint64_t recv_errors;
 	uint64_t last_datagram_mono_ms;
+	uint64_t now_mono; /* of the batch being processed */
 
 	struct log_ratelimit rl;
 	struct log_ratelimit rl_bad;
@@ -116,11 +120,14 @@ open_socket(struct ingest *in, const char *spec, char *err, size_t errlen)
 }
 
 struct ingest *
-ingest_new(const struct conf *c, struct snap_slot *out, void (*wake)(void *),
-    void *wake_arg, char *err, size_t errlen)
+ingest_new(const struct conf *c, struct snap_slot *out, struct engine *engine,
+    struct snap_slot *engine_out, void (*wake)(void *), void *wake_arg,
+    char *err, size_t errlen)
 {
 	struct ingest *in = xcalloc(1, sizeof(*in));
 
+	in->engine = engine;
+	in->engine_out = engine_out;
 	in->conf = c;
 	in->out = out;
 	in->wake = wake;
@@ -175,6 +182,9 @@ publish(struct ingest *in, uint64_t mono)
 	agents_totals(in->agents, &is->totals);
 	is->agents = agents_snapshot(in->agents, &is->n_agents);
 	snap_slot_publish(in->out, &is->base);
+	if (in->engine != NULL)
+		snap_slot_publish(
+		    in->engine_out, &engine_snapshot(in->engine, mono)->base);
 	if (in->wake != NULL)
 		in->wake(in->wake_arg);
 }
@@ -199,6 +209,15 @@ from_addr(const struct sockaddr_storage *ss, struct sflow_addr *a)
 			memcpy(a->a, &sin6->sin6_addr, 16);
 		}
 	}
+}
+
+static void
+sample_to_engine(
+    void *arg, const struct sflow_datagram *dg, struct sflow_sample *s)
+{
+	struct ingest *in = arg;
+
+	engine_sample(in->engine, dg, s, in->now_mono);
 }
 
 static void
@@ -259,8 +278,10 @@ drain(struct ingest *in, int k)
 			if (len > in->dgram_max)
 				len = in->dgram_max;
 			from_addr(&in->from[i], &src);
+			in->now_mono = mono;
 			agents_process(in->agents, &src, in->iov[i].iov_base,
-			    len, trunc, now, mono, NULL, NULL);
+			    len, trunc, now, mono,
+			    in->engine ? sample_to_engine : NULL, in);
 			if (agents_last_error(in->agents) != SFLOW_OK) {
 				char a[64];
 
@@ -301,6 +322,8 @@ ingest_main(void *arg)
 					drain(in, i);
 		}
 		mono = now_mono_ms();
+		if (in->engine != NULL)
+			engine_tick(in->engine, mono);
 		if (mono >= next) {
 			publish(in, mono);
 			next = mono + (uint64_t)in->conf->push_ms;

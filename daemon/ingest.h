@@ -32,6 +32,7 @@ struct ingest_snap {
 };
 
 struct ingest;
+struct engine;
 
 /*
  * Bind the sockets now, so that a bad address fails start-up with a precise
@@ -39,7 +40,8 @@ struct ingest;
  * publish, from the ingest thread (fabmond passes lws_cancel_service).
  */
 struct ingest *ingest_new(const struct conf *, struct snap_slot *out,
-    void (*wake)(void *), void *wake_arg, char *err, size_t errlen);
+    struct engine *engine, struct snap_slot *engine_out, void (*wake)(void *),
+    void *wake_arg, char *err, size_t errlen);
 /* Start the thread; returns 0 or -1. */
 int ingest_start(struct ingest *);
 /* Stop and join the thread, close the sockets, free everything. */

@@ -19,6 +19,7 @@
 #include "api.h"
 #include "conf.h"
 #include "decode.h"
+#include "engine.h"
 #include "ingest.h"
 #include "snmp.h"
 #include "topo.h"
@@ -118,7 +119,8 @@ main(int argc, char **argv)
 	struct conf conf;
 	char err[512];
 	struct api_ctx api;
-	struct snap_slot ingest_slot, topo_slot;
+	struct snap_slot ingest_slot, topo_slot, engine_slot;
+	struct engine *engine;
 	struct ingest *ing;
 	struct topo *topo;
 	struct lws_context *ctx;
@@ -271,6 +273,7 @@ main(int argc, char **argv)
 	api.started_ms = now_wall_ms();
 	snap_slot_init(&ingest_slot);
 	snap_slot_init(&topo_slot);
+	snap_slot_init(&engine_slot);
 	api.topology = &topo_slot;
 	/* net-snmp's globals: set up once, before any thread. */
 	snmp_global_init(verbose >= 3 ? 1 : 0);
@@ -280,7 +283,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "fabmond: %s\n", err);
 		return 1;
 	}
-	ing = ingest_new(&conf, &ingest_slot, wake_lws, ctx, err, sizeof(err));
+	engine = engine_new(&topo_slot);
+	api.engine = engine;
+	api.engine_snap = &engine_slot;
+	ing = ingest_new(&conf, &ingest_slot, engine, &engine_slot, wake_lws,
+	    ctx, err, sizeof(err));
 	if (ing == NULL) {
 		fprintf(stderr, "fabmond: %s\n", err);
 		lws_context_destroy(ctx);
@@ -313,8 +320,10 @@ main(int argc, char **argv)
 			break;
 	}
 	log_info("main", "shutting down");
-	topo_stop(topo);
 	ingest_stop(ing);
+	topo_stop(topo);
+	snap_slot_clear(&engine_slot);
+	engine_free(engine);
 	lws_context_destroy(ctx);
 	snap_slot_clear(&topo_slot);
 	snap_slot_clear(&ingest_slot);

@@ -1,0 +1,416 @@
+/*
+ * engine.c: the flow engine; see engine.h. The definitions' registry is
+ * shared with the API thread under a mutex; everything else belongs to
+ * the ingest thread.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "filter.h"
+#include "flowrec.h"
+#include "graph.h"
+#include "topo.h"
+#include "util.h"
+
+struct compiled {
+	struct flowdef def;
+	struct flowkeys *keys;
+	struct filter *filter; /* NULL: none */
+	struct flowtab *tab;
+	char *keybuf;
+	size_t keybuf_len;
+	uint64_t matched;
+	uint64_t keyless;
+};
+
+struct op {
+	struct op *next;
+	bool del;
+	struct compiled *c; /* put */
+	char name[FLOWDEF_NAME_MAX + 1];
+};
+
+struct engine {
+	struct snap_slot *topo_slot;
+
+	/* Shared with the API thread. */
+	pthread_mutex_t mu;
+	struct flowdef *defs; /* the registry, as the API sees it */
+	size_t n_defs;
+	struct op *ops, **ops_tail;
+
+	/* Ingest thread only. */
+	struct compiled **flows;
+	size_t n_flows;
+	struct topo_snap *topo; /* our reference */
+	uint64_t samples;
+	uint64_t last_expire;
+};
+
+static void
+compiled_free(struct compiled *c)
+{
+	if (c == NULL)
+		return;
+	flowkeys_free(c->keys);
+	filter_free(c->filter);
+	flowtab_free(c->tab);
+	free(c->keybuf);
+	free(c);
+}
+
+static struct compiled *
+compile(const struct flowdef *d, char *err, size_t errlen)
+{
+	struct compiled *c = xcalloc(1, sizeof(*c));
+	struct flowtab_conf tc = { 0 };
+	char why[256];
+
+	c->def = *d;
+	if ((c->keys = flowkeys_parse(d->keys, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "keys: %s", why);
+		compiled_free(c);
+		return NULL;
+	}
+	if (d->filter[0] != '\0' &&
+	    (c->filter = filter_parse(d->filter, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "filter: %s", why);
+		compiled_free(c);
+		return NULL;
+	}
+	tc.t = d->t;
+	tc.n = (unsigned)d->n;
+	tc.max_entries = ENGINE_MAX_ENTRIES;
+	tc.seed = now_mono_ms() ^ (uintptr_t)c;
+	c->tab = flowtab_new(&tc);
+	c->keybuf_len = flowkeys_strmax(c->keys);
+	c->keybuf = xmalloc(c->keybuf_len);
+	return c;
+}
+
+struct engine *
+engine_new(struct snap_slot *topo)
+{
+	struct engine *e = xcalloc(1, sizeof(*e));
+
+	e->topo_slot = topo;
+	pthread_mutex_init(&e->mu, NULL);
+	e->ops_tail = &e->ops;
+	return e;
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	for (size_t i = 0; i < e->n_flows; i++)
+		compiled_free(e->flows[i]);
+	free(e->flows);
+	while (e->ops != NULL) {
+		struct op *o = e->ops;
+
+		e->ops = o->next;
+		compiled_free(o->c);
+		free(o);
+	}
+	if (e->topo != NULL)
+		snap_put(&e->topo->base);
+	free(e->defs);
+	pthread_mutex_destroy(&e->mu);
+	free(e);
+}
+
+static ssize_t
+def_index(struct engine *e, const char *name)
+{
+	for (size_t i = 0; i < e->n_defs; i++)
+		if (strcmp(e->defs[i].name, name) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static int
+cmp_def(const void *a, const void *b)
+{
+	return strcmp(((const struct flowdef *)a)->name,
+	    ((const struct flowdef *)b)->name);
+}
+
+static void
+queue(struct engine *e, struct op *o)
+{
+	o->next = NULL;
+	*e->ops_tail = o;
+	e->ops_tail = &o->next;
+}
+
+int
+engine_put(struct engine *e, const struct flowdef *d, char *err, size_t errlen)
+{
+	struct compiled *c = compile(d, err, errlen);
+	struct op *o;
+	ssize_t i;
+	int rc = 0;
+
+	if (c == NULL)
+		return -1;
+	pthread_mutex_lock(&e->mu);
+	i = def_index(e, d->name);
+	if (i >= 0 && memcmp(&e->defs[i], d, sizeof(*d)) == 0) {
+		pthread_mutex_unlock(&e->mu);
+		compiled_free(c);
+		return 1; /* scripts re-PUT their flows: keep the counts */
+	}
+	if (i < 0 && e->n_defs >= FLOWDEF_MAX) {
+		pthread_mutex_unlock(&e->mu);
+		compiled_free(c);
+		snprintf(
+		    err, errlen, "too many flow definitions (%d)", FLOWDEF_MAX);
+		return -1;
+	}
+	if (i < 0) {
+		e->defs = xrealloc(e->defs, (e->n_defs + 1) * sizeof(*e->defs));
+		e->defs[e->n_defs++] = *d;
+		qsort(e->defs, e->n_defs, sizeof(*e->defs), cmp_def);
+	} else {
+		e->defs[i] = *d;
+	}
+	o = xcalloc(1, sizeof(*o));
+	o->c = c;
+	snprintf(o->name, sizeof(o->name), "%s", d->name);
+	queue(e, o);
+	pthread_mutex_unlock(&e->mu);
+	return rc;
+}
+
+int
+engine_delete(struct engine *e, const char *name)
+{
+	struct op *o;
+	ssize_t i;
+
+	pthread_mutex_lock(&e->mu);
+	i = def_index(e, name);
+	if (i < 0) {
+		pthread_mutex_unlock(&e->mu);
+		return -1;
+	}
+	memmove(&e->defs[i], &e->defs[i + 1],
+	    (e->n_defs - (size_t)i - 1) * sizeof(*e->defs));
+	e->n_defs--;
+	o = xcalloc(1, sizeof(*o));
+	o->del = true;
+	snprintf(o->name, sizeof(o->name), "%s", name);
+	queue(e, o);
+	pthread_mutex_unlock(&e->mu);
+	return 0;
+}
+
+int
+engine_get(struct engine *e, const char *name, struct flowdef *out)
+{
+	ssize_t i;
+
+	pthread_mutex_lock(&e->mu);
+	i = def_index(e, name);
+	if (i >= 0)
+		*out = e->defs[i];
+	pthread_mutex_unlock(&e->mu);
+	return i >= 0 ? 0 : -1;
+}
+
+struct flowdef *
+engine_list(struct engine *e, size_t *n)
+{
+	struct flowdef *out;
+
+	pthread_mutex_lock(&e->mu);
+	out = xcalloc(e->n_defs + 1, sizeof(*out));
+	memcpy(out, e->defs, e->n_defs * sizeof(*out));
+	*n = e->n_defs;
+	pthread_mutex_unlock(&e->mu);
+	return out;
+}
+
+static ssize_t
+flow_index(struct engine *e, const char *name)
+{
+	for (size_t i = 0; i < e->n_flows; i++)
+		if (strcmp(e->flows[i]->def.name, name) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+void
+engine_tick(struct engine *e, uint64_t mono_ms)
+{
+	struct op *ops;
+
+	pthread_mutex_lock(&e->mu);
+	ops = e->ops;
+	e->ops = NULL;
+	e->ops_tail = &e->ops;
+	pthread_mutex_unlock(&e->mu);
+	while (ops != NULL) {
+		struct op *o = ops;
+		ssize_t i = flow_index(e, o->name);
+
+		ops = o->next;
+		if (o->del) {
+			if (i >= 0) {
+				compiled_free(e->flows[i]);
+				e->flows[i] = e->flows[--e->n_flows];
+			}
+		} else if (i >= 0) {
+			compiled_free(e->flows[i]);
+			e->flows[i] = o->c;
+		} else {
+			e->flows = xrealloc(
+			    e->flows, (e->n_flows + 1) * sizeof(*e->flows));
+			e->flows[e->n_flows++] = o->c;
+		}
+		free(o);
+	}
+	/* A fresh view of the topology for node:/link: and edge/core. */
+	if (e->topo_slot != NULL) {
+		struct topo_snap *ts =
+		    (struct topo_snap *)snap_slot_get(e->topo_slot);
+
+		if (e->topo != NULL)
+			snap_put(&e->topo->base);
+		e->topo = ts;
+	}
+	if (mono_ms - e->last_expire >= 1000) {
+		for (size_t i = 0; i < e->n_flows; i++)
+			flowtab_expire(e->flows[i]->tab, mono_ms);
+		e->last_expire = mono_ms;
+	}
+}
+
+static int
+lookup_cb(void *arg, const struct sflow_addr *agent, uint32_t ifindex,
+    const char **node, const char **link)
+{
+	struct engine *e = arg;
+	struct topo_hit hit;
+
+	*node = NULL;
+	*link = NULL;
+	if (e->topo == NULL ||
+	    !topo_lookup(e->topo->graph, agent, ifindex, &hit))
+		return 0;
+	*node = hit.node->name;
+	if (hit.link != NULL)
+		*link = hit.link->name;
+	return 1;
+}
+
+/* Drain the records of a sample the engine does not use, so that their
+ * decode errors are still counted. */
+static void
+drain(struct sflow_sample *s)
+{
+	struct sflow_record r;
+
+	while (sflow_record_next(s, &r) > 0)
+		;
+}
+
+void
+engine_sample(struct engine *e, const struct sflow_datagram *dg,
+    struct sflow_sample *s, uint64_t mono_ms)
+{
+	struct flowrec_ctx ctx = { lookup_cb, e };
+	struct flowtab_src src = { 0 };
+	struct flow_rec rec;
+	struct topo_hit hit;
+
+	if (s->tag != SFLOW_SAMPLE_FLOW &&
+	    s->tag != SFLOW_SAMPLE_FLOW_EXPANDED &&
+	    s->tag != SFLOW_SAMPLE_DISCARD) {
+		drain(s);
+		return;
+	}
+	if (flowrec_from_sample(&rec, dg, s) != 0 || e->n_flows == 0) {
+		drain(s);
+		return;
+	}
+	e->samples++;
+	src.agent = rec.agent;
+	src.ds = rec.source_index;
+	/*
+	 * Edge: the packet entered the fabric here (its input is an edge
+	 * port), so counting only these counts each packet once. Core: it
+	 * arrived over a fabric link.
+	 */
+	if (e->topo != NULL && rec.input.format == SFLOW_IF_INDEX &&
+	    topo_lookup(e->topo->graph, &rec.agent, rec.input.value, &hit) &&
+	    hit.port != NULL) {
+		src.edge = hit.port->edge;
+		src.core = hit.link != NULL;
+	}
+	for (size_t i = 0; i < e->n_flows; i++) {
+		struct compiled *c = e->flows[i];
+		double x;
+		int rc;
+
+		if (c->filter != NULL && !filter_match(c->filter, &rec, &ctx))
+			continue;
+		c->matched++;
+		rc = flowkeys_eval(
+		    c->keys, &rec, &ctx, c->keybuf, c->keybuf_len);
+		if (rc != 1) {
+			c->keyless++;
+			continue;
+		}
+		x = (double)rec.sampling_rate *
+		    (c->def.value == FLOWDEF_FRAMES ? 1.0
+		                                    : (double)rec.frame_length);
+		flowtab_add(
+		    c->tab, c->keybuf, strlen(c->keybuf), &src, x, mono_ms);
+	}
+}
+
+static void
+snap_free_fn(struct snap *s)
+{
+	struct engine_snap *es = (struct engine_snap *)s;
+
+	for (size_t i = 0; i < es->n; i++)
+		flowtab_snapshot_free(es->flows[i].tab);
+	free(es->flows);
+	free(es);
+}
+
+static int
+cmp_flow(const void *a, const void *b)
+{
+	return strcmp(((const struct engine_flow *)a)->def.name,
+	    ((const struct engine_flow *)b)->def.name);
+}
+
+struct engine_snap *
+engine_snapshot(struct engine *e, uint64_t mono_ms)
+{
+	struct engine_snap *es = xcalloc(1, sizeof(*es));
+
+	snap_init(&es->base, snap_free_fn);
+	es->taken_mono_ms = mono_ms;
+	es->samples = e->samples;
+	es->flows = xcalloc(e->n_flows + 1, sizeof(*es->flows));
+	for (size_t i = 0; i < e->n_flows; i++) {
+		struct engine_flow *f = &es->flows[i];
+
+		f->def = e->flows[i]->def;
+		f->tab = flowtab_snapshot(e->flows[i]->tab, mono_ms);
+		flowtab_stats(e->flows[i]->tab, &f->stats);
+		f->matched = e->flows[i]->matched;
+		f->keyless = e->flows[i]->keyless;
+	}
+	es->n = e->n_flows;
+	qsort(es->flows, es->n, sizeof(*es->flows), cmp_flow);
+	return es;
+}

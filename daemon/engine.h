@@ -1,0 +1,73 @@
+/*
+ * engine.h: the flow engine. It runs in the ingest thread: every flow
+ * sample is turned into a flow record (flowrec.c), matched against each
+ * active flow definition's filter (filter.c), keyed (flowrec.c) and
+ * counted in that definition's bounded, smoothed table (flowtab.c).
+ * Each push period the ingest thread publishes a struct engine_snap of
+ * every table's top entries for the API.
+ *
+ * Definitions come from the API thread through engine_put/engine_delete:
+ * they are compiled there (so a bad filter is refused with its position
+ * before anything changes) and applied by the ingest thread at its next
+ * turn. Topology lookups (node:/link: keys, edge/core) read the latest
+ * topology snapshot.
+ */
+#ifndef FABMON_ENGINE_H
+#define FABMON_ENGINE_H
+
+#include <stdint.h>
+
+#include "flowdef.h"
+#include "flowtab.h"
+#include "sflow.h"
+#include "snap.h"
+
+struct engine;
+
+struct engine_flow {
+	struct flowdef def;
+	struct flowtab_snapshot *tab; /* owned by the snapshot */
+	struct flowtab_stats stats;
+	uint64_t matched; /* samples that passed the filter */
+	uint64_t keyless; /* ... but had a key without a value */
+};
+
+struct engine_snap {
+	struct snap base;
+	uint64_t taken_mono_ms;
+	uint64_t samples; /* flow samples seen by the engine */
+	size_t n;
+	struct engine_flow *flows; /* sorted by name */
+};
+
+/* Entries kept per definition; beyond it the smallest are evicted. */
+#define ENGINE_MAX_ENTRIES 200000
+
+/* topo: the topology slot (struct topo_snap), may be NULL. */
+struct engine *engine_new(struct snap_slot *topo);
+void engine_free(struct engine *);
+
+/*
+ * Any thread: check and queue a definition (replacing one of the same
+ * name). Returns 0 (1 when it was already defined identically), or -1
+ * with why in err: a bad key or filter, with its position, or too many
+ * definitions.
+ */
+int engine_put(
+    struct engine *, const struct flowdef *, char *err, size_t errlen);
+/* Any thread: queue a deletion. Returns 0, or -1 if no such flow. */
+int engine_delete(struct engine *, const char *name);
+/* Any thread: copy the definition; returns 0 or -1 if absent. */
+int engine_get(struct engine *, const char *name, struct flowdef *out);
+/* Any thread: copy every definition (malloc'ed, sorted by name). */
+struct flowdef *engine_list(struct engine *, size_t *n);
+
+/* Ingest thread: apply queued changes, refresh the topology view. */
+void engine_tick(struct engine *, uint64_t mono_ms);
+/* Ingest thread: one decoded sample (its records are consumed). */
+void engine_sample(struct engine *, const struct sflow_datagram *,
+    struct sflow_sample *, uint64_t mono_ms);
+/* Ingest thread: a snapshot of every table (caller owns a reference). */
+struct engine_snap *engine_snapshot(struct engine *, uint64_t mono_ms);
+
+#endif

@@ -1,0 +1,1371 @@
+/*
+ * flowrec.c: flow records from sFlow samples, and sFlow-RT's flow keys
+ * and key functions evaluated on them (see flowrec.h for the formats).
+ * PURE: no I/O, no logging. Run by the ingest thread (records) and by
+ * whichever thread compiles a flow definition (keys).
+ */
+#include <assert.h>
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "flowrec.h"
+#include "util.h"
+
+/* ---- records ----------------------------------------------------------- */
+
+static void
+stack_cat(char *dst, size_t dstlen, const char *add)
+{
+	size_t have = strlen(dst), n = strlen(add);
+
+	if (n == 0 || have + (have ? 1 : 0) + n + 1 > dstlen)
+		return;
+	if (have)
+		dst[have++] = '.';
+	memcpy(dst + have, add, n + 1);
+}
+
+/* Copy what the keys need from a parsed header layer. */
+static void
+layer_from_pkt(struct flowrec_layer *l, const struct pkt_layers *p)
+{
+	memset(l, 0, sizeof(*l));
+	if (p->has_eth) {
+		l->have |= FLOWREC_ETH;
+		memcpy(l->src_mac, p->src_mac, 6);
+		memcpy(l->dst_mac, p->dst_mac, 6);
+	}
+	if (p->ethertype_valid) {
+		l->have |= FLOWREC_ETHTYPE;
+		l->ethertype = p->ethertype;
+	}
+	if (p->n_vlans > 0) {
+		l->have |= FLOWREC_VLAN;
+		l->vlan = p->vlan[0];
+		l->pcp = p->vlan_pcp[0];
+	}
+	if (p->ip_version == 4 || p->ip_version == 6) {
+		/* The parser sets the version only once the fixed header
+		 * (addresses, TTL, class) was all there. */
+		l->have |= (p->ip_version == 4 ? FLOWREC_IP4 : FLOWREC_IP6) |
+		    FLOWREC_TTL;
+		memcpy(l->src_ip, p->src_ip, 16);
+		memcpy(l->dst_ip, p->dst_ip, 16);
+		l->ip_proto = p->ip_proto;
+		l->ip_tos = p->ip_tos;
+		l->ip_ttl = p->ip_ttl;
+	}
+	if (p->has_l4) {
+		switch (p->ip_proto) {
+		case 6:
+			l->have |= FLOWREC_PORTS;
+			if (p->has_tcp_flags) {
+				l->have |= FLOWREC_TCPFLAGS;
+				l->tcp_flags = p->tcp_flags;
+			}
+			break;
+		case 17:
+			l->have |= FLOWREC_PORTS;
+			break;
+		case 1:
+		case 58:
+			l->have |= FLOWREC_ICMP;
+			l->icmp_type = p->icmp_type;
+			l->icmp_code = p->icmp_code;
+			break;
+		}
+		l->src_port = p->src_port;
+		l->dst_port = p->dst_port;
+	}
+	memcpy(l->stack, p->stack, sizeof(l->stack));
+	l->stack[sizeof(l->stack) - 1] = '\0';
+}
+
+/*
+ * Without a sampled header, build the outer layer from the sampled
+ * Ethernet and IPv4/IPv6 records (sflow v5 §5.2), as far as they go: they
+ * carry no TTL and no ICMP fields.
+ */
+static void
+layer_from_records(struct flowrec_layer *l, const struct sflow_record *eth,
+    const struct sflow_record *ip)
+{
+	memset(l, 0, sizeof(*l));
+	if (eth != NULL) {
+		l->have |= FLOWREC_ETH;
+		memcpy(l->src_mac, eth->u.eth.src_mac, 6);
+		memcpy(l->dst_mac, eth->u.eth.dst_mac, 6);
+		if (eth->u.eth.type <= 0xffff && eth->u.eth.type > 1500) {
+			l->have |= FLOWREC_ETHTYPE;
+			l->ethertype = (uint16_t)eth->u.eth.type;
+		}
+		stack_cat(l->stack, sizeof(l->stack), "eth");
+	}
+	if (ip == NULL)
+		return;
+	if (ip->tag == SFLOW_FLOW_IPV4) {
+		l->have |= FLOWREC_IP4;
+		memcpy(l->src_ip, ip->u.ip.src.a, 4);
+		memcpy(l->dst_ip, ip->u.ip.dst.a, 4);
+		stack_cat(l->stack, sizeof(l->stack), "ip");
+	} else {
+		l->have |= FLOWREC_IP6;
+		memcpy(l->src_ip, ip->u.ip.src.a, 16);
+		memcpy(l->dst_ip, ip->u.ip.dst.a, 16);
+		stack_cat(l->stack, sizeof(l->stack), "ip6");
+	}
+	l->ip_proto = (uint8_t)ip->u.ip.protocol;
+	l->ip_tos = (uint8_t)ip->u.ip.tos;
+	switch (ip->u.ip.protocol) {
+	case 6:
+		l->have |= FLOWREC_PORTS | FLOWREC_TCPFLAGS;
+		l->tcp_flags = (uint8_t)ip->u.ip.tcp_flags;
+		stack_cat(l->stack, sizeof(l->stack), "tcp");
+		break;
+	case 17:
+		l->have |= FLOWREC_PORTS;
+		stack_cat(l->stack, sizeof(l->stack), "udp");
+		break;
+	case 1:
+		stack_cat(l->stack, sizeof(l->stack), "icmp");
+		break;
+	case 58:
+		stack_cat(l->stack, sizeof(l->stack), "icmp6");
+		break;
+	}
+	l->src_port = (uint16_t)ip->u.ip.src_port;
+	l->dst_port = (uint16_t)ip->u.ip.dst_port;
+}
+
+int
+flowrec_from_sample(struct flow_rec *rec, const struct sflow_datagram *dg,
+    struct sflow_sample *s)
+{
+	struct sflow_record r, eth, ip;
+	bool have_eth = false, have_ip = false;
+	uint32_t eth_len = 0, ip_len = 0;
+
+	memset(rec, 0, sizeof(*rec));
+	if (!s->known || (s->tag != SFLOW_SAMPLE_FLOW &&
+	    s->tag != SFLOW_SAMPLE_FLOW_EXPANDED &&
+	    s->tag != SFLOW_SAMPLE_DISCARD))
+		return -1;
+	rec->agent = dg->agent;
+	rec->sample_tag = s->tag;
+	rec->source_type = s->source_type;
+	rec->source_index = s->source_index;
+	rec->sampling_rate = s->sampling_rate;
+	rec->sample_pool = s->sample_pool;
+	rec->drops = s->drops;
+	rec->input = s->input;
+	rec->output = s->output;
+	if (s->tag == SFLOW_SAMPLE_DISCARD) {
+		rec->dropped = true;
+		rec->sampling_rate = 1;
+		rec->discard_ifindex = s->output.value;
+		rec->output.format = SFLOW_IF_DISCARD;
+		rec->output.value = s->discard_reason;
+	}
+	if (rec->output.format == SFLOW_IF_DISCARD)
+		rec->discard_reason = rec->output.value;
+
+	while (sflow_record_next(s, &r) > 0) {
+		if (!r.decoded)
+			continue;
+		switch (r.tag) {
+		case SFLOW_FLOW_HEADER:
+			/* The first parsed header wins; agents send one. */
+			if (rec->has_header || !r.u.hdr.parsed)
+				break;
+			rec->has_header = true;
+			rec->header_protocol = r.u.hdr.protocol;
+			rec->frame_length = r.u.hdr.frame_length;
+			rec->stripped = r.u.hdr.stripped;
+			layer_from_pkt(&rec->l[0], &r.u.hdr.pkt.outer);
+			rec->n_layers = 1;
+			if (r.u.hdr.pkt.has_inner) {
+				layer_from_pkt(&rec->l[1], &r.u.hdr.pkt.inner);
+				rec->vxlan_vni = r.u.hdr.pkt.vxlan_vni;
+				rec->n_layers = 2;
+			}
+			break;
+		case SFLOW_FLOW_ETHERNET:
+			if (!have_eth) {
+				eth = r;
+				have_eth = true;
+				eth_len = r.u.eth.length;
+			}
+			break;
+		case SFLOW_FLOW_IPV4:
+		case SFLOW_FLOW_IPV6:
+			if (!have_ip) {
+				ip = r;
+				have_ip = true;
+				ip_len = r.u.ip.length;
+			}
+			break;
+		case SFLOW_FLOW_EXT_SWITCH:
+			rec->has_switch = true;
+			rec->src_vlan = r.u.sw.src_vlan;
+			rec->src_priority = r.u.sw.src_priority;
+			rec->dst_vlan = r.u.sw.dst_vlan;
+			rec->dst_priority = r.u.sw.dst_priority;
+			break;
+		default:
+			break;
+		}
+	}
+	if (!rec->has_header && (have_eth || have_ip)) {
+		layer_from_records(&rec->l[0], have_eth ? &eth : NULL,
+		    have_ip ? &ip : NULL);
+		rec->n_layers = 1;
+		rec->frame_length = have_eth ? eth_len : ip_len;
+	}
+	if (rec->n_layers > 0)
+		stack_cat(rec->stack, sizeof(rec->stack), rec->l[0].stack);
+	if (rec->n_layers > 1)
+		stack_cat(rec->stack, sizeof(rec->stack), rec->l[1].stack);
+	return 0;
+}
+
+/* ---- the key registry -------------------------------------------------- */
+
+enum fk {
+	K_MACSOURCE,
+	K_MACDESTINATION,
+	K_ETHERNETPROTOCOL,
+	K_VLAN,
+	K_PRIORITY,
+	K_IPSOURCE,
+	K_IPDESTINATION,
+	K_IPPROTOCOL,
+	K_IPTOS,
+	K_IPDSCP,
+	K_IPTTL,
+	K_IP6SOURCE,
+	K_IP6DESTINATION,
+	K_IP6NEXTHDR,
+	K_IP6TOS,
+	K_IP6DSCP,
+	K_IP6TTL,
+	K_TCPSOURCEPORT,
+	K_TCPDESTINATIONPORT,
+	K_TCPFLAGS,
+	K_UDPSOURCEPORT,
+	K_UDPDESTINATIONPORT,
+	K_ICMPTYPE,
+	K_ICMPCODE,
+	K_ICMP6TYPE,
+	K_ICMP6CODE,
+	K_VNI,
+	K_VLANSOURCE,
+	K_VLANDESTINATION,
+	K_PRIORITYSOURCE,
+	K_PRIORITYDESTINATION,
+	K_INPUTIFINDEX,
+	K_OUTPUTIFINDEX,
+	K_DIRECTION,
+	K_STACK,
+	K_AGENT,
+	/* functions */
+	F_OR,
+	F_NULL,
+	F_MASK,
+	F_FIRST,
+	F_PREFIX,
+	F_SUFFIX,
+	F_NODE,
+	F_LINK,
+};
+
+struct keydef {
+	const char *name;
+	enum fk id;
+	enum flowkey_type type;
+	bool layered; /* a packet key: takes the .1 suffix */
+};
+
+static const struct keydef keydefs[] = {
+	{ "macsource", K_MACSOURCE, FLOWKEY_MAC, true },
+	{ "macdestination", K_MACDESTINATION, FLOWKEY_MAC, true },
+	{ "ethernetprotocol", K_ETHERNETPROTOCOL, FLOWKEY_NUM, true },
+	{ "vlan", K_VLAN, FLOWKEY_NUM, true },
+	{ "priority", K_PRIORITY, FLOWKEY_NUM, true },
+	{ "ipsource", K_IPSOURCE, FLOWKEY_ADDR, true },
+	{ "ipdestination", K_IPDESTINATION, FLOWKEY_ADDR, true },
+	{ "ipprotocol", K_IPPROTOCOL, FLOWKEY_NUM, true },
+	{ "iptos", K_IPTOS, FLOWKEY_NUM, true },
+	{ "ipdscp", K_IPDSCP, FLOWKEY_NUM, true },
+	{ "ipttl", K_IPTTL, FLOWKEY_NUM, true },
+	{ "ip6source", K_IP6SOURCE, FLOWKEY_ADDR, true },
+	{ "ip6destination", K_IP6DESTINATION, FLOWKEY_ADDR, true },
+	{ "ip6nexthdr", K_IP6NEXTHDR, FLOWKEY_NUM, true },
+	{ "ip6tos", K_IP6TOS, FLOWKEY_NUM, true },
+	{ "ip6dscp", K_IP6DSCP, FLOWKEY_NUM, true },
+	{ "ip6ttl", K_IP6TTL, FLOWKEY_NUM, true },
+	{ "tcpsourceport", K_TCPSOURCEPORT, FLOWKEY_NUM, true },
+	{ "tcpdestinationport", K_TCPDESTINATIONPORT, FLOWKEY_NUM, true },
+	{ "tcpflags", K_TCPFLAGS, FLOWKEY_STR, true },
+	{ "udpsourceport", K_UDPSOURCEPORT, FLOWKEY_NUM, true },
+	{ "udpdestinationport", K_UDPDESTINATIONPORT, FLOWKEY_NUM, true },
+	{ "icmptype", K_ICMPTYPE, FLOWKEY_NUM, true },
+	{ "icmpcode", K_ICMPCODE, FLOWKEY_NUM, true },
+	{ "icmp6type", K_ICMP6TYPE, FLOWKEY_NUM, true },
+	{ "icmp6code", K_ICMP6CODE, FLOWKEY_NUM, true },
+	{ "vni", K_VNI, FLOWKEY_NUM, false },
+	{ "vlansource", K_VLANSOURCE, FLOWKEY_NUM, false },
+	{ "vlandestination", K_VLANDESTINATION, FLOWKEY_NUM, false },
+	{ "prioritysource", K_PRIORITYSOURCE, FLOWKEY_NUM, false },
+	{ "prioritydestination", K_PRIORITYDESTINATION, FLOWKEY_NUM, false },
+	{ "inputifindex", K_INPUTIFINDEX, FLOWKEY_IFINDEX, false },
+	{ "outputifindex", K_OUTPUTIFINDEX, FLOWKEY_IFINDEX, false },
+	{ "direction", K_DIRECTION, FLOWKEY_STR, false },
+	{ "stack", K_STACK, FLOWKEY_STR, false },
+	{ "agent", K_AGENT, FLOWKEY_ADDR, false },
+};
+
+static const struct {
+	const char *name;
+	enum fk id;
+} funcdefs[] = {
+	{ "or", F_OR },
+	{ "null", F_NULL },
+	{ "mask", F_MASK },
+	{ "first", F_FIRST },
+	{ "prefix", F_PREFIX },
+	{ "suffix", F_SUFFIX },
+	{ "node", F_NODE },
+	{ "link", F_LINK },
+};
+
+struct flowkey {
+	enum fk id;
+	uint8_t layer; /* 0 outer, 1 inner (the .1 suffix) */
+	enum flowkey_type type;
+	bool topo;     /* needs the topology, here or below */
+	bool out_port; /* node:/link: of outputifindex */
+	unsigned n;    /* mask bits; prefix/suffix pieces */
+	struct flowkey **args;
+	size_t n_args;
+	char **lits; /* literal arguments, NUL-terminated */
+	size_t *lit_len;
+	size_t n_lits;
+	char *text;
+};
+
+struct flowkeys {
+	struct flowkey **k;
+	size_t n;
+};
+
+/* ---- parsing ----------------------------------------------------------- */
+
+struct kparse {
+	const char *s; /* the text; positions are s-relative */
+	size_t pos0;   /* 0-based offset of s in the caller's text */
+	char *err;
+	size_t errlen;
+};
+
+/* Report an error at s-relative index i (1-based in the message). */
+static void
+kerr(struct kparse *p, size_t i, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (p->err == NULL || p->errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, p->errlen, "%s at %zu", msg, p->pos0 + i + 1);
+}
+
+/* A token quoted in an error message: cut, with unprintables escaped. */
+static const char *
+quote(char *buf, size_t buflen, const char *s, size_t n)
+{
+	if (n > 40) {
+		str_escape(buf, buflen - 3, (const uint8_t *)s, 40);
+		strcat(buf, "...");
+		return buf;
+	}
+	return str_escape(buf, buflen, (const uint8_t *)s, n);
+}
+
+static bool
+name_is(const char *s, size_t n, const char *name)
+{
+	return strlen(name) == n && strncasecmp(s, name, n) == 0;
+}
+
+static char *
+xstrndup(const char *s, size_t n)
+{
+	char *d = xmalloc(n + 1);
+
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+void
+flowkey_free(struct flowkey *k)
+{
+	if (k == NULL)
+		return;
+	for (size_t i = 0; i < k->n_args; i++)
+		flowkey_free(k->args[i]);
+	for (size_t i = 0; i < k->n_lits; i++)
+		free(k->lits[i]);
+	free(k->args);
+	free(k->lits);
+	free(k->lit_len);
+	free(k->text);
+	free(k);
+}
+
+static struct flowkey *
+parse_plain(struct kparse *p, size_t b, size_t e)
+{
+	const char *s = p->s + b;
+	size_t n = e - b;
+	uint8_t layer = 0;
+	char q[200];
+
+	if (n > 2 && s[n - 2] == '.' && s[n - 1] == '1') {
+		layer = 1;
+		n -= 2;
+	}
+	for (size_t i = 0; i < nitems(keydefs); i++) {
+		struct flowkey *k;
+
+		if (!name_is(s, n, keydefs[i].name))
+			continue;
+		if (layer && !keydefs[i].layered)
+			break;
+		k = xcalloc(1, sizeof(*k));
+		k->id = keydefs[i].id;
+		k->type = keydefs[i].type;
+		k->layer = layer;
+		return k;
+	}
+	kerr(p, b, "unknown key '%s'", quote(q, sizeof(q), p->s + b, e - b));
+	return NULL;
+}
+
+struct karg {
+	size_t b, e;  /* the argument's text, without brackets */
+	bool bracket; /* it was [...]: a key */
+};
+
+static struct flowkey *parse_key(struct kparse *, size_t, size_t, int);
+
+/* Parse argument i as a key (bracketed or a plain key name). */
+static struct flowkey *
+arg_key(struct kparse *p, const struct karg *a, int depth)
+{
+	if (a->bracket)
+		return parse_key(p, a->b, a->e, depth + 1);
+	if (a->b == a->e) {
+		kerr(p, a->b, "missing key");
+		return NULL;
+	}
+	return parse_plain(p, a->b, a->e);
+}
+
+/* Argument i as a literal: not bracketed, not empty. */
+static bool
+arg_lit(struct kparse *p, const struct karg *a, const char *what)
+{
+	if (a->bracket) {
+		kerr(p, a->b - 1, "expected %s, not a key,", what);
+		return false;
+	}
+	if (a->b == a->e) {
+		kerr(p, a->b, "missing %s", what);
+		return false;
+	}
+	if (a->e - a->b >= FLOWKEY_VALUE_MAX) {
+		kerr(p, a->b, "%s longer than %d characters", what,
+		    FLOWKEY_VALUE_MAX - 1);
+		return false;
+	}
+	return true;
+}
+
+static void
+add_lit(struct flowkey *k, const char *s, size_t n)
+{
+	k->lits = xrealloc(k->lits, (k->n_lits + 1) * sizeof(*k->lits));
+	k->lit_len = xrealloc(k->lit_len, (k->n_lits + 1) * sizeof(size_t));
+	k->lits[k->n_lits] = xstrndup(s, n);
+	k->lit_len[k->n_lits] = n;
+	k->n_lits++;
+}
+
+static void
+add_arg(struct flowkey *k, struct flowkey *a)
+{
+	k->args = xrealloc(k->args, (k->n_args + 1) * sizeof(*k->args));
+	k->args[k->n_args++] = a;
+	if (a->topo)
+		k->topo = true;
+}
+
+/* A small unsigned decimal in s[b..e), at most max; -1 if not one. */
+static long
+small_num(const char *s, size_t b, size_t e, long max)
+{
+	long v = 0;
+
+	if (b == e)
+		return -1;
+	for (size_t i = b; i < e; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+		if (v > max)
+			return -1;
+	}
+	return v;
+}
+
+/* Check and compile function `id`'s arguments into k. */
+static bool
+build_func(struct kparse *p, struct flowkey *k, const struct karg *a,
+    size_t na, int depth)
+{
+	struct flowkey *sub;
+	const char *fname = funcdefs[0].name;
+	size_t min = 1, max = FLOWKEY_ARGS_MAX;
+	char q[200];
+	long v;
+
+	for (size_t i = 0; i < nitems(funcdefs); i++)
+		if (funcdefs[i].id == k->id)
+			fname = funcdefs[i].name;
+	switch (k->id) {
+	case F_NULL:
+		max = 2;
+		break;
+	case F_MASK:
+		min = max = 2;
+		break;
+	case F_FIRST:
+		min = 3;
+		break;
+	case F_PREFIX:
+	case F_SUFFIX:
+		min = max = 3;
+		break;
+	case F_NODE:
+	case F_LINK:
+		min = max = 1;
+		break;
+	default:
+		break;
+	}
+	if (na < min) {
+		kerr(p, a[na - 1].e, "%s: needs %zu argument%s", fname, min,
+		    min > 1 ? "s" : "");
+		return false;
+	}
+	if (na > max) {
+		kerr(p, a[max].b - (a[max].bracket ? 1 : 0),
+		    "%s: takes at most %zu argument%s", fname, max,
+		    max > 1 ? "s" : "");
+		return false;
+	}
+	switch (k->id) {
+	case F_OR:
+		for (size_t i = 0; i < na; i++) {
+			if ((sub = arg_key(p, &a[i], depth)) == NULL)
+				return false;
+			add_arg(k, sub);
+		}
+		/* Typed if every alternative has the same type. */
+		k->type = k->args[0]->type;
+		for (size_t i = 1; i < na; i++)
+			if (k->args[i]->type != k->type)
+				k->type = FLOWKEY_STR;
+		return true;
+	case F_NULL:
+		if ((sub = arg_key(p, &a[0], depth)) == NULL)
+			return false;
+		add_arg(k, sub);
+		if (na == 2) {
+			if (!arg_lit(p, &a[1], "a default value"))
+				return false;
+			add_lit(k, p->s + a[1].b, a[1].e - a[1].b);
+		} else {
+			add_lit(k, "null", 4);
+		}
+		k->type = FLOWKEY_STR;
+		return true;
+	case F_MASK:
+		if ((sub = arg_key(p, &a[0], depth)) == NULL)
+			return false;
+		add_arg(k, sub);
+		if (sub->type != FLOWKEY_ADDR) {
+			kerr(p, a[0].b, "mask: '%s' is not an address key",
+			    quote(q, sizeof(q), p->s + a[0].b, a[0].e - a[0].b));
+			return false;
+		}
+		if (!arg_lit(p, &a[1], "a mask length"))
+			return false;
+		if ((v = small_num(p->s, a[1].b, a[1].e, 128)) < 0) {
+			kerr(p, a[1].b, "bad mask length '%s'",
+			    quote(q, sizeof(q), p->s + a[1].b, a[1].e - a[1].b));
+			return false;
+		}
+		k->n = (unsigned)v;
+		k->type = FLOWKEY_ADDR;
+		return true;
+	case F_FIRST:
+	case F_PREFIX:
+	case F_SUFFIX:
+		if ((sub = arg_key(p, &a[0], depth)) == NULL)
+			return false;
+		add_arg(k, sub);
+		if (!arg_lit(p, &a[1], "a separator"))
+			return false;
+		add_lit(k, p->s + a[1].b, a[1].e - a[1].b);
+		if (k->id != F_FIRST) {
+			if (!arg_lit(p, &a[2], "a count"))
+				return false;
+			v = small_num(p->s, a[2].b, a[2].e, FLOWKEY_VALUE_MAX);
+			if (v < 1) {
+				kerr(p, a[2].b, "bad count '%s'",
+				    quote(q, sizeof(q), p->s + a[2].b,
+					a[2].e - a[2].b));
+				return false;
+			}
+			k->n = (unsigned)v;
+		} else {
+			for (size_t i = 2; i < na; i++) {
+				if (!arg_lit(p, &a[i], "a value"))
+					return false;
+				add_lit(k, p->s + a[i].b, a[i].e - a[i].b);
+			}
+		}
+		k->type = FLOWKEY_STR;
+		return true;
+	case F_NODE:
+	case F_LINK:
+		if (!a[0].bracket &&
+		    name_is(p->s + a[0].b, a[0].e - a[0].b, "inputifindex")) {
+			k->out_port = false;
+		} else if (!a[0].bracket &&
+		    name_is(p->s + a[0].b, a[0].e - a[0].b, "outputifindex")) {
+			k->out_port = true;
+		} else {
+			kerr(p, a[0].b - (a[0].bracket ? 1 : 0),
+			    "%s: needs inputifindex or outputifindex", fname);
+			return false;
+		}
+		k->type = FLOWKEY_STR;
+		k->topo = true;
+		return true;
+	default:
+		break;
+	}
+	assert(0);
+	return false;
+}
+
+/*
+ * Parse the key expression s[b..e): a plain key, or name:arg:arg... where
+ * an argument is [key] or text without ':', '[' or ']'.
+ */
+static struct flowkey *
+parse_key(struct kparse *p, size_t b, size_t e, int depth)
+{
+	const char *s = p->s;
+	struct flowkey *k = NULL;
+	struct karg *args = NULL;
+	size_t i, f, na = 0;
+	char q[200];
+
+	if (depth > FLOWKEY_DEPTH_MAX) {
+		kerr(p, b, "key functions nested too deep (more than %d)",
+		    FLOWKEY_DEPTH_MAX);
+		return NULL;
+	}
+	if (b == e) {
+		kerr(p, b, "missing key");
+		return NULL;
+	}
+	for (i = b; i < e && s[i] != ':' && s[i] != '[' && s[i] != ']'; i++)
+		;
+	if (i < e && s[i] != ':') {
+		kerr(p, i, "unexpected '%c'", s[i]);
+		return NULL;
+	}
+	if (i == e)
+		return parse_plain(p, b, e);
+	if (i == b) {
+		kerr(p, b, "missing function name");
+		return NULL;
+	}
+	k = xcalloc(1, sizeof(*k));
+	for (f = 0; f < nitems(funcdefs); f++)
+		if (name_is(s + b, i - b, funcdefs[f].name))
+			break;
+	if (f < nitems(funcdefs)) {
+		k->id = funcdefs[f].id;
+	} else {
+		kerr(p, b, "unknown function '%s'",
+		    quote(q, sizeof(q), s + b, i - b));
+		goto fail;
+	}
+	args = xcalloc(FLOWKEY_ARGS_MAX, sizeof(*args));
+	for (size_t a = i + 1;;) {
+		struct karg *g;
+
+		if (na == FLOWKEY_ARGS_MAX) {
+			kerr(p, a, "more than %d arguments", FLOWKEY_ARGS_MAX);
+			goto fail;
+		}
+		g = &args[na++];
+		if (a < e && s[a] == '[') {
+			int d = 0;
+			size_t j;
+
+			for (j = a; j < e; j++) {
+				if (s[j] == '[')
+					d++;
+				else if (s[j] == ']' && --d == 0)
+					break;
+			}
+			if (j == e) {
+				kerr(p, a, "missing ']' for this '['");
+				goto fail;
+			}
+			g->b = a + 1;
+			g->e = j;
+			g->bracket = true;
+			a = j + 1;
+			if (a < e && s[a] != ':') {
+				kerr(p, a, "expected ':' after ']'");
+				goto fail;
+			}
+		} else {
+			size_t j;
+
+			for (j = a; j < e && s[j] != ':'; j++) {
+				if (s[j] == '[' || s[j] == ']') {
+					kerr(p, j, "unexpected '%c'", s[j]);
+					goto fail;
+				}
+			}
+			g->b = a;
+			g->e = j;
+			g->bracket = false;
+			a = j;
+		}
+		if (a >= e)
+			break;
+		a++; /* the ':' */
+	}
+	if (!build_func(p, k, args, na, depth))
+		goto fail;
+	free(args);
+	return k;
+fail:
+	free(args);
+	flowkey_free(k);
+	return NULL;
+}
+
+static void
+trim(const char *s, size_t *b, size_t *e)
+{
+	while (*b < *e && isspace((unsigned char)s[*b]))
+		(*b)++;
+	while (*e > *b && isspace((unsigned char)s[*e - 1]))
+		(*e)--;
+}
+
+struct flowkey *
+flowkey_parse_n(const char *expr, size_t len, size_t pos0, char *err,
+    size_t errlen)
+{
+	struct kparse p = { expr, pos0, err, errlen };
+	struct flowkey *k;
+	size_t b = 0, e = len;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (len > FLOWKEY_EXPR_MAX) {
+		kerr(&p, FLOWKEY_EXPR_MAX, "key longer than %d characters",
+		    FLOWKEY_EXPR_MAX);
+		return NULL;
+	}
+	if (memchr(expr, '\0', len) != NULL) {
+		kerr(&p, (size_t)((const char *)memchr(expr, '\0', len) - expr),
+		    "unexpected NUL");
+		return NULL;
+	}
+	trim(expr, &b, &e);
+	if ((k = parse_key(&p, b, e, 0)) == NULL)
+		return NULL;
+	k->text = xstrndup(expr + b, e - b);
+	return k;
+}
+
+struct flowkey *
+flowkey_parse(const char *expr, char *err, size_t errlen)
+{
+	return flowkey_parse_n(expr, strlen(expr), 0, err, errlen);
+}
+
+const char *
+flowkey_text(const struct flowkey *k)
+{
+	return k->text != NULL ? k->text : "";
+}
+
+enum flowkey_type
+flowkey_type(const struct flowkey *k)
+{
+	return k->type;
+}
+
+bool
+flowkey_uses_topology(const struct flowkey *k)
+{
+	return k->topo;
+}
+
+/* ---- evaluation -------------------------------------------------------- */
+
+size_t
+flowkey_format(const struct flowkey_value *v, char *out, size_t outlen)
+{
+	char tmp[FLOWKEY_VALUE_MAX];
+	const char *src = tmp;
+	size_t n;
+
+	switch (v->type) {
+	case FLOWKEY_STR:
+		src = v->str;
+		n = v->len;
+		break;
+	case FLOWKEY_NUM:
+		n = (size_t)snprintf(tmp, sizeof(tmp), "%" PRIu64, v->num);
+		break;
+	case FLOWKEY_ADDR:
+		addr_fmt(tmp, sizeof(tmp), v->addr.family, v->addr.a);
+		n = strlen(tmp);
+		break;
+	case FLOWKEY_MAC:
+		n = (size_t)snprintf(tmp, sizeof(tmp),
+		    "%02X%02X%02X%02X%02X%02X", v->mac[0], v->mac[1], v->mac[2],
+		    v->mac[3], v->mac[4], v->mac[5]);
+		break;
+	case FLOWKEY_IFINDEX:
+		if (v->ifx.format == SFLOW_IF_DISCARD)
+			n = (size_t)snprintf(tmp, sizeof(tmp), "discard");
+		else if (v->ifx.format == SFLOW_IF_MULTIPLE)
+			n = (size_t)snprintf(tmp, sizeof(tmp), "multiple");
+		else if (v->ifx.value == SFLOW_IF_INTERNAL)
+			n = (size_t)snprintf(tmp, sizeof(tmp), "internal");
+		else
+			n = (size_t)snprintf(tmp, sizeof(tmp), "%" PRIu32,
+			    v->ifx.value);
+		break;
+	default:
+		n = 0;
+		tmp[0] = '\0';
+		break;
+	}
+	if (outlen > 0) {
+		size_t c = n < outlen - 1 ? n : outlen - 1;
+
+		memmove(out, src, c);
+		out[c] = '\0';
+	}
+	return n;
+}
+
+/* Turn a typed value into its string form, in place. */
+static void
+to_str(struct flowkey_value *v)
+{
+	char tmp[FLOWKEY_VALUE_MAX];
+	size_t n;
+
+	if (v->type == FLOWKEY_STR)
+		return;
+	n = flowkey_format(v, tmp, sizeof(tmp));
+	if (n >= sizeof(tmp))
+		n = sizeof(tmp) - 1;
+	memcpy(v->buf, tmp, n + 1);
+	v->str = v->buf;
+	v->len = n;
+	v->type = FLOWKEY_STR;
+}
+
+static int
+set_num(struct flowkey_value *v, uint64_t n)
+{
+	v->type = FLOWKEY_NUM;
+	v->num = n;
+	return 1;
+}
+
+static int
+set_str(struct flowkey_value *v, const char *s, size_t n)
+{
+	v->type = FLOWKEY_STR;
+	v->str = s;
+	v->len = n;
+	return 1;
+}
+
+static int
+set_addr(struct flowkey_value *v, int family, const uint8_t *a)
+{
+	v->type = FLOWKEY_ADDR;
+	memset(&v->addr, 0, sizeof(v->addr));
+	v->addr.family = (uint8_t)family;
+	memcpy(v->addr.a, a, family == 4 ? 4 : 16);
+	return 1;
+}
+
+static int
+set_mac(struct flowkey_value *v, const uint8_t *m)
+{
+	v->type = FLOWKEY_MAC;
+	memcpy(v->mac, m, 6);
+	return 1;
+}
+
+static int
+set_ifx(struct flowkey_value *v, struct sflow_if ifx)
+{
+	if (ifx.format > SFLOW_IF_MULTIPLE)
+		return 0; /* not an encoding we know how to show */
+	v->type = FLOWKEY_IFINDEX;
+	v->ifx = ifx;
+	return 1;
+}
+
+/* The ext-switch VLAN when the header's layer carries no tag. */
+static bool
+switch_vlan(const struct flow_rec *r, const struct flowrec_layer *L)
+{
+	return (L == NULL || !(L->have & FLOWREC_VLAN)) && r->has_switch &&
+	    r->src_vlan >= 1 && r->src_vlan <= 4095;
+}
+
+static int
+eval_topo(const struct flowkey *k, const struct flow_rec *r,
+    const struct flowrec_ctx *ctx, struct flowkey_value *v)
+{
+	struct sflow_if ifx = k->out_port ? r->output : r->input;
+	const char *node = NULL, *link = NULL, *name;
+
+	if (ifx.format != SFLOW_IF_INDEX || ifx.value == 0 ||
+	    ifx.value >= SFLOW_IF_INTERNAL)
+		return 0;
+	if (ctx == NULL || ctx->lookup == NULL)
+		return 0;
+	if (!ctx->lookup(ctx->arg, &r->agent, ifx.value, &node, &link))
+		return 0;
+	name = k->id == F_NODE ? node : link;
+	if (name == NULL)
+		return 0;
+	return set_str(v, name, strnlen(name, FLOWKEY_VALUE_MAX - 1));
+}
+
+/*
+ * Split v's string at sep. Each piece is reported by calling back; kept
+ * simple because stacks and names are short.
+ */
+static size_t
+count_pieces(const char *s, size_t n, const char *sep, size_t seplen)
+{
+	size_t c = 1;
+
+	for (size_t i = 0; i + seplen <= n;) {
+		if (memcmp(s + i, sep, seplen) == 0) {
+			c++;
+			i += seplen;
+		} else {
+			i++;
+		}
+	}
+	return c;
+}
+
+static int
+eval_split(const struct flowkey *k, struct flowkey_value *v)
+{
+	const char *s = v->str, *sep = k->lits[0];
+	size_t n = v->len, seplen = k->lit_len[0];
+	size_t i, start = 0, piece = 0, pieces, want;
+
+	if (k->id == F_FIRST) {
+		for (i = 0; i <= n; i++) {
+			if (i < n && (i + seplen > n ||
+			    memcmp(s + i, sep, seplen) != 0))
+				continue;
+			for (size_t l = 1; l < k->n_lits; l++)
+				if (k->lit_len[l] == i - start &&
+				    memcmp(s + start, k->lits[l], i - start) ==
+				    0)
+					return set_str(v, s + start, i - start);
+			start = i + seplen;
+			i = start - 1;
+		}
+		return 0;
+	}
+	pieces = count_pieces(s, n, sep, seplen);
+	if (k->n >= pieces)
+		return 1; /* all of it */
+	want = k->id == F_PREFIX ? k->n : pieces - k->n;
+	for (i = 0; i + seplen <= n;) {
+		if (memcmp(s + i, sep, seplen) != 0) {
+			i++;
+			continue;
+		}
+		if (++piece == want)
+			break;
+		i += seplen;
+	}
+	/* s[i..] starts the separator that ends piece number `want`. */
+	if (k->id == F_PREFIX)
+		return set_str(v, s, i);
+	return set_str(v, s + i + seplen, n - i - seplen);
+}
+
+static int
+eval(const struct flowkey *k, const struct flow_rec *r,
+    const struct flowrec_ctx *ctx, struct flowkey_value *v)
+{
+	const struct flowrec_layer *L =
+	    k->layer < r->n_layers ? &r->l[k->layer] : NULL;
+	uint16_t have = L != NULL ? L->have : 0;
+
+	switch (k->id) {
+	case K_MACSOURCE:
+		return (have & FLOWREC_ETH) ? set_mac(v, L->src_mac) : 0;
+	case K_MACDESTINATION:
+		return (have & FLOWREC_ETH) ? set_mac(v, L->dst_mac) : 0;
+	case K_ETHERNETPROTOCOL:
+		return (have & FLOWREC_ETHTYPE) ? set_num(v, L->ethertype) : 0;
+	case K_VLAN:
+		if (have & FLOWREC_VLAN)
+			return set_num(v, L->vlan);
+		if (k->layer == 0 && switch_vlan(r, L))
+			return set_num(v, r->src_vlan);
+		return 0;
+	case K_PRIORITY:
+		if (have & FLOWREC_VLAN)
+			return set_num(v, L->pcp);
+		if (k->layer == 0 && switch_vlan(r, L) && r->src_priority <= 7)
+			return set_num(v, r->src_priority);
+		return 0;
+	case K_IPSOURCE:
+		return (have & FLOWREC_IP4) ? set_addr(v, 4, L->src_ip) : 0;
+	case K_IPDESTINATION:
+		return (have & FLOWREC_IP4) ? set_addr(v, 4, L->dst_ip) : 0;
+	case K_IPPROTOCOL:
+		return (have & FLOWREC_IP4) ? set_num(v, L->ip_proto) : 0;
+	case K_IPTOS:
+		return (have & FLOWREC_IP4) ? set_num(v, L->ip_tos) : 0;
+	case K_IPDSCP:
+		return (have & FLOWREC_IP4) ? set_num(v, L->ip_tos >> 2) : 0;
+	case K_IPTTL:
+		return (have & FLOWREC_IP4) && (have & FLOWREC_TTL) ?
+		    set_num(v, L->ip_ttl) :
+		    0;
+	case K_IP6SOURCE:
+		return (have & FLOWREC_IP6) ? set_addr(v, 6, L->src_ip) : 0;
+	case K_IP6DESTINATION:
+		return (have & FLOWREC_IP6) ? set_addr(v, 6, L->dst_ip) : 0;
+	case K_IP6NEXTHDR:
+		return (have & FLOWREC_IP6) ? set_num(v, L->ip_proto) : 0;
+	case K_IP6TOS:
+		return (have & FLOWREC_IP6) ? set_num(v, L->ip_tos) : 0;
+	case K_IP6DSCP:
+		return (have & FLOWREC_IP6) ? set_num(v, L->ip_tos >> 2) : 0;
+	case K_IP6TTL:
+		return (have & FLOWREC_IP6) && (have & FLOWREC_TTL) ?
+		    set_num(v, L->ip_ttl) :
+		    0;
+	case K_TCPSOURCEPORT:
+		return (have & FLOWREC_PORTS) && L->ip_proto == 6 ?
+		    set_num(v, L->src_port) :
+		    0;
+	case K_TCPDESTINATIONPORT:
+		return (have & FLOWREC_PORTS) && L->ip_proto == 6 ?
+		    set_num(v, L->dst_port) :
+		    0;
+	case K_UDPSOURCEPORT:
+		return (have & FLOWREC_PORTS) && L->ip_proto == 17 ?
+		    set_num(v, L->src_port) :
+		    0;
+	case K_UDPDESTINATIONPORT:
+		return (have & FLOWREC_PORTS) && L->ip_proto == 17 ?
+		    set_num(v, L->dst_port) :
+		    0;
+	case K_TCPFLAGS:
+		if (!(have & FLOWREC_TCPFLAGS))
+			return 0;
+		/* NS (bit 8) is in byte 12, which is not decoded. */
+		v->buf[0] = '0';
+		for (int b = 7; b >= 0; b--)
+			v->buf[8 - b] = (L->tcp_flags >> b) & 1 ? '1' : '0';
+		v->buf[9] = '\0';
+		return set_str(v, v->buf, 9);
+	case K_ICMPTYPE:
+		return (have & FLOWREC_ICMP) && (have & FLOWREC_IP4) ?
+		    set_num(v, L->icmp_type) :
+		    0;
+	case K_ICMPCODE:
+		return (have & FLOWREC_ICMP) && (have & FLOWREC_IP4) ?
+		    set_num(v, L->icmp_code) :
+		    0;
+	case K_ICMP6TYPE:
+		return (have & FLOWREC_ICMP) && (have & FLOWREC_IP6) ?
+		    set_num(v, L->icmp_type) :
+		    0;
+	case K_ICMP6CODE:
+		return (have & FLOWREC_ICMP) && (have & FLOWREC_IP6) ?
+		    set_num(v, L->icmp_code) :
+		    0;
+	case K_VNI:
+		return r->n_layers > 1 ? set_num(v, r->vxlan_vni) : 0;
+	case K_VLANSOURCE:
+		/* 0xFFFFFFFF and the like: the agent does not know. */
+		return r->has_switch && r->src_vlan <= 4095 ?
+		    set_num(v, r->src_vlan) :
+		    0;
+	case K_VLANDESTINATION:
+		return r->has_switch && r->dst_vlan <= 4095 ?
+		    set_num(v, r->dst_vlan) :
+		    0;
+	case K_PRIORITYSOURCE:
+		return r->has_switch && r->src_priority <= 7 ?
+		    set_num(v, r->src_priority) :
+		    0;
+	case K_PRIORITYDESTINATION:
+		return r->has_switch && r->dst_priority <= 7 ?
+		    set_num(v, r->dst_priority) :
+		    0;
+	case K_INPUTIFINDEX:
+		return set_ifx(v, r->input);
+	case K_OUTPUTIFINDEX:
+		return set_ifx(v, r->output);
+	case K_DIRECTION:
+		if (r->source_type != 0)
+			return 0;
+		if (r->input.format == SFLOW_IF_INDEX &&
+		    r->input.value == r->source_index)
+			return set_str(v, "ingress", 7);
+		if (r->output.format == SFLOW_IF_INDEX &&
+		    r->output.value == r->source_index)
+			return set_str(v, "egress", 6);
+		return 0;
+	case K_STACK:
+		return r->stack[0] != '\0' ?
+		    set_str(v, r->stack, strlen(r->stack)) :
+		    0;
+	case K_AGENT:
+		return r->agent.family == 4 || r->agent.family == 6 ?
+		    set_addr(v, r->agent.family, r->agent.a) :
+		    0;
+	case F_OR:
+		for (size_t i = 0; i < k->n_args; i++) {
+			if (eval(k->args[i], r, ctx, v)) {
+				if (k->type == FLOWKEY_STR)
+					to_str(v);
+				return 1;
+			}
+		}
+		return 0;
+	case F_NULL:
+		if (eval(k->args[0], r, ctx, v)) {
+			to_str(v);
+			return 1;
+		}
+		return set_str(v, k->lits[0], k->lit_len[0]);
+	case F_MASK: {
+		unsigned bits, width;
+
+		if (!eval(k->args[0], r, ctx, v) || v->type != FLOWKEY_ADDR)
+			return 0;
+		width = v->addr.family == 4 ? 32 : 128;
+		bits = k->n < width ? k->n : width;
+		for (unsigned i = 0; i < width / 8; i++) {
+			if (bits >= 8 * (i + 1))
+				continue;
+			if (bits <= 8 * i)
+				v->addr.a[i] = 0;
+			else
+				v->addr.a[i] &= (uint8_t)(0xff
+				    << (8 - (bits - 8 * i)));
+		}
+		return 1;
+	}
+	case F_FIRST:
+	case F_PREFIX:
+	case F_SUFFIX:
+		if (!eval(k->args[0], r, ctx, v))
+			return 0;
+		to_str(v);
+		return eval_split(k, v);
+	case F_NODE:
+	case F_LINK:
+		return eval_topo(k, r, ctx, v);
+	}
+	return 0;
+}
+
+int
+flowkey_value(const struct flowkey *k, const struct flow_rec *r,
+    const struct flowrec_ctx *ctx, struct flowkey_value *v)
+{
+	v->type = k->type;
+	v->str = NULL;
+	v->len = 0;
+	return eval(k, r, ctx, v);
+}
+
+int
+flowkey_eval(const struct flowkey *k, const struct flow_rec *r,
+    const struct flowrec_ctx *ctx, char *out, size_t outlen)
+{
+	struct flowkey_value v;
+
+	if (!flowkey_value(k, r, ctx, &v)) {
+		if (outlen > 0)
+			snprintf(out, outlen, "null");
+		return 0;
+	}
+	flowkey_format(&v, out, outlen);
+	return 1;
+}
+
+/* ---- key lists --------------------------------------------------------- */
+
+void
+flowkeys_free(struct flowkeys *ks)
+{
+	if (ks == NULL)
+		return;
+	for (size_t i = 0; i < ks->n; i++)
+		flowkey_free(ks->k[i]);
+	free(ks->k);
+	free(ks);
+}
+
+struct flowkeys *
+flowkeys_parse(const char *list, char *err, size_t errlen)
+{
+	struct kparse p = { list, 0, err, errlen };
+	struct flowkeys *ks;
+	size_t len = strlen(list), b = 0, e = len;
+	int depth = 0;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (len > FLOWKEY_EXPR_MAX) {
+		kerr(&p, FLOWKEY_EXPR_MAX, "key list longer than %d characters",
+		    FLOWKEY_EXPR_MAX);
+		return NULL;
+	}
+	ks = xcalloc(1, sizeof(*ks));
+	trim(list, &b, &e);
+	if (b == e)
+		return ks; /* no keys: one total for the flow */
+	for (size_t i = b, start = b; i <= e; i++) {
+		struct flowkey *k;
+
+		if (i < e && list[i] == '[')
+			depth++;
+		else if (i < e && list[i] == ']')
+			depth--;
+		if (i < e && (list[i] != ',' || depth > 0))
+			continue;
+		if (ks->n == FLOWKEYS_MAX) {
+			kerr(&p, start, "more than %d keys", FLOWKEYS_MAX);
+			goto fail;
+		}
+		k = flowkey_parse_n(list + start, i - start, start, err, errlen);
+		if (k == NULL)
+			goto fail;
+		ks->k = xrealloc(ks->k, (ks->n + 1) * sizeof(*ks->k));
+		ks->k[ks->n++] = k;
+		start = i + 1;
+	}
+	return ks;
+fail:
+	flowkeys_free(ks);
+	return NULL;
+}
+
+size_t
+flowkeys_count(const struct flowkeys *ks)
+{
+	return ks->n;
+}
+
+const struct flowkey *
+flowkeys_get(const struct flowkeys *ks, size_t i)
+{
+	assert(i < ks->n);
+	return ks->k[i];
+}
+
+size_t
+flowkeys_strmax(const struct flowkeys *ks)
+{
+	return ks->n == 0 ? 1 : ks->n * FLOWKEY_VALUE_MAX;
+}
+
+int
+flowkeys_eval(const struct flowkeys *ks, const struct flow_rec *r,
+    const struct flowrec_ctx *ctx, char *out, size_t outlen)
+{
+	size_t o = 0;
+	int all = 1;
+
+	if (outlen == 0)
+		return -1;
+	out[0] = '\0';
+	for (size_t i = 0; i < ks->n; i++) {
+		char val[FLOWKEY_VALUE_MAX];
+		size_t n;
+
+		if (!flowkey_eval(ks->k[i], r, ctx, val, sizeof(val)))
+			all = 0;
+		n = strlen(val);
+		if (o + (i > 0) + n + 1 > outlen) {
+			size_t room = outlen - 1 - o;
+
+			if (i > 0 && room > 0) {
+				out[o++] = ',';
+				room--;
+			}
+			memcpy(out + o, val, room < n ? room : n);
+			o += room < n ? room : n;
+			out[o] = '\0';
+			return -1;
+		}
+		if (i > 0)
+			out[o++] = ',';
+		memcpy(out + o, val, n + 1);
+		o += n;
+	}
+	return all;
+}

@@ -1,0 +1,238 @@
+/*
+ * flowtab.h: one flow definition's table of smoothed flow rates, and its
+ * top-N queries (sFlow-RT's /activeflows). PURE: no I/O, no logging.
+ *
+ * Thread model: the engine thread owns a table and is the only thread that
+ * calls anything taking a struct flowtab. Once per push period it takes a
+ * flowtab_snapshot(), an immutable copy of the per-data-source top-n, and
+ * publishes it; API threads then answer /activeflows with
+ * flowtab_snapshot_top() on that snapshot, which is safe from any thread.
+ * flowtab_top() answers the same query on the live table, for the owner
+ * itself (thresholds, tests).
+ *
+ * Entries are keyed by (key, agent, dataSource). The key is an opaque byte
+ * string: the joined flowKeys.
+ *
+ * Smoothing. Each sample adds x (bytes or frames, already scaled by the
+ * sampling rate) at time t_i. The value of an entry at time `now` is
+ *
+ *	value(now) = (1/t) * SUM_i x_i * exp(-(now - t_i) / t)
+ *
+ * with t the definition's smoothing time in seconds: an exponentially
+ * weighted moving average of the rate, in units per second. It is linear,
+ * so a query sees the same number whatever the pattern of updates and
+ * queries before it; its DC gain is 1, so a constant rate R converges to R
+ * (to within the sampling ripple: with samples every d seconds the value
+ * swings +-d/2t around R, its time average being exactly R), and its time
+ * integral is exactly the sum of the samples. A step to 0 decays as
+ * exp(-dt/t). This is sFlow-RT's behaviour: rates per second, smoothed
+ * over t (default 2 s), a sparse flow spiking and decaying, a square wave
+ * smoothed over a long t converging to its average.
+ *
+ * It costs one exp() per update: the table keeps every accumulator in a
+ * shared reference frame, acc = SUM x_i * exp((t_i - epoch) / t), so that
+ * value(now) = acc * exp(-(now - epoch) / t) / t. All entries decay by the
+ * same factor, so comparing accumulators compares current values without
+ * any exp(). The epoch moves forward (every accumulator rescaled, O(N))
+ * once `now` is 256 t past it, long before exp() could overflow.
+ *
+ * Top-N (sFlow-RT's n). For each data source (agent, ifIndex) only its n
+ * largest entries take part in a query; then entries with the same key
+ * are merged across agents and data sources by the aggregation mode.
+ *
+ * Bounded memory. At most max_entries entries. Inserting into a full
+ * table removes the entry with the smallest current value among 16 picked
+ * at random (O(1)); the current value is recency and size together, so
+ * idle and small flows go first and heavy hitters stay. It counts as an
+ * eviction, or as an expiry if the entry had expired anyway.
+ *
+ * Expiry. An entry expires when it has not been updated for
+ * FLOWTAB_EXPIRE_T smoothing times and its value is below
+ * FLOWTAB_EPSILON. Expired entries are removed lazily: each add checks a
+ * couple of entries (a sweeping cursor), and flowtab_expire() sweeps them
+ * all.
+ */
+#ifndef FABMON_FLOWTAB_H
+#define FABMON_FLOWTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sflow.h"
+
+/* Idle for this many smoothing times and below epsilon: expired. */
+#define FLOWTAB_EXPIRE_T 10
+/* A value (per second) this small is zero for every display. */
+#define FLOWTAB_EPSILON 1e-3
+/* Entries compared to pick one to evict from a full table. */
+#define FLOWTAB_EVICT_SAMPLES 16
+/* Longest key accepted, in bytes. */
+#define FLOWTAB_KEY_MAX 65535
+
+struct flowtab;
+struct flowtab_snapshot;
+
+struct flowtab_conf {
+	double t;           /* smoothing time, seconds, > 0 (sFlow-RT: 2) */
+	unsigned n;         /* top-n per data source, >= 1 (sFlow-RT: 5) */
+	size_t max_entries; /* 1 .. 2^31 */
+	uint64_t seed;      /* hash key and eviction sampling; random in prod */
+};
+
+/* Where a sample was seen. */
+struct flowtab_src {
+	struct sflow_addr agent;
+	uint32_t ds;    /* dataSource: the ifIndex */
+	bool edge;      /* entering the fabric at an edge port (aggMode edge) */
+	bool core;      /* seen on a fabric link (aggMode core) */
+};
+
+/*
+ * Which entries a query reads. ALL: every agent; ONE: q.agent only;
+ * EDGE/CORE: entries flagged edge/core, from every agent.
+ */
+enum flowtab_filter {
+	FLOWTAB_ALL,
+	FLOWTAB_ONE,
+	FLOWTAB_EDGE,
+	FLOWTAB_CORE,
+};
+
+/*
+ * How entries with the same key merge. MAX: the largest (a packet seen by
+ * every switch on its path counts once). SUM: all added. EDGE: the sum of
+ * the entries flagged edge (each packet counted once, at its ingress edge
+ * port, even when the key's traffic enters at several leaves). CORE: the
+ * largest of the entries flagged core (the busiest fabric link's view; a
+ * packet crosses several core ports, so a sum would count it again).
+ */
+enum flowtab_agg {
+	FLOWTAB_AGG_MAX,
+	FLOWTAB_AGG_SUM,
+	FLOWTAB_AGG_EDGE,
+	FLOWTAB_AGG_CORE,
+};
+
+struct flowtab_query {
+	enum flowtab_filter filter;
+	struct sflow_addr agent; /* FLOWTAB_ONE */
+	size_t max_flows;        /* 0: no limit but the output's size */
+	double min_value;        /* hits have value >= min_value */
+	enum flowtab_agg agg;
+};
+
+/*
+ * One merged flow. key points into the table (valid until the table's
+ * next add, expire or free) or into the snapshot (valid while it lives).
+ * agent/ds: for MAX and CORE the winning entry, for SUM and EDGE the
+ * largest contributor; ties go to an edge entry, then the lowest agent
+ * address, then the lowest ifIndex. merged: how many entries were merged.
+ */
+struct flowtab_hit {
+	const char *key;
+	size_t keylen;
+	double value; /* per second */
+	struct sflow_addr agent;
+	uint32_t ds;
+	uint32_t merged;
+};
+
+/* One entry, as flowtab_get() and the removal callback see it. */
+struct flowtab_info {
+	const char *key;
+	size_t keylen;
+	struct sflow_addr agent;
+	uint32_t ds;
+	bool edge, core;   /* flags of the latest sample */
+	double value;      /* per second, at the time asked */
+	double total;      /* sum of every sample's x since first seen */
+	uint64_t samples;  /* samples added since first seen */
+	uint64_t first_ms; /* time of the first sample */
+	uint64_t last_ms;  /* latest sample time */
+};
+
+enum flowtab_gone {
+	FLOWTAB_EVICTED,
+	FLOWTAB_EXPIRED,
+};
+
+struct flowtab_stats {
+	size_t entries;
+	size_t max_entries;
+	size_t sources;     /* data sources with at least one entry */
+	uint64_t inserts;   /* entries created */
+	uint64_t updates;   /* samples added to an existing entry */
+	uint64_t evictions; /* removed from a full table */
+	uint64_t expired;
+	uint64_t rejected;  /* bad value or key too long */
+	uint64_t rebases;   /* epoch moves */
+	size_t mem_bytes;   /* estimate of the heap this table holds */
+};
+
+/* A new, empty table. The caller owns it; free with flowtab_free(). */
+struct flowtab *flowtab_new(const struct flowtab_conf *);
+void flowtab_free(struct flowtab *);
+
+/*
+ * Called for every entry removed by eviction or expiry (not by
+ * flowtab_free), from inside flowtab_add() or flowtab_expire(), on the
+ * owner thread: the hook for a flow log's "end of flow". info is valid
+ * during the call only; the callback must not touch the table.
+ */
+void flowtab_set_gone_cb(struct flowtab *,
+    void (*cb)(void *arg, const struct flowtab_info *, enum flowtab_gone),
+    void *arg);
+
+/*
+ * Add a sample of value x (>= 0, finite) for (key, src) at now_ms (a
+ * monotonic clock). Returns 1 if it created the entry, 0 if it updated
+ * one, -1 if it rejected the sample (bad x, key longer than
+ * FLOWTAB_KEY_MAX; counted). A full table evicts first. Owner thread.
+ */
+int flowtab_add(struct flowtab *, const char *key, size_t keylen,
+    const struct flowtab_src *src, double x, uint64_t now_ms);
+
+/*
+ * Look one entry up; fills *info (value at now_ms) and returns true if
+ * found. info->key points into the table. Owner thread.
+ */
+bool flowtab_get(const struct flowtab *, const char *key, size_t keylen,
+    const struct flowtab_src *src, uint64_t now_ms, struct flowtab_info *info);
+
+/*
+ * The top flows at now_ms for query q, sorted by value descending (ties:
+ * key bytes ascending), at most max of them (and q->max_flows). Returns
+ * how many were written to out. Owner thread.
+ */
+size_t flowtab_top(const struct flowtab *, const struct flowtab_query *q,
+    uint64_t now_ms, struct flowtab_hit *out, size_t max);
+
+/* Remove every expired entry now (O(entries)). Returns how many. */
+size_t flowtab_expire(struct flowtab *, uint64_t now_ms);
+
+void flowtab_stats(const struct flowtab *, struct flowtab_stats *);
+
+/*
+ * An immutable copy of what queries read: the n largest entries of each
+ * data source at now_ms, and the stats. Owner thread; the caller owns the
+ * snapshot, which no longer refers to the table.
+ */
+struct flowtab_snapshot *flowtab_snapshot(const struct flowtab *,
+    uint64_t now_ms);
+void flowtab_snapshot_free(struct flowtab_snapshot *);
+
+/*
+ * flowtab_top() on a snapshot, at now_ms (>= the snapshot's time: values
+ * keep decaying; no sample after the snapshot is seen). Any thread; the
+ * snapshot is only read. Keys point into the snapshot.
+ */
+size_t flowtab_snapshot_top(const struct flowtab_snapshot *,
+    const struct flowtab_query *q, uint64_t now_ms, struct flowtab_hit *out,
+    size_t max);
+/* The table's stats as of the snapshot; its time. */
+void flowtab_snapshot_stats(const struct flowtab_snapshot *,
+    struct flowtab_stats *);
+uint64_t flowtab_snapshot_time(const struct flowtab_snapshot *);
+
+#endif

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""lab_flows: sFlow-RT-style flow definitions against the lab fabric.
+
+A script drives fabmond the way sFlow-RT users' scripts do (PUT a flow,
+poll /activeflows) while hping3 sends one UDP 5-tuple from h1 (leaf l1)
+to h5 (leaf l4). Checks:
+- keys `link:inputifindex` give exactly the two fabric links the stream
+  crossed (l1 -> one spine -> l4), named as the topology names them;
+- edge top-N reports the stream's rate once, within the sampling error,
+  while aggMode=sum counts it at every switch on its path (three times);
+- bad definitions are refused with the position of the error.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from fablib import ROOT, FABMOND, ok  # noqa: E402
+import fablib  # noqa: E402
+
+PREFIX = os.environ.get('LAB_PREFIX_TEST', f'fl{os.getpid() % 10000}')
+ENV = dict(os.environ, LAB_PREFIX=PREFIX)
+LAB = os.path.join(ROOT, 'tests', 'lab', 'lab.sh')
+
+
+def lab(*args, check=True, **kw):
+    return subprocess.run([LAB, *args], env=ENV, check=check, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          **kw)
+
+
+def curl(path, method='GET', data=None):
+    cmd = ['curl', '-s', '--max-time', '5', '-w', '\n%{http_code}',
+           '-X', method, f'http://127.0.0.1:8008{path}']
+    if data is not None:
+        cmd += ['-H', 'Content-Type: application/json', '--data-binary', '@-']
+    r = subprocess.run([LAB, 'exec', 'c1', *cmd], env=ENV, input=data,
+                       stdout=subprocess.PIPE, text=True)
+    body, _, code = r.stdout.rpartition('\n')
+    return int(code or 0), body
+
+
+def get(path):
+    code, body = curl(path)
+    return json.loads(body) if code == 200 else None
+
+
+def put_flow(name, spec):
+    return curl(f'/flow/{name}/json', 'PUT', json.dumps(spec))
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix='fabmon-flows-test-')
+    procs = []
+    try:
+        r = lab('up', check=False)
+        if not ok(r.returncode == 0, 'flows/lab up', r.stdout[-1500:]):
+            return 1
+        log = open(os.path.join(tmp, 'fabmond.log'), 'w')
+        procs.append(subprocess.Popen(
+            [LAB, 'exec', 'c1', FABMOND, '-d', '--sflow', '10.99.0.101:6343',
+             '--http', '127.0.0.1:8008', '--state-dir',
+             os.path.join(tmp, 'state'), '--snmp-seed', '10.99.0.21',
+             '-o', 'snmp.poll_s=5', '-o', 'engine.push_ms=500'],
+            env=ENV, stdout=log, stderr=subprocess.STDOUT))
+        lab('wait', check=False)
+        I = dict(line.split('=', 1) for line in lab('info').stdout.splitlines()
+                 if '=' in line)
+        deadline = time.time() + 30
+        topo = None
+        while time.time() < deadline:
+            topo = get('/api/v1/topology')
+            if topo and len(topo['links']) == 8:
+                break
+            time.sleep(0.5)
+        ok(topo and len(topo['links']) == 8, 'flows/topology known')
+        run(I)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        lab('down', check=False)
+        if fablib.failures:
+            print('# fabmond log tail:\n# ' + open(os.path.join(
+                tmp, 'fabmond.log')).read()[-2000:].replace('\n', '\n# '))
+    return 1 if fablib.failures else 0
+
+
+def run(I):
+    h1, h5 = I['host.h1.ip'], I['host.h5.ip']
+    flt = f'ipsource={h1}&ipdestination={h5}&udpdestinationport=53'
+    code, body = put_flow('links', {'keys': 'link:inputifindex',
+                                    'value': 'frames', 'filter': flt})
+    ok(code == 204, 'flows/PUT a flow keyed by link:inputifindex', body)
+    code, body = put_flow('edge5', {
+        'keys': 'ipsource,ipdestination,udpsourceport,udpdestinationport',
+        'value': 'frames', 'filter': flt, 't': 2})
+    ok(code == 204, 'flows/PUT a 5-tuple flow', body)
+    code, body = put_flow('edge5', {
+        'keys': 'ipsource,ipdestination,udpsourceport,udpdestinationport',
+        'value': 'frames', 'filter': flt, 't': 2})
+    ok(code == 204, 'flows/PUT it again: idempotent', body)
+    listed = get('/flow/json')
+    ok(listed and set(listed) == {'links', 'edge5'} and
+       listed['links']['keys'] == 'link:inputifindex',
+       'flows/GET /flow/json lists both', listed)
+
+    def rx(node, port):  # noqa: E306
+        return int(lab('exec', node, 'cat',
+                       f'/sys/class/net/{port}/statistics/rx_packets').stdout)
+    h1port = I['host.h1.port'].split(':')[1]
+    # About 12 s of traffic; measure while it flows, past the smoothing.
+    hp = subprocess.Popen(
+        [LAB, 'exec', 'h1', 'hping3', '-n', '-q', '-c', '12000', '-i',
+         'u1000', '--udp', '-k', '-s', '40053', '-p', '53', h5], env=ENV,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(3)
+    rx0, t0 = rx('l1', h1port), time.time()
+    time.sleep(4)
+    # The oracle: the packets l1's host port really received meanwhile.
+    rx1, t1 = rx('l1', h1port), time.time()
+    edge = get('/activeflows/ALL/edge5/json?aggMode=edge')
+    summ = get('/activeflows/ALL/edge5/json?aggMode=sum')
+    mx = get('/activeflows/ALL/edge5/json?aggMode=max')
+    links = get('/activeflows/ALL/links/json?maxFlows=10')
+    pps = (rx1 - rx0) / (t1 - t0)
+    hp.terminate()
+    hp.wait(timeout=30)
+    lab('exec', 'h1', 'pkill', '-x', 'hping3', check=False)
+    print(f'# l1 {h1port} received {rx1 - rx0} packets in {t1 - t0:.1f}s '
+          f'= {pps:.0f} pps')
+    print(f'# edge {edge}\n# sum {summ}\n# max {mx}\n# links {links}')
+    key = f'{h1},{h5},40053,53'
+    e = [f['value'] for f in edge or [] if f['key'] == key]
+    s = [f['value'] for f in summ or [] if f['key'] == key]
+    x = [f['value'] for f in mx or [] if f['key'] == key]
+    ok(len(e) == 1 and 0.6 * pps <= e[0] <= 1.4 * pps,
+       f'flows/edge top-N: the stream once, within the sampling error '
+       f'({e} vs {pps:.0f} pps)')
+    ok(len(x) == 1 and 0.6 * pps <= x[0] <= 1.4 * pps,
+       f'flows/max: not doubled by the switches it crosses ({x})')
+    ok(len(s) == 1 and len(e) == 1 and 2.2 <= s[0] / e[0] <= 3.8,
+       f'flows/sum: counted at each of the 3 switches ({s} vs {e})')
+    # The links crossed: l1's uplink to one spine, that spine's link to l4.
+    names = {f['key'] for f in links or []}
+    lk = {l['name']: l for l in get('/api/v1/topology')['links']}
+    spines = {lk[n]['node2'] if lk[n]['node1'].startswith('l')
+              else lk[n]['node1'] for n in names if n in lk}
+    ends = {tuple(sorted((lk[n]['node1'], lk[n]['node2'])))
+            for n in names if n in lk}
+    ok(len(names) == 2 and len(spines) == 1 and
+       {e2[0] for e2 in ends} == {'l1', 'l4'},
+       'flows/link:inputifindex names the two links crossed '
+       '(l1 - spine - l4)', names)
+    # Errors name the problem and its position.
+    code, body = put_flow('bad', {'keys': 'ipsource', 'filter':
+                                  'ipsource=10.0.0.0/8&(udpdestinationport=53'})
+    ok(code == 400 and 'filter' in body and re.search(r'\d', body),
+       'flows/bad filter -> 400 with its position', body)
+    code, body = put_flow('bad', {'keys': 'ipsourc'})
+    ok(code == 400 and 'ipsourc' in body, 'flows/unknown key -> 400', body)
+    code, body = put_flow('bad', {'keys': 'ipsource', 'fliter': 'x'})
+    ok(code == 400 and 'fliter' in body, 'flows/unknown field -> 400', body)
+    code, _ = curl('/flow/links/json', 'DELETE')
+    ok(code == 204 and get('/flow/links/json') is None and
+       curl('/activeflows/ALL/links/json')[0] == 404,
+       'flows/DELETE removes it')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
