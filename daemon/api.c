@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "engine.h"
 #include "graph.h"
 #include "ingest.h"
 #include "topo.h"
@@ -146,6 +147,41 @@ topology_health(struct api_ctx *api)
 	return o;
 }
 
+/* Each flow definition's table: size, evictions, what matched. */
+static json_t *
+flows_health(struct api_ctx *api)
+{
+	struct engine_snap *es = api->engine_snap
+	    ? (struct engine_snap *)snap_slot_get(api->engine_snap)
+	    : NULL;
+	json_t *a = json_array();
+
+	for (size_t i = 0; es != NULL && i < es->n; i++) {
+		const struct engine_flow *f = &es->flows[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "name", json_string(f->def.name));
+		json_object_set_new(
+		    o, "entries", json_integer((json_int_t)f->stats.entries));
+		json_object_set_new(o, "maxEntries",
+		    json_integer((json_int_t)f->stats.max_entries));
+		json_object_set_new(o, "evictions",
+		    json_integer((json_int_t)f->stats.evictions));
+		json_object_set_new(
+		    o, "expired", json_integer((json_int_t)f->stats.expired));
+		json_object_set_new(
+		    o, "matched", json_integer((json_int_t)f->matched));
+		json_object_set_new(
+		    o, "keyless", json_integer((json_int_t)f->keyless));
+		json_object_set_new(o, "memBytes",
+		    json_integer((json_int_t)f->stats.mem_bytes));
+		json_array_append_new(a, o);
+	}
+	if (es != NULL)
+		snap_put(&es->base);
+	return a;
+}
+
 static char *
 health(struct api_ctx *api)
 {
@@ -210,6 +246,7 @@ health(struct api_ctx *api)
 	json_object_set_new(o, "status", json_string(status));
 	json_object_set_new(o, "ingest", ing);
 	json_object_set_new(o, "topology", topology_health(api));
+	json_object_set_new(o, "flows", flows_health(api));
 	json_object_set_new(o, "agents", agents);
 	out = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(o);
