@@ -4,11 +4,13 @@
  * I/O, no logging. Owned by the engine thread; snapshots are read by any.
  *
  * Layout. Entries live in one dense array (removal moves the last entry
- * into the hole), so that eviction can sample uniformly and a sweep is a
- * linear scan. They are found through a chained hash on (key, data
- * source), and each data source threads its entries on a doubly linked
- * list, so that a per-source top-n never scans other sources. Keys of up
- * to KEY_INLINE bytes are stored in the entry; longer ones on the heap.
+ * into the hole), so that eviction can sample uniformly and the sweeps
+ * and the per-source top-n are linear scans, which the hardware
+ * prefetches. They are found through an open-addressing index of
+ * (entry, 32-bit hash of key and source) slots with linear probing: a
+ * lookup touches one slot run and, but for a rare tag collision, only the
+ * entry it wants. Keys of up to KEY_INLINE bytes are stored in the entry;
+ * longer ones on the heap.
  */
 #include <assert.h>
 #include <math.h>
@@ -25,7 +27,7 @@
 /* Move the epoch once now is this many smoothing times past it. */
 #define REBASE_T 256.0
 /* Entries checked for expiry by each add. */
-#define SWEEP_STEP 2
+#define SWEEP_STEP 1
 
 struct fent {
 	double acc;   /* SUM x * exp((t_i - epoch) / t) */
@@ -33,11 +35,8 @@ struct fent {
 	uint64_t first_ms;
 	uint64_t last_ms;
 	uint64_t samples;
-	uint32_t keyhash;
-	uint32_t hnext; /* hash chain */
+	uint32_t keyhash; /* of the key alone: queries merge on it */
 	uint32_t src;
-	uint32_t sprev; /* the source's list */
-	uint32_t snext;
 	uint16_t keylen;
 	uint8_t flags;
 	union {
@@ -46,14 +45,22 @@ struct fent {
 	} key;
 };
 
+/*
+ * An index slot: an entry (or a source), and the hash that placed it; h 0
+ * marks an empty slot.
+ */
+struct slot {
+	uint32_t idx;
+	uint32_t h;
+};
+
 struct fsrc {
 	struct sflow_addr agent; /* normalised: unused bytes zero */
 	uint32_t ds;
-	uint32_t hash;
-	uint32_t hnext; /* hash chain, or the free list */
-	uint32_t head;  /* first entry */
-	uint32_t count; /* entries */
-	bool live;      /* false: on the free list */
+	uint32_t hash;      /* never 0 */
+	uint32_t next_free; /* on the free list */
+	uint32_t count;     /* entries */
+	bool live;          /* false: on the free list */
 };
 
 struct flowtab {
@@ -65,8 +72,8 @@ struct flowtab {
 
 	struct fent *ents;
 	uint32_t n, cap;
-	uint32_t *buckets;
-	uint32_t bmask;
+	struct slot *slots; /* power-of-two size, at most 3/4 full */
+	uint32_t smask;
 	uint32_t sweep;
 
 	struct fsrc *srcs;
@@ -74,8 +81,8 @@ struct flowtab {
 	uint32_t srccap;
 	uint32_t src_free;
 	uint32_t live_srcs;
-	uint32_t *sbuckets;
-	uint32_t sbmask;
+	struct slot *sslots; /* the sources' index, like the entries' */
+	uint32_t ssmask;
 	uint32_t cache_src; /* the last source looked up, or NIL */
 
 	size_t key_heap; /* estimated heap bytes of long keys */
@@ -155,9 +162,8 @@ siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len)
 	size_t i, tail = len & 7;
 
 	for (i = 0; i + 8 <= len; i += 8) {
-		m = 0;
-		for (int j = 7; j >= 0; j--)
-			m = m << 8 | p[i + (size_t)j];
+		/* host order: only this process compares the hashes */
+		memcpy(&m, p + i, 8);
 		v3 ^= m;
 		SIPROUND;
 		v0 ^= m;
@@ -194,12 +200,13 @@ rng_next(struct flowtab *ft)
 	return ft->rng * 0x2545f4914f6cdd1dull;
 }
 
+/* The index hash of (key, source); never 0, which marks an empty slot. */
 static uint32_t
-ent_bucket(const struct flowtab *ft, uint32_t keyhash, uint32_t src)
+slot_hash(uint32_t keyhash, uint32_t src)
 {
-	uint64_t h = ((uint64_t)keyhash << 32 | src) * 0x9e3779b97f4a7c15ull;
+	uint32_t h = (uint32_t)(mix64((uint64_t)keyhash << 32 | src) >> 32);
 
-	return (uint32_t)(h >> 32) & ft->bmask;
+	return h ? h : 1;
 }
 
 static size_t
@@ -257,10 +264,10 @@ ft_scale(uint64_t epoch_ms, double inv_tau_ms, double t, uint64_t now_ms)
 /* ---- data sources ----------------------------------------------------- */
 
 static uint32_t
-src_hash(const struct flowtab *ft, const struct sflow_addr *agent,
-    uint32_t ds)
+src_hash(const struct flowtab *ft, const struct sflow_addr *agent, uint32_t ds)
 {
 	uint8_t buf[21];
+	uint32_t h;
 
 	buf[0] = agent->family;
 	memcpy(buf + 1, agent->a, 16);
@@ -268,26 +275,67 @@ src_hash(const struct flowtab *ft, const struct sflow_addr *agent,
 	buf[18] = (uint8_t)(ds >> 8);
 	buf[19] = (uint8_t)(ds >> 16);
 	buf[20] = (uint8_t)(ds >> 24);
-	return (uint32_t)siphash13(ft->k0, ft->k1, buf, sizeof(buf));
+	h = (uint32_t)siphash13(ft->k0, ft->k1, buf, sizeof(buf));
+	return h ? h : 1;
 }
 
 static void
-src_rehash(struct flowtab *ft, uint32_t nb)
+slot_put(struct slot *slots, uint32_t mask, uint32_t h, uint32_t idx)
 {
-	free(ft->sbuckets);
-	ft->sbuckets = xmalloc((size_t)nb * sizeof(*ft->sbuckets));
-	memset(ft->sbuckets, 0xff, (size_t)nb * sizeof(*ft->sbuckets));
-	ft->sbmask = nb - 1;
-	for (uint32_t i = 0; i < ft->nsrcs; i++) {
-		struct fsrc *s = &ft->srcs[i];
-		uint32_t b;
+	uint32_t j = h & mask;
 
-		if (!s->live)
-			continue;
-		b = s->hash & ft->sbmask;
-		s->hnext = ft->sbuckets[b];
-		ft->sbuckets[b] = i;
+	while (slots[j].h != 0)
+		j = (j + 1) & mask;
+	slots[j].h = h;
+	slots[j].idx = idx;
+}
+
+/* The slot that holds idx, placed by hash h. */
+static uint32_t
+slot_find(const struct slot *slots, uint32_t mask, uint32_t h, uint32_t idx)
+{
+	uint32_t j = h & mask;
+
+	while (slots[j].idx != idx || slots[j].h != h) {
+		assert(slots[j].h != 0);
+		j = (j + 1) & mask;
 	}
+	return j;
+}
+
+/*
+ * Empty slot i, shifting back the slots after it that would no longer be
+ * found (linear probing needs no tombstones).
+ */
+static void
+slot_del(struct slot *slots, uint32_t mask, uint32_t i)
+{
+	uint32_t j = i, k;
+
+	for (;;) {
+		j = (j + 1) & mask;
+		if (slots[j].h == 0)
+			break;
+		k = slots[j].h & mask;
+		/* stays if its home k lies cyclically in (i, j] */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		slots[i] = slots[j];
+		i = j;
+	}
+	slots[i].h = 0;
+	slots[i].idx = 0;
+}
+
+static void
+src_rehash(struct flowtab *ft, uint32_t ns)
+{
+	free(ft->sslots);
+	ft->sslots = xcalloc(ns, sizeof(*ft->sslots));
+	ft->ssmask = ns - 1;
+	for (uint32_t i = 0; i < ft->nsrcs; i++)
+		if (ft->srcs[i].live)
+			slot_put(ft->sslots, ft->ssmask, ft->srcs[i].hash, i);
 }
 
 /* The index of (agent, ds), or NIL. */
@@ -295,12 +343,15 @@ static uint32_t
 src_lookup(const struct flowtab *ft, const struct sflow_addr *agent,
     uint32_t ds, uint32_t h)
 {
-	for (uint32_t i = ft->sbuckets[h & ft->sbmask]; i != NIL;
-	    i = ft->srcs[i].hnext) {
-		const struct fsrc *s = &ft->srcs[i];
+	for (uint32_t j = h & ft->ssmask; ft->sslots[j].h != 0;
+	     j = (j + 1) & ft->ssmask) {
+		const struct fsrc *s;
 
-		if (s->hash == h && s->ds == ds && addr_eq(&s->agent, agent))
-			return i;
+		if (ft->sslots[j].h != h)
+			continue;
+		s = &ft->srcs[ft->sslots[j].idx];
+		if (s->ds == ds && addr_eq(&s->agent, agent))
+			return ft->sslots[j].idx;
 	}
 	return NIL;
 }
@@ -329,12 +380,12 @@ src_get(struct flowtab *ft, const struct flowtab_src *src)
 
 	if (ft->src_free != NIL) {
 		i = ft->src_free;
-		ft->src_free = ft->srcs[i].hnext;
+		ft->src_free = ft->srcs[i].next_free;
 	} else {
 		if (ft->nsrcs == ft->srccap) {
 			ft->srccap = ft->srccap ? ft->srccap * 2 : 16;
-			ft->srcs = xrealloc(ft->srcs,
-			    (size_t)ft->srccap * sizeof(*ft->srcs));
+			ft->srcs = xrealloc(
+			    ft->srcs, (size_t)ft->srccap * sizeof(*ft->srcs));
 		}
 		i = ft->nsrcs++;
 	}
@@ -342,14 +393,13 @@ src_get(struct flowtab *ft, const struct flowtab_src *src)
 	s->agent = a;
 	s->ds = src->ds;
 	s->hash = h;
-	s->head = NIL;
 	s->count = 0;
 	s->live = true;
-	s->hnext = ft->sbuckets[h & ft->sbmask];
-	ft->sbuckets[h & ft->sbmask] = i;
 	ft->live_srcs++;
-	if (ft->live_srcs > ft->sbmask + 1)
-		src_rehash(ft, (ft->sbmask + 1) * 2);
+	if ((size_t)ft->live_srcs > (size_t)(ft->ssmask + 1) / 4 * 3)
+		src_rehash(ft, (ft->ssmask + 1) * 2); /* puts s too */
+	else
+		slot_put(ft->sslots, ft->ssmask, h, i);
 	return ft->cache_src = i;
 }
 
@@ -358,16 +408,12 @@ static void
 src_release(struct flowtab *ft, uint32_t i)
 {
 	struct fsrc *s = &ft->srcs[i];
-	uint32_t *pp = &ft->sbuckets[s->hash & ft->sbmask];
 
 	assert(s->count == 0);
-	while (*pp != i) {
-		assert(*pp != NIL);
-		pp = &ft->srcs[*pp].hnext;
-	}
-	*pp = s->hnext;
+	slot_del(ft->sslots, ft->ssmask,
+	    slot_find(ft->sslots, ft->ssmask, s->hash, i));
 	s->live = false;
-	s->hnext = ft->src_free;
+	s->next_free = ft->src_free;
 	ft->src_free = i;
 	ft->live_srcs--;
 	if (ft->cache_src == i)
@@ -377,34 +423,42 @@ src_release(struct flowtab *ft, uint32_t i)
 /* ---- entries ---------------------------------------------------------- */
 
 static void
-ent_rehash(struct flowtab *ft, uint32_t nb)
+ent_rehash(struct flowtab *ft, uint32_t ns)
 {
-	free(ft->buckets);
-	ft->buckets = xmalloc((size_t)nb * sizeof(*ft->buckets));
-	memset(ft->buckets, 0xff, (size_t)nb * sizeof(*ft->buckets));
-	ft->bmask = nb - 1;
-	for (uint32_t i = 0; i < ft->n; i++) {
-		struct fent *e = &ft->ents[i];
-		uint32_t b = ent_bucket(ft, e->keyhash, e->src);
-
-		e->hnext = ft->buckets[b];
-		ft->buckets[b] = i;
-	}
+	free(ft->slots);
+	ft->slots = xcalloc(ns, sizeof(*ft->slots));
+	ft->smask = ns - 1;
+	for (uint32_t i = 0; i < ft->n; i++)
+		slot_put(ft->slots, ft->smask,
+		    slot_hash(ft->ents[i].keyhash, ft->ents[i].src), i);
 }
 
 static uint32_t
-ent_find(const struct flowtab *ft, const char *key, size_t keylen,
-    uint32_t kh, uint32_t si)
+ent_find(const struct flowtab *ft, const char *key, size_t keylen, uint32_t kh,
+    uint32_t si)
 {
-	for (uint32_t i = ft->buckets[ent_bucket(ft, kh, si)]; i != NIL;
-	    i = ft->ents[i].hnext) {
-		const struct fent *e = &ft->ents[i];
+	uint32_t h = slot_hash(kh, si);
 
+	for (uint32_t j = h & ft->smask; ft->slots[j].h != 0;
+	     j = (j + 1) & ft->smask) {
+		const struct fent *e;
+
+		if (ft->slots[j].h != h)
+			continue;
+		e = &ft->ents[ft->slots[j].idx];
 		if (e->keyhash == kh && e->src == si && e->keylen == keylen &&
 		    memcmp(ent_key(e), key, keylen) == 0)
-			return i;
+			return ft->slots[j].idx;
 	}
 	return NIL;
+}
+
+/* The slot that holds entry i. */
+static uint32_t
+slot_of(const struct flowtab *ft, uint32_t i)
+{
+	return slot_find(ft->slots, ft->smask,
+	    slot_hash(ft->ents[i].keyhash, ft->ents[i].src), i);
 }
 
 static size_t
@@ -428,42 +482,27 @@ ent_info(const struct flowtab *ft, const struct fent *e, uint64_t now_ms,
 	info->ds = s->ds;
 	info->edge = (e->flags & F_EDGE) != 0;
 	info->core = (e->flags & F_CORE) != 0;
-	info->value = e->acc * ft_scale(ft->epoch_ms, ft->inv_tau_ms,
-	    ft->conf.t, now_ms);
+	info->value =
+	    e->acc * ft_scale(ft->epoch_ms, ft->inv_tau_ms, ft->conf.t, now_ms);
 	info->total = e->total;
 	info->samples = e->samples;
 	info->first_ms = e->first_ms;
 	info->last_ms = e->last_ms;
 }
 
-/* Point whatever refers to entry `from` at `to`, then move it there. */
+/* Point the index at entry `from`'s new place `to`, then move it there. */
 static void
 ent_move(struct flowtab *ft, uint32_t from, uint32_t to)
 {
-	struct fent *e = &ft->ents[from];
-	uint32_t *pp = &ft->buckets[ent_bucket(ft, e->keyhash, e->src)];
-
-	while (*pp != from) {
-		assert(*pp != NIL);
-		pp = &ft->ents[*pp].hnext;
-	}
-	*pp = to;
-	if (e->sprev != NIL)
-		ft->ents[e->sprev].snext = to;
-	else
-		ft->srcs[e->src].head = to;
-	if (e->snext != NIL)
-		ft->ents[e->snext].sprev = to;
-	ft->ents[to] = *e;
+	ft->slots[slot_of(ft, from)].idx = to;
+	ft->ents[to] = ft->ents[from];
 }
 
 static void
-ent_remove(struct flowtab *ft, uint32_t i, enum flowtab_gone why,
-    uint64_t now_ms)
+ent_remove(
+    struct flowtab *ft, uint32_t i, enum flowtab_gone why, uint64_t now_ms)
 {
 	struct fent *e = &ft->ents[i];
-	struct fsrc *s = &ft->srcs[e->src];
-	uint32_t *pp;
 
 	if (why == FLOWTAB_EVICTED)
 		ft->evictions++;
@@ -477,20 +516,8 @@ ent_remove(struct flowtab *ft, uint32_t i, enum flowtab_gone why,
 		ft->gone_cb(ft->gone_arg, &info, why);
 		ft->in_cb = false;
 	}
-
-	pp = &ft->buckets[ent_bucket(ft, e->keyhash, e->src)];
-	while (*pp != i) {
-		assert(*pp != NIL);
-		pp = &ft->ents[*pp].hnext;
-	}
-	*pp = e->hnext;
-	if (e->sprev != NIL)
-		ft->ents[e->sprev].snext = e->snext;
-	else
-		s->head = e->snext;
-	if (e->snext != NIL)
-		ft->ents[e->snext].sprev = e->sprev;
-	if (--s->count == 0)
+	slot_del(ft->slots, ft->smask, slot_of(ft, i));
+	if (--ft->srcs[e->src].count == 0)
 		src_release(ft, e->src);
 	if (e->keylen > KEY_INLINE) {
 		ft->key_heap -= key_heap_cost(e->keylen);
@@ -502,8 +529,8 @@ ent_remove(struct flowtab *ft, uint32_t i, enum flowtab_gone why,
 }
 
 static bool
-ent_expired(const struct flowtab *ft, const struct fent *e, uint64_t now_ms,
-    double thr)
+ent_expired(
+    const struct flowtab *ft, const struct fent *e, uint64_t now_ms, double thr)
 {
 	int64_t idle = (int64_t)(now_ms - e->last_ms);
 
@@ -567,10 +594,10 @@ make_room(struct flowtab *ft, uint64_t now_ms, double thr)
 		if (victim == NIL || ft->ents[i].acc < ft->ents[victim].acc)
 			victim = i;
 	}
-	ent_remove(ft, victim,
-	    ent_expired(ft, &ft->ents[victim], now_ms, thr) ? FLOWTAB_EXPIRED
-							    : FLOWTAB_EVICTED,
-	    now_ms);
+	if (ent_expired(ft, &ft->ents[victim], now_ms, thr))
+		ent_remove(ft, victim, FLOWTAB_EXPIRED, now_ms);
+	else
+		ent_remove(ft, victim, FLOWTAB_EVICTED, now_ms);
 }
 
 /* ---- public: table ---------------------------------------------------- */
@@ -582,9 +609,11 @@ flowtab_new(const struct flowtab_conf *conf)
 
 	assert(conf->t > 0 && isfinite(conf->t));
 	assert(conf->n >= 1);
-	assert(conf->max_entries >= 1 && conf->max_entries <= (1u << 31));
+	assert(conf->max_entries >= 1 && conf->max_entries <= (1u << 30));
 	ft->conf = *conf;
-	ft->inv_tau_ms = 1.0 / (conf->t * 1000.0);
+	if (ft->conf.t < FLOWTAB_T_MIN)
+		ft->conf.t = FLOWTAB_T_MIN;
+	ft->inv_tau_ms = 1.0 / (ft->conf.t * 1000.0);
 	ft->k0 = mix64(conf->seed ^ 0x6a09e667f3bcc908ull);
 	ft->k1 = mix64(conf->seed ^ 0xbb67ae8584caa73bull);
 	ft->rng = mix64(conf->seed ^ 0x3c6ef372fe94f82bull) | 1;
@@ -605,9 +634,9 @@ flowtab_free(struct flowtab *ft)
 		if (ft->ents[i].keylen > KEY_INLINE)
 			free(ft->ents[i].key.p);
 	free(ft->ents);
-	free(ft->buckets);
+	free(ft->slots);
 	free(ft->srcs);
-	free(ft->sbuckets);
+	free(ft->sslots);
 	free(ft);
 }
 
@@ -659,8 +688,8 @@ flowtab_add(struct flowtab *ft, const char *key, size_t keylen,
 			ft->ents = xrealloc(ft->ents, ncap * sizeof(*ft->ents));
 			ft->cap = (uint32_t)ncap;
 		}
-		if (ft->n + 1 > ft->bmask + 1)
-			ent_rehash(ft, (ft->bmask + 1) * 2);
+		if ((size_t)ft->n + 1 > (size_t)(ft->smask + 1) / 4 * 3)
+			ent_rehash(ft, (ft->smask + 1) * 2);
 		i = ft->n++;
 		e = &ft->ents[i];
 		memset(e, 0, sizeof(*e));
@@ -674,13 +703,7 @@ flowtab_add(struct flowtab *ft, const char *key, size_t keylen,
 		} else if (keylen > 0)
 			memcpy(e->key.in, key, keylen);
 		e->first_ms = e->last_ms = now_ms;
-		e->hnext = ft->buckets[ent_bucket(ft, kh, si)];
-		ft->buckets[ent_bucket(ft, kh, si)] = i;
-		e->sprev = NIL;
-		e->snext = ft->srcs[si].head;
-		if (e->snext != NIL)
-			ft->ents[e->snext].sprev = i;
-		ft->srcs[si].head = i;
+		slot_put(ft->slots, ft->smask, slot_hash(kh, si), i);
 		ft->inserts++;
 		created = 1;
 	} else {
@@ -694,7 +717,8 @@ flowtab_add(struct flowtab *ft, const char *key, size_t keylen,
 		e->last_ms = now_ms;
 	if ((int64_t)(now_ms - e->first_ms) < 0)
 		e->first_ms = now_ms;
-	e->flags = (uint8_t)((src->edge ? F_EDGE : 0) | (src->core ? F_CORE : 0));
+	e->flags =
+	    (uint8_t)((src->edge ? F_EDGE : 0) | (src->core ? F_CORE : 0));
 
 	sweep_step(ft, now_ms, FLOWTAB_EPSILON * ft->conf.t * g, SWEEP_STEP);
 	return created;
@@ -755,68 +779,112 @@ flowtab_stats(const struct flowtab *ft, struct flowtab_stats *st)
 	st->rejected = ft->rejected;
 	st->rebases = ft->rebases;
 	st->mem_bytes = sizeof(*ft) + (size_t)ft->cap * sizeof(*ft->ents) +
-	    ((size_t)ft->bmask + 1) * sizeof(*ft->buckets) +
+	    ((size_t)ft->smask + 1) * sizeof(*ft->slots) +
 	    (size_t)ft->srccap * sizeof(*ft->srcs) +
-	    ((size_t)ft->sbmask + 1) * sizeof(*ft->sbuckets) + ft->key_heap;
+	    ((size_t)ft->ssmask + 1) * sizeof(*ft->sslots) + ft->key_heap;
 }
 
 /* ---- queries ---------------------------------------------------------- */
+
+/* A per-source heap slot: the entry and its acc, to compare in place. */
+struct hslot {
+	double acc;
+	uint32_t idx;
+};
 
 /*
  * Within a data source: a larger acc first, then the smaller key, so that
  * which n entries a source shows does not depend on insertion order.
  */
 static bool
-ent_before(const struct flowtab *ft, uint32_t a, uint32_t b)
+hs_before(
+    const struct flowtab *ft, const struct hslot *a, const struct hslot *b)
 {
-	const struct fent *ea = &ft->ents[a], *eb = &ft->ents[b];
+	const struct fent *ea, *eb;
 
-	if (ea->acc != eb->acc)
-		return ea->acc > eb->acc;
+	if (a->acc != b->acc)
+		return a->acc > b->acc;
+	ea = &ft->ents[a->idx];
+	eb = &ft->ents[b->idx];
 	return key_cmp(ent_key(ea), ea->keylen, ent_key(eb), eb->keylen) < 0;
 }
 
+/* Where source si's heap lives in topn.h, and how full it is. */
+struct heapref {
+	uint32_t off;
+	uint32_t cap; /* min(n, entries) */
+	uint32_t cnt;
+};
+
+/* The per-source top-n of one scan. */
+struct topn {
+	struct hslot *h;
+	struct heapref *r; /* by source */
+	size_t total;      /* heap slots */
+};
+
 /*
- * The n first entries of source si (in no particular order) into out,
- * which holds conf.n. A min-heap of the best so far: O(count log n).
+ * Keep the n first entries of every source for which pass[] is set (NULL:
+ * every source) in one sequential pass over the entries: each source has
+ * a min-heap of min(n, its entries) slots whose root is the worst kept.
+ * O(entries log n) time, O(entries) memory at most.
  */
-static size_t
-src_topn(const struct flowtab *ft, uint32_t si, uint32_t *out)
+static void
+topn_scan(const struct flowtab *ft, const uint8_t *pass, struct topn *t)
 {
-	size_t n = ft->conf.n, k = 0;
+	size_t n = ft->conf.n, total = 0;
 
-	for (uint32_t i = ft->srcs[si].head; i != NIL; i = ft->ents[i].snext) {
-		size_t j;
+	t->r = xcalloc((size_t)ft->nsrcs + 1, sizeof(*t->r));
+	for (uint32_t si = 0; si < ft->nsrcs; si++) {
+		t->r[si].off = (uint32_t)total;
+		if (ft->srcs[si].live && (pass == NULL || pass[si]))
+			t->r[si].cap = ft->srcs[si].count < n
+			    ? ft->srcs[si].count
+			    : (uint32_t)n;
+		total += t->r[si].cap;
+	}
+	t->total = total;
+	t->h = xmalloc((total ? total : 1) * sizeof(*t->h));
+	for (uint32_t i = 0; i < ft->n; i++) {
+		const struct fent *e = &ft->ents[i];
+		struct heapref *r = &t->r[e->src];
+		struct hslot x = { e->acc, i }, *hp = t->h + r->off;
+		size_t j, k = r->cnt;
 
-		if (k < n) {
-			/* sift up: the root is the worst kept */
-			j = k++;
-			while (j > 0 && ent_before(ft, out[(j - 1) / 2], i)) {
-				out[j] = out[(j - 1) / 2];
-				j = (j - 1) / 2;
-			}
-			out[j] = i;
+		if (k < r->cap) {
+			/* sift up */
+			for (j = k;
+			     j > 0 && hs_before(ft, &hp[(j - 1) / 2], &x);
+			     j = (j - 1) / 2)
+				hp[j] = hp[(j - 1) / 2];
+			hp[j] = x;
+			r->cnt++;
 			continue;
 		}
-		if (!ent_before(ft, i, out[0]))
+		if (k == 0 || !hs_before(ft, &x, &hp[0]))
 			continue;
 		/* replace the root, sift down */
-		j = 0;
-		for (;;) {
+		for (j = 0;;) {
 			size_t c = 2 * j + 1;
 
 			if (c >= k)
 				break;
-			if (c + 1 < k && ent_before(ft, out[c], out[c + 1]))
+			if (c + 1 < k && hs_before(ft, &hp[c], &hp[c + 1]))
 				c++;
-			if (!ent_before(ft, i, out[c]))
+			if (!hs_before(ft, &x, &hp[c]))
 				break;
-			out[j] = out[c];
+			hp[j] = hp[c];
 			j = c;
 		}
-		out[j] = i;
+		hp[j] = x;
 	}
-	return k;
+}
+
+static void
+topn_free(struct topn *t)
+{
+	free(t->h);
+	free(t->r);
 }
 
 static bool
@@ -856,8 +924,7 @@ struct group {
 
 /* Hit order: larger value first, then the smaller key. */
 static bool
-group_before(const struct group *a, const struct group *b,
-    const struct cand *c)
+group_before(const struct group *a, const struct group *b, const struct cand *c)
 {
 	const struct cand *ca = &c[a->first], *cb = &c[b->first];
 
@@ -867,8 +934,8 @@ group_before(const struct group *a, const struct group *b,
 }
 
 static int
-group_sort_cmp_r(const struct group *a, const struct group *b,
-    const struct cand *c)
+group_sort_cmp_r(
+    const struct group *a, const struct group *b, const struct cand *c)
 {
 	if (group_before(a, b, c))
 		return -1;
@@ -944,7 +1011,8 @@ merge_select(const struct cand *c, size_t nc, const struct flowtab_query *q,
 			continue;
 		if (nh < k) {
 			j = nh++;
-			while (j > 0 && group_before(heap[(j - 1) / 2], gr, c)) {
+			while (
+			    j > 0 && group_before(heap[(j - 1) / 2], gr, c)) {
 				heap[j] = heap[(j - 1) / 2];
 				j = (j - 1) / 2;
 			}
@@ -997,46 +1065,44 @@ merge_select(const struct cand *c, size_t nc, const struct flowtab_query *q,
 	return nh;
 }
 
-/* Does source si pass the query's agent filter? */
+/* Does an agent pass the query's filter? qa: q->agent, normalised. */
 static bool
-src_pass(const struct flowtab_query *q, const struct sflow_addr *agent)
+src_pass(const struct flowtab_query *q, const struct sflow_addr *qa,
+    const struct sflow_addr *agent)
 {
-	struct sflow_addr a;
-
-	if (q->filter != FLOWTAB_ONE)
-		return true;
-	addr_norm(&a, &q->agent);
-	return addr_eq(agent, &a);
+	return q->filter != FLOWTAB_ONE || addr_eq(agent, qa);
 }
 
 size_t
 flowtab_top(const struct flowtab *ft, const struct flowtab_query *q,
     uint64_t now_ms, struct flowtab_hit *out, size_t max)
 {
+	struct sflow_addr qa;
+	struct topn t;
 	struct cand *c;
-	uint32_t *top;
-	size_t nc = 0, cap, r;
+	uint8_t *pass = NULL;
+	size_t nc = 0, r;
 
 	if (ft->n == 0 || max == 0)
 		return 0;
-	cap = (size_t)ft->live_srcs * ft->conf.n;
-	if (cap > ft->n)
-		cap = ft->n;
-	c = xmalloc(cap * sizeof(*c));
-	top = xmalloc(ft->conf.n * sizeof(*top));
+	if (q->filter == FLOWTAB_ONE) {
+		addr_norm(&qa, &q->agent);
+		pass = xcalloc((size_t)ft->nsrcs + 1, 1);
+		for (uint32_t si = 0; si < ft->nsrcs; si++)
+			pass[si] = ft->srcs[si].live &&
+			    addr_eq(&ft->srcs[si].agent, &qa);
+	}
+	topn_scan(ft, pass, &t);
+	c = xmalloc((t.total ? t.total : 1) * sizeof(*c));
 	for (uint32_t si = 0; si < ft->nsrcs; si++) {
 		const struct fsrc *s = &ft->srcs[si];
-		size_t k;
 
-		if (s->count == 0 || !src_pass(q, &s->agent))
-			continue;
-		k = src_topn(ft, si, top);
-		for (size_t j = 0; j < k; j++) {
-			const struct fent *e = &ft->ents[top[j]];
+		for (uint32_t j = 0; j < t.r[si].cnt; j++) {
+			const struct fent *e =
+			    &ft->ents[t.h[t.r[si].off + j].idx];
 
 			if (!flags_pass(q, e->flags))
 				continue;
-			assert(nc < cap);
 			c[nc].acc = e->acc;
 			c[nc].key = ent_key(e);
 			c[nc].keylen = e->keylen;
@@ -1050,8 +1116,9 @@ flowtab_top(const struct flowtab *ft, const struct flowtab_query *q,
 	r = merge_select(c, nc, q,
 	    ft_scale(ft->epoch_ms, ft->inv_tau_ms, ft->conf.t, now_ms), out,
 	    max);
-	free(top);
 	free(c);
+	topn_free(&t);
+	free(pass);
 	return r;
 }
 
@@ -1061,38 +1128,34 @@ struct flowtab_snapshot *
 flowtab_snapshot(const struct flowtab *ft, uint64_t now_ms)
 {
 	struct flowtab_snapshot *sn = xcalloc(1, sizeof(*sn));
-	size_t cap, keycap = 0, keylen = 0;
-	uint32_t *top = xmalloc(ft->conf.n * sizeof(*top));
+	size_t nk = 0, keylen = 0;
+	struct topn t;
 
 	sn->time_ms = now_ms;
 	sn->epoch_ms = ft->epoch_ms;
 	sn->inv_tau_ms = ft->inv_tau_ms;
 	sn->t = ft->conf.t;
 	flowtab_stats(ft, &sn->stats);
-	cap = (size_t)ft->live_srcs * ft->conf.n;
-	if (cap > ft->n)
-		cap = ft->n;
-	sn->ents = xmalloc((cap ? cap : 1) * sizeof(*sn->ents));
+	if (ft->n == 0)
+		return sn;
+	topn_scan(ft, NULL, &t);
+	for (uint32_t si = 0; si < ft->nsrcs; si++) {
+		nk += t.r[si].cnt;
+		for (uint32_t j = 0; j < t.r[si].cnt; j++)
+			keylen += ft->ents[t.h[t.r[si].off + j].idx].keylen;
+	}
+	sn->ents = xmalloc(nk * sizeof(*sn->ents));
+	sn->keys = xmalloc(keylen ? keylen : 1);
+	keylen = 0;
 	for (uint32_t si = 0; si < ft->nsrcs; si++) {
 		const struct fsrc *s = &ft->srcs[si];
-		size_t k;
 
-		if (s->count == 0)
-			continue;
-		k = src_topn(ft, si, top);
-		for (size_t j = 0; j < k; j++) {
-			const struct fent *e = &ft->ents[top[j]];
+		for (uint32_t j = 0; j < t.r[si].cnt; j++) {
+			const struct fent *e =
+			    &ft->ents[t.h[t.r[si].off + j].idx];
 			struct snent *se = &sn->ents[sn->n++];
 
-			if (keylen + e->keylen > keycap) {
-				keycap = keycap ? keycap * 2 : 4096;
-				while (keycap < keylen + e->keylen)
-					keycap *= 2;
-				sn->keys = xrealloc(sn->keys, keycap);
-			}
-			if (e->keylen > 0)
-				memcpy(sn->keys + keylen, ent_key(e),
-				    e->keylen);
+			memcpy(sn->keys + keylen, ent_key(e), e->keylen);
 			se->acc = e->acc;
 			se->agent = s->agent;
 			se->ds = s->ds;
@@ -1103,7 +1166,7 @@ flowtab_snapshot(const struct flowtab *ft, uint64_t now_ms)
 			keylen += e->keylen;
 		}
 	}
-	free(top);
+	topn_free(&t);
 	return sn;
 }
 
@@ -1122,20 +1185,21 @@ flowtab_snapshot_top(const struct flowtab_snapshot *sn,
     const struct flowtab_query *q, uint64_t now_ms, struct flowtab_hit *out,
     size_t max)
 {
-	static const char empty[1];
+	struct sflow_addr qa;
 	struct cand *c;
 	size_t nc = 0, r;
 
 	if (sn->n == 0 || max == 0)
 		return 0;
+	addr_norm(&qa, &q->agent);
 	c = xmalloc(sn->n * sizeof(*c));
 	for (size_t i = 0; i < sn->n; i++) {
 		const struct snent *se = &sn->ents[i];
 
-		if (!src_pass(q, &se->agent) || !flags_pass(q, se->flags))
+		if (!src_pass(q, &qa, &se->agent) || !flags_pass(q, se->flags))
 			continue;
 		c[nc].acc = se->acc;
-		c[nc].key = sn->keys ? sn->keys + se->keyoff : empty;
+		c[nc].key = sn->keys + se->keyoff;
 		c[nc].keylen = se->keylen;
 		c[nc].keyhash = se->keyhash;
 		c[nc].agent = &se->agent;
@@ -1150,8 +1214,8 @@ flowtab_snapshot_top(const struct flowtab_snapshot *sn,
 }
 
 void
-flowtab_snapshot_stats(const struct flowtab_snapshot *sn,
-    struct flowtab_stats *st)
+flowtab_snapshot_stats(
+    const struct flowtab_snapshot *sn, struct flowtab_stats *st)
 {
 	*st = sn->stats;
 }

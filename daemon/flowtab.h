@@ -25,9 +25,9 @@
  * (to within the sampling ripple: with samples every d seconds the value
  * swings +-d/2t around R, its time average being exactly R), and its time
  * integral is exactly the sum of the samples. A step to 0 decays as
- * exp(-dt/t). This is sFlow-RT's behaviour: rates per second, smoothed
- * over t (default 2 s), a sparse flow spiking and decaying, a square wave
- * smoothed over a long t converging to its average.
+ * exp(-dt/t). This matches what sFlow-RT documents (its code is not
+ * public): rates per second, smoothed over t (default 2 s), a sparse flow
+ * spiking and decaying, a square wave under a long t showing its average.
  *
  * It costs one exp() per update: the table keeps every accumulator in a
  * shared reference frame, acc = SUM x_i * exp((t_i - epoch) / t), so that
@@ -44,13 +44,21 @@
  * table removes the entry with the smallest current value among 16 picked
  * at random (O(1)); the current value is recency and size together, so
  * idle and small flows go first and heavy hitters stay. It counts as an
- * eviction, or as an expiry if the entry had expired anyway.
+ * eviction, or as an expiry if the entry had expired anyway. The limit of
+ * any bounded table: a heavy key stays only if its samples come more often
+ * than the table turns over (max_entries / new keys per second); an
+ * evicted key comes back with its history lost.
  *
  * Expiry. An entry expires when it has not been updated for
  * FLOWTAB_EXPIRE_T smoothing times and its value is below
- * FLOWTAB_EPSILON. Expired entries are removed lazily: each add checks a
- * couple of entries (a sweeping cursor), and flowtab_expire() sweeps them
- * all.
+ * FLOWTAB_EPSILON. Expired entries are removed lazily: each add checks
+ * one entry (a cursor sweeping the table), eviction takes them first (they
+ * are the smallest), and flowtab_expire() sweeps them all.
+ *
+ * Costs: flowtab_add() is O(1): one exp(), two SipHashes, about three
+ * cache lines. flowtab_top() and flowtab_snapshot() scan every entry once
+ * (O(entries log n)); flowtab_snapshot_top() merges only the snapshot's
+ * per-source top-n.
  */
 #ifndef FABMON_FLOWTAB_H
 #define FABMON_FLOWTAB_H
@@ -67,6 +75,12 @@
 #define FLOWTAB_EPSILON 1e-3
 /* Entries compared to pick one to evict from a full table. */
 #define FLOWTAB_EVICT_SAMPLES 16
+/*
+ * Shortest smoothing time: a smaller t is raised to it. sFlow-RT itself
+ * adjusts t into [0.2, 600]; the floor here only bounds the cost of
+ * moving the epoch (O(entries) every 256 t).
+ */
+#define FLOWTAB_T_MIN 0.01
 /* Longest key accepted, in bytes. */
 #define FLOWTAB_KEY_MAX 65535
 
@@ -74,18 +88,18 @@ struct flowtab;
 struct flowtab_snapshot;
 
 struct flowtab_conf {
-	double t;           /* smoothing time, seconds, > 0 (sFlow-RT: 2) */
-	unsigned n;         /* top-n per data source, >= 1 (sFlow-RT: 5) */
-	size_t max_entries; /* 1 .. 2^31 */
+	double t;   /* smoothing seconds, > 0 (sFlow-RT: 2); see T_MIN */
+	unsigned n; /* top-n per data source, >= 1 (sFlow-RT: 5) */
+	size_t max_entries; /* 1 .. 2^30 */
 	uint64_t seed;      /* hash key and eviction sampling; random in prod */
 };
 
 /* Where a sample was seen. */
 struct flowtab_src {
 	struct sflow_addr agent;
-	uint32_t ds;    /* dataSource: the ifIndex */
-	bool edge;      /* entering the fabric at an edge port (aggMode edge) */
-	bool core;      /* seen on a fabric link (aggMode core) */
+	uint32_t ds; /* dataSource: the ifIndex */
+	bool edge;   /* entering the fabric at an edge port (aggMode edge) */
+	bool core;   /* seen on a fabric link (aggMode core) */
 };
 
 /*
@@ -165,9 +179,9 @@ struct flowtab_stats {
 	uint64_t updates;   /* samples added to an existing entry */
 	uint64_t evictions; /* removed from a full table */
 	uint64_t expired;
-	uint64_t rejected;  /* bad value or key too long */
-	uint64_t rebases;   /* epoch moves */
-	size_t mem_bytes;   /* estimate of the heap this table holds */
+	uint64_t rejected; /* bad value or key too long */
+	uint64_t rebases;  /* epoch moves */
+	size_t mem_bytes;  /* estimate of the heap this table holds */
 };
 
 /* A new, empty table. The caller owns it; free with flowtab_free(). */
@@ -218,8 +232,8 @@ void flowtab_stats(const struct flowtab *, struct flowtab_stats *);
  * data source at now_ms, and the stats. Owner thread; the caller owns the
  * snapshot, which no longer refers to the table.
  */
-struct flowtab_snapshot *flowtab_snapshot(const struct flowtab *,
-    uint64_t now_ms);
+struct flowtab_snapshot *flowtab_snapshot(
+    const struct flowtab *, uint64_t now_ms);
 void flowtab_snapshot_free(struct flowtab_snapshot *);
 
 /*
@@ -231,8 +245,8 @@ size_t flowtab_snapshot_top(const struct flowtab_snapshot *,
     const struct flowtab_query *q, uint64_t now_ms, struct flowtab_hit *out,
     size_t max);
 /* The table's stats as of the snapshot; its time. */
-void flowtab_snapshot_stats(const struct flowtab_snapshot *,
-    struct flowtab_stats *);
+void flowtab_snapshot_stats(
+    const struct flowtab_snapshot *, struct flowtab_stats *);
 uint64_t flowtab_snapshot_time(const struct flowtab_snapshot *);
 
 #endif
