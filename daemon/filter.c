@@ -116,6 +116,7 @@ struct fparse {
 	char *err;
 	size_t errlen;
 	bool failed;
+	long re_budget; /* regex atoms left, after expansion (re_cost) */
 };
 
 /* Report an error at 0-based index at (1-based in the message). */
@@ -134,16 +135,40 @@ ferr(struct fparse *p, size_t at, const char *fmt, ...)
 	snprintf(p->err, p->errlen, "%s at %zu", msg, at + 1);
 }
 
-/* A token for an error message: cut, with unprintables escaped. */
+/*
+ * A token for an error message: cut at 40 characters, bytes outside
+ * printable ASCII as \xNN (the message may be logged; backslashes stay,
+ * so that a regex reads as written).
+ */
 static const char *
 tok(char *buf, size_t buflen, const char *s, size_t n)
 {
-	if (n > 40) {
-		str_escape(buf, buflen - 3, (const uint8_t *)s, 40);
-		strcat(buf, "...");
-		return buf;
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && i < 40 && o + 5 < buflen; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch >= 0x20 && ch < 0x7f)
+			buf[o++] = (char)ch;
+		else
+			o += (size_t)snprintf(
+			    buf + o, buflen - o, "\\x%02x", ch);
 	}
-	return str_escape(buf, buflen, (const uint8_t *)s, n);
+	if (n > 40 && o + 4 <= buflen) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* "unexpected 'c' at N", for any byte c. */
+static void
+ferr_char(struct fparse *p, size_t at)
+{
+	char q[16];
+
+	ferr(p, at, "unexpected '%s'", tok(q, sizeof(q), p->s + at, 1));
 }
 
 static void
@@ -216,9 +241,9 @@ parse_mac(const char *s, size_t n, uint64_t *out)
 		if (!isxdigit((unsigned char)ch) || digits == 12)
 			return false;
 		v = v << 4 |
-		    (uint64_t)(isdigit((unsigned char)ch) ?
-			    ch - '0' :
-			    tolower((unsigned char)ch) - 'a' + 10);
+		    (uint64_t)(isdigit((unsigned char)ch)
+		            ? ch - '0'
+		            : tolower((unsigned char)ch) - 'a' + 10);
 		digits++;
 	}
 	if (digits != 12)
@@ -249,8 +274,7 @@ rd64(const uint8_t *p)
 
 /* An address or CIDR prefix; reports its own errors. */
 static bool
-add_prefix(struct fparse *p, struct fcmp *c, const char *s, size_t n,
-    size_t at)
+add_prefix(struct fparse *p, struct fcmp *c, const char *s, size_t n, size_t at)
 {
 	char buf[64], q[200];
 	const char *slash = memchr(s, '/', n);
@@ -270,15 +294,16 @@ add_prefix(struct fparse *p, struct fcmp *c, const char *s, size_t n,
 	else
 		goto bad_addr;
 	bits = fam == 4 ? 32 : 128;
-	if (slash != NULL &&
-	    !parse_u64(slash + 1, n - alen - 1, fam == 4 ? 32 : 128, &bits)) {
-		ferr(p, at, "bad CIDR '%s'", tok(q, sizeof(q), s, n));
-		return false;
-	}
-	if (slash != NULL && (slash[1] < '0' || slash[1] > '9')) {
-		/* no 0x prefix lengths */
-		ferr(p, at, "bad CIDR '%s'", tok(q, sizeof(q), s, n));
-		return false;
+	if (slash != NULL) {
+		size_t plen = n - alen - 1;
+
+		/* decimal digits only: no 0x, no sign */
+		if (plen == 0 || plen > 3 ||
+		    strspn(slash + 1, "0123456789") < plen ||
+		    !parse_u64(slash + 1, plen, bits, &bits)) {
+			ferr(p, at, "bad CIDR '%s'", tok(q, sizeof(q), s, n));
+			return false;
+		}
 	}
 	if (fam == 4) {
 		uint32_t mask = bits == 0 ? 0 : 0xffffffffu << (32 - bits);
@@ -295,9 +320,9 @@ add_prefix(struct fparse *p, struct fcmp *c, const char *s, size_t n,
 		for (int h = 0; h < 2; h++) {
 			uint64_t b = bits > 64u * h ? bits - 64u * h : 0;
 
-			x.mask[h] = b >= 64 ? UINT64_MAX :
-			    b == 0      ? 0 :
-					  UINT64_MAX << (64 - b);
+			x.mask[h] = b >= 64 ? UINT64_MAX
+			    : b == 0        ? 0
+			                    : UINT64_MAX << (64 - b);
 			x.net[h] = rd64(a + 8 * h) & x.mask[h];
 		}
 		c->p6 = xrealloc(c->p6, (c->n_p6 + 1) * sizeof(*c->p6));
@@ -309,13 +334,210 @@ bad_addr:
 	return false;
 }
 
-static bool
-add_regex(struct fparse *p, struct fcmp *c, const char *s, size_t n,
-    size_t at)
+/*
+ * How big a regex gets once compiled, in atoms. glibc's regcomp() copies
+ * the tree under a repetition: x+ is x x*, x{n,m} is m copies of x, and
+ * nested repetitions multiply, so "(((a{99}){99}){99})" or "f++++..."
+ * take gigabytes (the fuzzer found the second). And regexec() time grows
+ * with the square of the atoms: (a?){500}a{120}bc takes 85 us per
+ * match on a 122-character value, for every sample, against 0.5 us for
+ * the patterns sFlow-RT users write (tcpflags~.......1.). A filter comes
+ * from a client, so its regexes share a budget of FILTER_RE_BUDGET atoms
+ * (matching then stays under ~25 us), and the forms POSIX leaves
+ * undefined are refused: adjacent repetitions (Java's lazy and possessive
+ * x*? x*+ among them) and back-references (exponential to match).
+ * Returns the cost, or -1 with *why set.
+ */
+#define RE_NEST_MAX 32
+
+struct recost {
+	const char *s;
+	size_t n, i;
+	const char *why;
+	size_t why_at;
+};
+
+static long re_alt(struct recost *, int);
+
+/* An interval {n}, {n,} or {n,m} at c->i; its copy count, or 0. */
+static long
+re_interval(struct recost *c)
 {
-	char *pat = xmalloc(n + 5), q[200], why[128];
+	long lo = 0, hi = -1;
+	size_t i = c->i + 1;
+
+	if (i >= c->n || !isdigit((unsigned char)c->s[i]))
+		return 0; /* a literal '{' */
+	while (i < c->n && isdigit((unsigned char)c->s[i]) && lo <= 100000)
+		lo = lo * 10 + (c->s[i++] - '0');
+	if (i < c->n && c->s[i] == ',') {
+		i++;
+		if (i < c->n && isdigit((unsigned char)c->s[i])) {
+			hi = 0;
+			while (i < c->n && isdigit((unsigned char)c->s[i]) &&
+			    hi <= 100000)
+				hi = hi * 10 + (c->s[i++] - '0');
+		} else {
+			hi = lo + 1; /* {n,}: n copies and a star */
+		}
+	}
+	if (i >= c->n || c->s[i] != '}')
+		return 0; /* regcomp() will say what is wrong */
+	c->i = i + 1;
+	return (hi > lo ? hi : lo) > 0 ? (hi > lo ? hi : lo) : 1;
+}
+
+static long
+re_seq(struct recost *c, int depth)
+{
+	long sum = 0, last = 0;
+	bool quant = false; /* the previous element was a repetition */
+
+	while (c->i < c->n && c->s[c->i] != '|' && c->s[c->i] != ')') {
+		char ch = c->s[c->i];
+		long atom, times = 0;
+		size_t at = c->i;
+
+		if (ch == '*' || ch == '?' || ch == '+' ||
+		    (ch == '{' && c->i + 1 < c->n &&
+		        isdigit((unsigned char)c->s[c->i + 1]))) {
+			if (quant) {
+				c->why = "repeated quantifier";
+				c->why_at = at;
+				return -1;
+			}
+			if (ch == '{') {
+				times = re_interval(c);
+			} else {
+				times = ch == '+' ? 2 : 1;
+				c->i++;
+			}
+			if (times > 0 && last > 0) {
+				sum += last * (times - 1);
+				last *= times;
+				quant = true;
+				if (sum > FILTER_RE_BUDGET)
+					return sum;
+				continue;
+			}
+			if (times == 0)
+				c->i++; /* a literal '{' */
+			atom = 1;
+		} else if (ch == '(') {
+			if (depth >= RE_NEST_MAX) {
+				c->why = "groups nested too deep";
+				c->why_at = at;
+				return -1;
+			}
+			c->i++;
+			if ((atom = re_alt(c, depth + 1)) < 0)
+				return -1;
+			if (c->i < c->n && c->s[c->i] == ')')
+				c->i++;
+			atom++;
+		} else if (ch == '[') {
+			c->i++;
+			if (c->i < c->n && c->s[c->i] == '^')
+				c->i++;
+			if (c->i < c->n && c->s[c->i] == ']')
+				c->i++;
+			while (c->i < c->n && c->s[c->i] != ']') {
+				if (c->s[c->i] == '[' && c->i + 1 < c->n &&
+				    strchr(":.=", c->s[c->i + 1]) != NULL) {
+					char close = c->s[c->i + 1];
+
+					c->i += 2;
+					while (c->i + 1 < c->n &&
+					    !(c->s[c->i] == close &&
+					        c->s[c->i + 1] == ']'))
+						c->i++;
+					c->i++;
+				}
+				c->i++;
+			}
+			c->i++;
+			atom = 1;
+		} else if (ch == '\\') {
+			if (c->i + 1 < c->n &&
+			    isdigit((unsigned char)c->s[c->i + 1])) {
+				c->why = "back-references are not supported";
+				c->why_at = at;
+				return -1;
+			}
+			c->i += 2;
+			atom = 1;
+		} else {
+			c->i++;
+			atom = 1;
+		}
+		sum += atom;
+		last = atom;
+		quant = false;
+		if (sum > FILTER_RE_BUDGET)
+			return sum;
+	}
+	return sum;
+}
+
+static long
+re_alt(struct recost *c, int depth)
+{
+	long sum = re_seq(c, depth), more;
+
+	while (sum >= 0 && sum <= FILTER_RE_BUDGET && c->i < c->n &&
+	    c->s[c->i] == '|') {
+		c->i++;
+		if ((more = re_seq(c, depth)) < 0)
+			return -1;
+		sum += more + 1;
+	}
+	return sum;
+}
+
+static long
+re_cost(const char *s, size_t n, const char **why, size_t *why_at)
+{
+	struct recost c = { s, n, 0, NULL, 0 };
+	long cost = 0;
+
+	/* A stray ')' ends re_alt(); carry on after it. */
+	while (c.i < n) {
+		long part = re_alt(&c, 0);
+
+		if (part < 0) {
+			*why = c.why;
+			*why_at = c.why_at;
+			return -1;
+		}
+		cost += part + 1;
+		if (cost > FILTER_RE_BUDGET)
+			break;
+		c.i++;
+	}
+	return cost;
+}
+
+static bool
+add_regex(struct fparse *p, struct fcmp *c, const char *s, size_t n, size_t at)
+{
+	char *pat, q[200], why[128];
+	const char *bad = NULL;
+	size_t bad_at = 0;
+	long cost;
 	int rc;
 
+	cost = re_cost(s, n, &bad, &bad_at);
+	if (cost < 0 || cost > p->re_budget) {
+		p->failed = true;
+		if (p->err != NULL && p->errlen > 0)
+			snprintf(p->err, p->errlen, "bad regex '%s' at %zu: %s",
+			    tok(q, sizeof(q), s, n),
+			    cost < 0 ? at + bad_at + 1 : at + 1,
+			    cost < 0 ? bad : "too complex");
+		return false;
+	}
+	p->re_budget -= cost;
+	pat = xmalloc(n + 5);
 	/* Anchored at both ends, as Java's Pattern.matches(). */
 	memcpy(pat, "^(", 2);
 	memcpy(pat + 2, s, n);
@@ -326,7 +548,11 @@ add_regex(struct fparse *p, struct fcmp *c, const char *s, size_t n,
 	if (rc != 0) {
 		regerror(rc, &c->res[c->n_res], why, sizeof(why));
 		regfree(&c->res[c->n_res]);
-		ferr(p, at, "bad regex '%s': %s", tok(q, sizeof(q), s, n), why);
+		/* The position goes with the token, the reason after it. */
+		p->failed = true;
+		if (p->err != NULL && p->errlen > 0)
+			snprintf(p->err, p->errlen, "bad regex '%s' at %zu: %s",
+			    tok(q, sizeof(q), s, n), at + 1, why);
 		return false;
 	}
 	c->n_res++;
@@ -335,8 +561,7 @@ add_regex(struct fparse *p, struct fcmp *c, const char *s, size_t n,
 
 /* Compile one list item s[0..n) found at index `at`. */
 static bool
-add_value(struct fparse *p, struct fcmp *c, const char *s, size_t n,
-    size_t at)
+add_value(struct fparse *p, struct fcmp *c, const char *s, size_t n, size_t at)
 {
 	char q[200];
 	uint64_t v;
@@ -375,15 +600,16 @@ add_value(struct fparse *p, struct fcmp *c, const char *s, size_t n,
 		else if (parse_u64(s, n, UINT32_MAX, &v))
 			add_num(c, v);
 		else {
-			ferr(p, at, "bad ifIndex '%s'", tok(q, sizeof(q), s, n));
+			ferr(
+			    p, at, "bad ifIndex '%s'", tok(q, sizeof(q), s, n));
 			return false;
 		}
 		return true;
 	case FLOWKEY_STR:
 	default:
 		c->strs = xrealloc(c->strs, (c->n_strs + 1) * sizeof(*c->strs));
-		c->str_len = xrealloc(
-		    c->str_len, (c->n_strs + 1) * sizeof(*c->str_len));
+		c->str_len =
+		    xrealloc(c->str_len, (c->n_strs + 1) * sizeof(*c->str_len));
 		c->strs[c->n_strs] = xmalloc(n + 1);
 		memcpy(c->strs[c->n_strs], s, n);
 		c->strs[c->n_strs][n] = '\0';
@@ -531,8 +757,8 @@ parse_cmp(struct fparse *p)
 	}
 	skip_ws(p);
 	vb = p->i;
-	ve = scan_values(p, c, c->op == OP_RE || c->op == OP_NRE, vb, p->n,
-	    false);
+	ve = scan_values(
+	    p, c, c->op == OP_RE || c->op == OP_NRE, vb, p->n, false);
 	p->i = ve;
 	while (ve > vb && isspace((unsigned char)s[ve - 1]))
 		ve--;
@@ -580,7 +806,7 @@ parse_factor(struct fparse *p)
 			if (p->i >= p->n)
 				ferr(p, p->i, "expected ')'");
 			else
-				ferr(p, p->i, "unexpected '%c'", p->s[p->i]);
+				ferr_char(p, p->i);
 			node_free(n);
 			return NULL;
 		}
@@ -652,6 +878,7 @@ filter_parse(const char *expr, char *err, size_t errlen)
 	p.n = strnlen(expr, FILTER_EXPR_MAX + 1);
 	p.err = err;
 	p.errlen = errlen;
+	p.re_budget = FILTER_RE_BUDGET;
 	if (p.n > FILTER_EXPR_MAX) {
 		ferr(&p, FILTER_EXPR_MAX, "filter longer than %d characters",
 		    FILTER_EXPR_MAX);
@@ -666,7 +893,7 @@ filter_parse(const char *expr, char *err, size_t errlen)
 			return NULL;
 		skip_ws(&p);
 		if (p.i < p.n) {
-			ferr(&p, p.i, "unexpected '%c'", expr[p.i]);
+			ferr_char(&p, p.i);
 			node_free(root);
 			return NULL;
 		}
@@ -739,13 +966,15 @@ eq_value(const struct fcmp *c, const struct flowkey_value *v)
 			uint64_t hi = rd64(v->addr.a), lo = rd64(v->addr.a + 8);
 
 			for (size_t i = 0; i < c->n_p6; i++)
-				if ((hi & c->p6[i].mask[0]) == c->p6[i].net[0] &&
+				if ((hi & c->p6[i].mask[0]) ==
+				        c->p6[i].net[0] &&
 				    (lo & c->p6[i].mask[1]) == c->p6[i].net[1])
 					return true;
 		}
 		return false;
 	case FLOWKEY_STR:
-		if (c->has_null && v->len == 4 && memcmp(v->str, "null", 4) == 0)
+		if (c->has_null && v->len == 4 &&
+		    memcmp(v->str, "null", 4) == 0)
 			return true;
 		for (size_t i = 0; i < c->n_strs; i++)
 			if (c->str_len[i] == v->len &&

@@ -40,7 +40,13 @@
  * ~ matches the key's string form (flowrec.h's formats) against POSIX
  * extended regular expressions, each anchored at both ends (Java's
  * Pattern.matches(), as sFlow-RT: tcpflags~.......1. is "SYN set").
- * A key without a value matches no pattern.
+ * A key without a value matches no pattern. Because a filter comes from a
+ * client and glibc's regex costs grow with repetitions (memory to compile,
+ * time to match), regexes are bounded: all those of a filter together
+ * may expand to at most FILTER_RE_BUDGET atoms ("too complex"; a{9} is 9
+ * atoms, (ab)+ is 6); adjacent repetitions (a**,
+ * a{2}{3}, Java's lazy .*? and possessive .*+, which POSIX leaves
+ * undefined) and back-references are refused.
  *
  * WHITESPACE around keys, operators, values, parentheses, '&' and '|' is
  * ignored; inside a value it is kept. A value ends at '&', '|' or ')'.
@@ -66,6 +72,7 @@
 #define FILTER_EXPR_MAX  4096
 #define FILTER_DEPTH_MAX 64
 #define FILTER_LIST_MAX  1024
+#define FILTER_RE_BUDGET 512 /* regex atoms per filter, see filter.c */
 
 struct filter;
 

@@ -18,7 +18,9 @@
  *   vlansource, vlandestination, prioritysource, prioritydestination
  *                               the extended switch record, decimal
  *   ipsource, ipdestination     IPv4 dotted quad: "10.0.1.5"
- *   ipprotocol, iptos, ipttl    IPv4 fields, decimal
+ *   ipprotocol, iptos, ipttl    IPv4 fields, decimal (for iptos and the
+ *                               ip6 ones below, sFlow-RT's documentation
+ *                               shows no value; decimal as sflowtool)
  *   ipdscp                      IPv4 TOS >> 2, decimal
  *   ip6source, ip6destination   IPv6, RFC 5952 text: "2001:db8::1"
  *   ip6nexthdr, ip6tos, ip6ttl, ip6dscp
@@ -140,9 +142,9 @@ struct flow_rec {
 	uint32_t sample_pool;
 	uint32_t drops;
 	struct sflow_if input;
-	struct sflow_if output; /* a discard sample's is {SFLOW_IF_DISCARD,
-	                         * reason}: where the packet went */
-	uint32_t discard_reason; /* output.value when output is a discard */
+	struct sflow_if output;   /* a discard sample's is {SFLOW_IF_DISCARD,
+	                           * reason}: where the packet went */
+	uint32_t discard_reason;  /* output.value when output is a discard */
 	uint32_t discard_ifindex; /* a discard sample's own output field:
 	                           * the port it was heading to, 0 unknown */
 
@@ -171,8 +173,8 @@ struct flow_rec {
  * sample, -1 for any other sample (rec is then zeroed, and the records
  * are left unread). Bad records do not fail it: what decodes is used.
  */
-int flowrec_from_sample(
-    struct flow_rec *rec, const struct sflow_datagram *dg, struct sflow_sample *s);
+int flowrec_from_sample(struct flow_rec *rec, const struct sflow_datagram *dg,
+    struct sflow_sample *s);
 
 /*
  * The topology behind node: and link: keys. lookup() answers for an
@@ -234,8 +236,8 @@ struct flowkey *flowkey_parse(const char *expr, char *err, size_t errlen);
  * The same for expr[0..len) found at 0-based offset `pos0` of a longer
  * text (a filter, a key list), so that errors give positions in it.
  */
-struct flowkey *flowkey_parse_n(const char *expr, size_t len, size_t pos0,
-    char *err, size_t errlen);
+struct flowkey *flowkey_parse_n(
+    const char *expr, size_t len, size_t pos0, char *err, size_t errlen);
 
 void flowkey_free(struct flowkey *);
 
