@@ -135,40 +135,13 @@ ferr(struct fparse *p, size_t at, const char *fmt, ...)
 	snprintf(p->err, p->errlen, "%s at %zu", msg, at + 1);
 }
 
-/*
- * A token for an error message: cut at 40 characters, bytes outside
- * printable ASCII as \xNN (the message may be logged; backslashes stay,
- * so that a regex reads as written).
- */
-static const char *
-tok(char *buf, size_t buflen, const char *s, size_t n)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n && i < 40 && o + 5 < buflen; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch >= 0x20 && ch < 0x7f)
-			buf[o++] = (char)ch;
-		else
-			o += (size_t)snprintf(
-			    buf + o, buflen - o, "\\x%02x", ch);
-	}
-	if (n > 40 && o + 4 <= buflen) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
 /* "unexpected 'c' at N", for any byte c. */
 static void
 ferr_char(struct fparse *p, size_t at)
 {
 	char q[16];
 
-	ferr(p, at, "unexpected '%s'", tok(q, sizeof(q), p->s + at, 1));
+	ferr(p, at, "unexpected '%s'", str_snippet(q, sizeof(q), p->s + at, 1));
 }
 
 static void
@@ -301,7 +274,8 @@ add_prefix(struct fparse *p, struct fcmp *c, const char *s, size_t n, size_t at)
 		if (plen == 0 || plen > 3 ||
 		    strspn(slash + 1, "0123456789") < plen ||
 		    !parse_u64(slash + 1, plen, bits, &bits)) {
-			ferr(p, at, "bad CIDR '%s'", tok(q, sizeof(q), s, n));
+			ferr(p, at, "bad CIDR '%s'",
+			    str_snippet(q, sizeof(q), s, n));
 			return false;
 		}
 	}
@@ -330,7 +304,7 @@ add_prefix(struct fparse *p, struct fcmp *c, const char *s, size_t n, size_t at)
 	}
 	return true;
 bad_addr:
-	ferr(p, at, "bad address '%s'", tok(q, sizeof(q), s, n));
+	ferr(p, at, "bad address '%s'", str_snippet(q, sizeof(q), s, n));
 	return false;
 }
 
@@ -531,7 +505,7 @@ add_regex(struct fparse *p, struct fcmp *c, const char *s, size_t n, size_t at)
 		p->failed = true;
 		if (p->err != NULL && p->errlen > 0)
 			snprintf(p->err, p->errlen, "bad regex '%s' at %zu: %s",
-			    tok(q, sizeof(q), s, n),
+			    str_snippet(q, sizeof(q), s, n),
 			    cost < 0 ? at + bad_at + 1 : at + 1,
 			    cost < 0 ? bad : "too complex");
 		return false;
@@ -552,7 +526,7 @@ add_regex(struct fparse *p, struct fcmp *c, const char *s, size_t n, size_t at)
 		p->failed = true;
 		if (p->err != NULL && p->errlen > 0)
 			snprintf(p->err, p->errlen, "bad regex '%s' at %zu: %s",
-			    tok(q, sizeof(q), s, n), at + 1, why);
+			    str_snippet(q, sizeof(q), s, n), at + 1, why);
 		return false;
 	}
 	c->n_res++;
@@ -575,7 +549,8 @@ add_value(struct fparse *p, struct fcmp *c, const char *s, size_t n, size_t at)
 	switch (c->type) {
 	case FLOWKEY_NUM:
 		if (!parse_u64(s, n, UINT64_MAX, &v)) {
-			ferr(p, at, "bad number '%s'", tok(q, sizeof(q), s, n));
+			ferr(p, at, "bad number '%s'",
+			    str_snippet(q, sizeof(q), s, n));
 			return false;
 		}
 		add_num(c, v);
@@ -583,7 +558,7 @@ add_value(struct fparse *p, struct fcmp *c, const char *s, size_t n, size_t at)
 	case FLOWKEY_MAC:
 		if (!parse_mac(s, n, &v)) {
 			ferr(p, at, "bad MAC address '%s'",
-			    tok(q, sizeof(q), s, n));
+			    str_snippet(q, sizeof(q), s, n));
 			return false;
 		}
 		add_num(c, v);
@@ -600,8 +575,8 @@ add_value(struct fparse *p, struct fcmp *c, const char *s, size_t n, size_t at)
 		else if (parse_u64(s, n, UINT32_MAX, &v))
 			add_num(c, v);
 		else {
-			ferr(
-			    p, at, "bad ifIndex '%s'", tok(q, sizeof(q), s, n));
+			ferr(p, at, "bad ifIndex '%s'",
+			    str_snippet(q, sizeof(q), s, n));
 			return false;
 		}
 		return true;
@@ -752,7 +727,7 @@ parse_cmp(struct fparse *p)
 		p->i += 2;
 	} else {
 		ferr(p, p->i, "expected '=', '!=', '~' or '!~' after '%s'",
-		    tok(q, sizeof(q), s + kb, ke - kb));
+		    str_snippet(q, sizeof(q), s + kb, ke - kb));
 		goto fail;
 	}
 	skip_ws(p);

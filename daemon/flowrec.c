@@ -403,32 +403,6 @@ kerr(struct kparse *p, size_t i, const char *fmt, ...)
 	snprintf(p->err, p->errlen, "%s at %zu", msg, p->pos0 + i + 1);
 }
 
-/*
- * A token quoted in an error message: cut at 40 characters, bytes outside
- * printable ASCII as \xNN (the message may be logged).
- */
-static const char *
-quote(char *buf, size_t buflen, const char *s, size_t n)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n && i < 40 && o + 5 < buflen; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch >= 0x20 && ch < 0x7f)
-			buf[o++] = (char)ch;
-		else
-			o += (size_t)snprintf(
-			    buf + o, buflen - o, "\\x%02x", ch);
-	}
-	if (n > 40 && o + 4 <= buflen) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
 static bool
 name_is(const char *s, size_t n, const char *name)
 {
@@ -486,7 +460,8 @@ parse_plain(struct kparse *p, size_t b, size_t e)
 		k->layer = layer;
 		return k;
 	}
-	kerr(p, b, "unknown key '%s'", quote(q, sizeof(q), p->s + b, e - b));
+	kerr(p, b, "unknown key '%s'",
+	    str_snippet(q, sizeof(q), p->s + b, e - b));
 	return NULL;
 }
 
@@ -645,7 +620,7 @@ build_func(struct kparse *p, struct flowkey *k, const struct karg *a, size_t na,
 		add_arg(k, sub);
 		if (sub->type != FLOWKEY_ADDR) {
 			kerr(p, a[0].b, "mask: '%s' is not an address key",
-			    quote(
+			    str_snippet(
 			        q, sizeof(q), p->s + a[0].b, a[0].e - a[0].b));
 			return false;
 		}
@@ -653,7 +628,7 @@ build_func(struct kparse *p, struct flowkey *k, const struct karg *a, size_t na,
 			return false;
 		if ((v = small_num(p->s, a[1].b, a[1].e, 128)) < 0) {
 			kerr(p, a[1].b, "bad mask length '%s'",
-			    quote(
+			    str_snippet(
 			        q, sizeof(q), p->s + a[1].b, a[1].e - a[1].b));
 			return false;
 		}
@@ -675,7 +650,7 @@ build_func(struct kparse *p, struct flowkey *k, const struct karg *a, size_t na,
 			v = small_num(p->s, a[2].b, a[2].e, FLOWKEY_VALUE_MAX);
 			if (v < 1) {
 				kerr(p, a[2].b, "bad count '%s'",
-				    quote(q, sizeof(q), p->s + a[2].b,
+				    str_snippet(q, sizeof(q), p->s + a[2].b,
 				        a[2].e - a[2].b));
 				return false;
 			}
@@ -754,7 +729,7 @@ parse_key(struct kparse *p, size_t b, size_t e, int depth)
 		k->id = funcdefs[f].id;
 	} else {
 		kerr(p, b, "unknown function '%s'",
-		    quote(q, sizeof(q), s + b, i - b));
+		    str_snippet(q, sizeof(q), s + b, i - b));
 		goto fail;
 	}
 	args = xcalloc(FLOWKEY_ARGS_MAX, sizeof(*args));

@@ -146,3 +146,25 @@ utf8_seq_len(const uint8_t *s, size_t n)
 		return 0;
 	return len;
 }
+
+const char *
+str_snippet(char *buf, size_t buflen, const char *s, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && i < 40 && o + 5 < buflen; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch >= 0x20 && ch < 0x7f)
+			buf[o++] = (char)ch;
+		else
+			o += (size_t)snprintf(
+			    buf + o, buflen - o, "\\x%02x", ch);
+	}
+	if (n > 40 && o + 4 <= buflen) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}

@@ -33,6 +33,13 @@ char *addr_fmt(char *buf, size_t len, int family, const uint8_t *addr);
 char *str_escape(char *dst, size_t dstlen, const uint8_t *src, size_t srclen);
 
 /*
+ * A token quoted in an error message: its first 40 bytes, those outside
+ * printable ASCII as \xNN, "..." if cut. buf needs >= 5 bytes. Returns
+ * buf. (Backslashes stay, so that a regex reads as written.)
+ */
+const char *str_snippet(char *buf, size_t buflen, const char *s, size_t n);
+
+/*
  * The length (1..4) of the valid UTF-8 sequence at s[0..n), n >= 1, or 0
  * if it is not one (RFC 3629: no overlong forms, no surrogates).
  */
