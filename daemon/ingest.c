@@ -316,14 +316,22 @@ ingest_main(void *arg)
 
 		if (timeout > 100)
 			timeout = 100; /* notice stop requests promptly */
-		if (poll(pfd, (nfds_t)in->n, timeout) > 0) {
+		int ready = poll(pfd, (nfds_t)in->n, timeout);
+
+		/*
+		 * Apply definition changes before the batch: a client that
+		 * PUTs a flow and then sends traffic sees that traffic
+		 * counted.
+		 */
+		mono = now_mono_ms();
+		if (in->engine != NULL)
+			engine_tick(in->engine, mono);
+		if (ready > 0) {
 			for (int i = 0; i < in->n; i++)
 				if (pfd[i].revents & POLLIN)
 					drain(in, i);
 		}
 		mono = now_mono_ms();
-		if (in->engine != NULL)
-			engine_tick(in->engine, mono);
 		if (mono >= next) {
 			publish(in, mono);
 			next = mono + (uint64_t)in->conf->push_ms;

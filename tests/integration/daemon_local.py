@@ -5,6 +5,7 @@ Checks that good datagrams are counted per agent, that each class of bad
 input is counted per agent and per error class in /api/v1/health, that
 garbage HTTP requests get 4xx and a counter, and that fabmond never dies.
 """
+import json
 import os
 import random
 import socket
@@ -12,6 +13,7 @@ import struct
 import sys
 import tempfile
 import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fablib import FIXTURES, Fabmond, ok  # noqa: E402
@@ -71,6 +73,15 @@ def run(fab):
        h['status'])
     st, body = fab.get('/version')
     ok(st == 200 and body.strip() == b'0.1.0', 'api/version', body)
+
+    # A flow definition, so that every datagram below also goes through
+    # the engine (keys, filter, table).
+    req = urllib.request.Request(
+        fab.url('/flow/pairs/json'), method='PUT', data=json.dumps({
+            'keys': 'ipsource,ipdestination,stack', 'value': 'bytes',
+            'filter': 'ipprotocol=6,17|icmptype!=null'}).encode())
+    with urllib.request.urlopen(req, timeout=5) as r:
+        ok(r.status == 204, 'flows/PUT a flow before the traffic')
 
     # Real captures: every fixture datagram counted under its agent.
     good = []
@@ -157,6 +168,12 @@ def run(fab):
     ok(fab.alive() and h['ingest']['datagrams'] + h['ingest']['kernelDrops']
        == total, 'hostile/3000 random datagrams survived and counted',
        f"{h['ingest']['datagrams']}+{h['ingest']['kernelDrops']} of {total}")
+
+    top = fab.json('/activeflows/ALL/pairs/json?maxFlows=50')
+    fl = [f for f in fab.json('/api/v1/health')['flows'] if f['name'] == 'pairs']
+    ok(fab.alive() and len(top) > 0 and fl and fl[0]['entries'] > 0,
+       'flows/the engine survived the hostile input and holds flows',
+       f'{len(top)} flows, health {fl}')
 
     # Query arguments: any order, a long one first, missing ones.
     for q in ('agent=192.0.2.77&ifindex=2', 'ifindex=2&agent=192.0.2.77',
