@@ -58,7 +58,7 @@ $(BUILD)/libfabmon.a: $(PURE_O)
 $(BUILD)/fabmond: $(DAEMON_O) $(BUILD)/libfabmon.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/t.h $(BUILD)/libfabmon.a
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/t.h tests/unit/labwalk.h $(BUILD)/libfabmon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit $(LDFLAGS_ALL) -o $@ $< \
 		$(BUILD)/libfabmon.a $(LIBS)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "labwalk.h"
 #include "lldp.h"
 #include "t.h"
 #include "util.h"
@@ -17,28 +18,6 @@
 
 #define WALKS "tests/unit/walks/"
 
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (f == NULL) {
-		printf(
-		    "# cannot open %s (run from the repository root)\n", path);
-		exit(1);
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = xmalloc((size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		exit(1);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
 
 /* Facts from a recorded walk; every line of a fixture must parse. */
 static int
@@ -61,40 +40,6 @@ load(const char *file, struct sw_facts *f)
 }
 
 /* lab-info.txt: `lab.sh info` at recording time, key=value lines. */
-static char *info_text;
-
-static const char *info(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static const char *
-info(const char *fmt, ...)
-{
-	static char val[8][128];
-	static int slot;
-	char key[128];
-	const char *p;
-	va_list ap;
-	size_t kl;
-
-	va_start(ap, fmt);
-	vsnprintf(key, sizeof(key), fmt, ap);
-	va_end(ap);
-	kl = strlen(key);
-	for (p = info_text; p != NULL && *p != '\0';) {
-		const char *nl = strchr(p, '\n');
-		size_t ll = nl ? (size_t)(nl - p) : strlen(p);
-
-		if (ll > kl && memcmp(p, key, kl) == 0 && p[kl] == '=') {
-			char *v = val[slot++ % 8];
-
-			snprintf(
-			    v, 128, "%.*s", (int)(ll - kl - 1), p + kl + 1);
-			return v;
-		}
-		p = nl ? nl + 1 : NULL;
-	}
-	return "";
-}
 
 static const struct lldp_neighbor *
 nbr_on(const struct sw_facts *f, uint32_t ifindex)
