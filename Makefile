@@ -29,7 +29,8 @@ PURE	:= daemon/util.c daemon/packet.c daemon/sflow.c daemon/sflow_json.c \
 	   topology/walk.c topology/topo_json.c topology/lldp.c \
 	   topology/graph.c topology/graph_json.c daemon/flowdef.c \
 	   daemon/agents.c daemon/conf.c daemon/flowtab.c \
-	   daemon/flowrec.c daemon/filter.c
+	   daemon/flowrec.c daemon/filter.c daemon/ifcounters.c \
+	   daemon/metrics.c daemon/logring.c daemon/threshold.c
 DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
 	   daemon/api.c daemon/decode.c topology/snmp.c topology/topo.c \
 	   topology/topo_api.c daemon/engine.c daemon/flow_api.c

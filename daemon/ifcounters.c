@@ -1,0 +1,1 @@
+/* ifcounters.c: placeholder; being written. */

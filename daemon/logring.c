@@ -1,0 +1,1 @@
+/* logring.c: placeholder; being written. */

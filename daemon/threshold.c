@@ -1,0 +1,1 @@
+/* threshold.c: placeholder; being written. */
