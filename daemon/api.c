@@ -23,9 +23,17 @@
 #include "ingest.h"
 #include "topo.h"
 #include "log.h"
+#include "logring.h"
 #include "util.h"
 
 struct pss {
+	/* Parked long-polls: a list on the api_ctx, service thread only. */
+	struct lws *wsi;
+	struct pss *wnext, **wprev;
+	bool parked;
+	bool answer; /* parked, and the next WRITEABLE sends the answer */
+	struct api_poll poll;
+
 	char *buf; /* the reply: LWS_PRE bytes, then the body */
 	size_t len;
 	size_t off;
@@ -393,6 +401,7 @@ static const struct route routes[] = {
 	{ LWSHUMETH_GET, "/flow/*/json", api_flow_get },
 	{ LWSHUMETH_DELETE, "/flow/*/json", api_flow_delete },
 	{ LWSHUMETH_GET, "/activeflows/*/*/json", api_activeflows },
+	{ LWSHUMETH_GET, "/flows/json", api_flows_log },
 };
 
 /*
@@ -530,8 +539,21 @@ send_reply(struct lws *wsi, struct pss *pss, struct reply *r)
 }
 
 static void
-pss_reset(struct pss *pss)
+unpark(struct api_ctx *api, struct pss *pss)
 {
+	if (!pss->parked)
+		return;
+	*pss->wprev = pss->wnext;
+	if (pss->wnext != NULL)
+		pss->wnext->wprev = pss->wprev;
+	pss->parked = false;
+	api->n_waiters--;
+}
+
+static void
+pss_reset(struct api_ctx *api, struct pss *pss)
+{
+	unpark(api, pss);
 	free(pss->buf);
 	free(pss->body);
 	memset(pss, 0, sizeof(*pss));
@@ -549,6 +571,121 @@ refuse(struct api_ctx *api, struct lws *wsi, struct pss *pss, int status,
 	return send_reply(wsi, pss, &r);
 }
 
+/*
+ * Park a long-poll: it is answered from LWS_CALLBACK_HTTP_WRITEABLE once
+ * its render finds records (checked on every wake of the service loop) or
+ * at its deadline (an lws timer on the connection).
+ */
+static int
+park(struct api_ctx *api, struct lws *wsi, struct pss *pss,
+    const struct api_poll *p)
+{
+	uint64_t now = now_mono_ms(), left;
+	struct reply r = { 0 };
+
+	if (api->n_waiters >= API_MAX_WAITERS) {
+		api->polls_refused++;
+		api_reply_error(&r, HTTP_STATUS_SERVICE_UNAVAILABLE,
+		    "too many long-polls waiting (%d)", API_MAX_WAITERS);
+		return send_reply(wsi, pss, &r);
+	}
+	pss->poll = *p;
+	pss->wsi = wsi;
+	pss->wnext = api->waiters;
+	if (api->waiters != NULL)
+		api->waiters->wprev = &pss->wnext;
+	pss->wprev = &api->waiters;
+	api->waiters = pss;
+	pss->parked = true;
+	pss->answer = false;
+	api->n_waiters++;
+	left = p->deadline_mono_ms > now ? p->deadline_mono_ms - now : 0;
+	lws_set_timer_usecs(wsi, (lws_usec_t)left * 1000);
+	/* lws's own timeout, as a backstop should the timer be lost. */
+	lws_set_timeout(
+	    wsi, PENDING_TIMEOUT_HTTP_CONTENT, (int)(left / 1000) + 30);
+	return 0;
+}
+
+/* Ask every parked poll that may have an answer to write it. */
+static void
+wake_waiters(struct api_ctx *api)
+{
+	for (struct pss *p = api->waiters; p != NULL; p = p->wnext) {
+		if (p->answer)
+			continue;
+		if (p->poll.ring != NULL &&
+		    (int64_t)logring_last_id(p->poll.ring) <= p->poll.after)
+			continue; /* nothing new: skip the render */
+		p->answer = true;
+		lws_callback_on_writable(p->wsi);
+	}
+}
+
+/* In WRITEABLE: render a parked poll; send it, or keep waiting. */
+static int
+answer_parked(struct api_ctx *api, struct lws *wsi, struct pss *pss)
+{
+	struct reply r = { 0 };
+
+	pss->answer = false;
+	if (now_mono_ms() >= pss->poll.deadline_mono_ms)
+		pss->poll.timed_out = true;
+	r.status = HTTP_STATUS_OK;
+	r.type = "application/json";
+	if (!pss->poll.render(api, &pss->poll, &r)) {
+		free(r.body);
+		return 0; /* records, but none this poll wants */
+	}
+	unpark(api, pss);
+	lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
+	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+	return send_reply(wsi, pss, &r);
+}
+
+int
+api_poll_args(const struct req *q, struct reply *r, struct api_poll *p,
+    const char *idname, const char *maxname, size_t dflt, size_t lim)
+{
+	char arg[64], *end;
+
+	p->after = -1;
+	p->max = dflt;
+	p->deadline_mono_ms = now_mono_ms();
+	if (api_query_arg(q, idname, arg, sizeof(arg)) != NULL) {
+		long long v = strtoll(arg, &end, 10);
+
+		if (*end != '\0' || end == arg || v < -1) {
+			api_reply_error(r, HTTP_STATUS_BAD_REQUEST,
+			    "%s: an integer >= -1", idname);
+			return -1;
+		}
+		p->after = v;
+	}
+	if (api_query_arg(q, maxname, arg, sizeof(arg)) != NULL) {
+		unsigned long v = strtoul(arg, &end, 10);
+
+		if (*end != '\0' || end == arg || v < 1 || v > lim) {
+			api_reply_error(r, HTTP_STATUS_BAD_REQUEST,
+			    "%s: an integer in 1..%zu", maxname, lim);
+			return -1;
+		}
+		p->max = v;
+	}
+	if (api_query_arg(q, "timeout", arg, sizeof(arg)) != NULL) {
+		double v = strtod(arg, &end);
+
+		if (*end != '\0' || end == arg || !(v >= 0) ||
+		    v > API_MAX_POLL_S) {
+			api_reply_error(r, HTTP_STATUS_BAD_REQUEST,
+			    "timeout: seconds in 0..%d", API_MAX_POLL_S);
+			return -1;
+		}
+		p->deadline_mono_ms += (uint64_t)(v * 1000);
+	}
+	return 0;
+}
+
 static int
 callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
@@ -564,7 +701,7 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_HTTP:
 		if (pss == NULL)
 			return -1;
-		pss_reset(pss);
+		pss_reset(api, pss);
 		pss->method = lws_http_get_uri_and_method(wsi, &uri, &ulen);
 		if (pss->method < 0 || uri == NULL || ulen <= 0 ||
 		    (size_t)ulen >= sizeof(pss->path)) {
@@ -607,6 +744,8 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		q.body_len = 0;
 		q.wsi = wsi;
 		route(api, &q, &r);
+		if (r.wait)
+			return park(api, wsi, pss, &r.poll);
 		if (r.status >= 400)
 			api->bad_requests++;
 		return send_reply(wsi, pss, &r);
@@ -644,6 +783,8 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		size_t chunk;
 		int final;
 
+		if (pss != NULL && pss->parked && pss->answer)
+			return answer_parked(api, wsi, pss);
 		if (pss == NULL || pss->buf == NULL)
 			break;
 		chunk = pss->len - pss->off;
@@ -670,12 +811,24 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return -1;
 		return 0;
 	}
+	case LWS_CALLBACK_TIMER:
+		/* A parked poll's deadline: answer, even if empty. */
+		if (pss != NULL && pss->parked) {
+			pss->poll.deadline_mono_ms = 0;
+			pss->answer = true;
+			lws_callback_on_writable(wsi);
+		}
+		return 0;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* Another thread woke us: new records may answer polls. */
+		wake_waiters(api);
+		return 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 		/* lws calls these with no session data when a request was
 		 * refused before it bound one (e.g. headers too long). */
 		if (pss != NULL)
-			pss_reset(pss);
+			pss_reset(api, pss);
 		break;
 	default:
 		break;
@@ -697,8 +850,9 @@ static const struct lws_protocols protocols[] = {
 
 static const struct lws_http_mount mount_activeflows =
     MOUNT(NULL, "/activeflows");
-static const struct lws_http_mount mount_flow =
-    MOUNT(&mount_activeflows, "/flow");
+static const struct lws_http_mount mount_flows =
+    MOUNT(&mount_activeflows, "/flows");
+static const struct lws_http_mount mount_flow = MOUNT(&mount_flows, "/flow");
 static const struct lws_http_mount mount_topology =
     MOUNT(&mount_flow, "/topology");
 static const struct lws_http_mount mount_version =

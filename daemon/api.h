@@ -7,6 +7,7 @@
 #define FABMON_API_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "conf.h"
@@ -16,6 +17,29 @@ struct lws;
 struct lws_context;
 struct topo_import;
 struct engine;
+struct logring;
+struct reply;
+struct pss;
+struct api_ctx;
+
+/*
+ * A long-poll (sFlow-RT's /flows/json and /events/json): a handler that
+ * has nothing to answer yet fills reply.poll instead of a body. api.c
+ * parks the request, and calls render again whenever another thread wakes
+ * the service loop, and once more at the deadline with timed_out set. The
+ * request is answered as soon as render returns 1.
+ */
+struct api_poll {
+	/* 1: r is filled (the answer); 0: nothing yet. Service thread. */
+	int (*render)(
+	    struct api_ctx *, const struct api_poll *, struct reply *r);
+	struct logring *ring;
+	int64_t after; /* records with an ID above this */
+	size_t max;
+	char name[72]; /* "" any */
+	uint64_t deadline_mono_ms;
+	bool timed_out; /* the last call: answer even if empty */
+};
 
 struct api_ctx {
 	const struct conf *conf;
@@ -31,7 +55,18 @@ struct api_ctx {
 	void *topo_arg;
 	struct engine *engine;         /* flow definitions */
 	struct snap_slot *engine_snap; /* struct engine_snap */
+	struct logring *flowlog;       /* struct engine_flowrec */
+	struct logring *eventlog;      /* struct thresh_event */
+	/* Parked long-polls (service thread only). */
+	struct pss *waiters;
+	size_t n_waiters;
+	uint64_t polls_refused; /* over API_MAX_WAITERS */
 };
+
+/* Long-polls parked at once; beyond it a poll is answered 503. */
+#define API_MAX_WAITERS 256
+/* Longest long-poll timeout, seconds. */
+#define API_MAX_POLL_S 300
 
 /* A request, as a handler sees it. */
 struct req {
@@ -50,6 +85,8 @@ struct reply {
 	int status;
 	const char *type; /* default application/json */
 	char *body;       /* malloc'ed, NUL-terminated */
+	bool wait;        /* park the request: poll says how */
+	struct api_poll poll;
 };
 
 /*
@@ -76,6 +113,16 @@ void api_flow_get(struct api_ctx *, const struct req *, struct reply *);
 void api_flow_delete(struct api_ctx *, const struct req *, struct reply *);
 void api_flow_list(struct api_ctx *, const struct req *, struct reply *);
 void api_activeflows(struct api_ctx *, const struct req *, struct reply *);
+void api_flows_log(struct api_ctx *, const struct req *, struct reply *);
+
+/*
+ * The long-poll arguments shared by /flows/json and /events/json: the ID
+ * argument (idname: "flowID", "eventID"; absent: -1), the count
+ * (maxname: "maxFlows", "maxEvents"; default dflt, at most lim) and
+ * timeout (seconds, default 0). Returns 0, or -1 with r filled (400).
+ */
+int api_poll_args(const struct req *, struct reply *r, struct api_poll *p,
+    const char *idname, const char *maxname, size_t dflt, size_t lim);
 
 /*
  * Create the lws context serving the API on conf->http_listen. Returns

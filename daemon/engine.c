@@ -11,10 +11,12 @@
 #include "filter.h"
 #include "flowrec.h"
 #include "graph.h"
+#include "logring.h"
 #include "topo.h"
 #include "util.h"
 
 struct compiled {
+	struct engine *e;
 	struct flowdef def;
 	struct flowkeys *keys;
 	struct filter *filter; /* NULL: none */
@@ -47,6 +49,9 @@ struct engine {
 	struct topo_snap *topo; /* our reference */
 	uint64_t samples;
 	uint64_t last_expire;
+	struct logring *flowlog; /* NULL: no flow log */
+	bool logged;             /* records appended since engine_logged() */
+	uint64_t flowlog_records;
 };
 
 static void
@@ -61,8 +66,10 @@ compiled_free(struct compiled *c)
 	free(c);
 }
 
+static void gone_cb(void *, const struct flowtab_info *, enum flowtab_gone);
+
 static struct compiled *
-compile(const struct flowdef *d, char *err, size_t errlen)
+compile(struct engine *e, const struct flowdef *d, char *err, size_t errlen)
 {
 	struct compiled *c = xcalloc(1, sizeof(*c));
 	struct flowtab_conf tc = { 0 };
@@ -85,9 +92,87 @@ compile(const struct flowdef *d, char *err, size_t errlen)
 	tc.max_entries = ENGINE_MAX_ENTRIES;
 	tc.seed = now_mono_ms() ^ (uintptr_t)c;
 	c->tab = flowtab_new(&tc);
+	c->e = e;
+	if (d->log && !d->flow_start)
+		flowtab_set_gone_cb(c->tab, gone_cb, c);
 	c->keybuf_len = flowkeys_strmax(c->keys);
 	c->keybuf = xmalloc(c->keybuf_len);
 	return c;
+}
+
+void
+engine_flowlog_free(void *p)
+{
+	free(p);
+}
+
+/*
+ * Append one flow log record: the interval [start, end] (monotonic ms,
+ * turned into wall-clock time here) of key at (agent, ds), and what it
+ * carried (bytes or frames, scaled by the sampling rate).
+ */
+static void
+log_flow(struct compiled *c, const char *key, size_t keylen,
+    const struct sflow_addr *agent, uint32_t ds, double value,
+    uint64_t start_mono, uint64_t end_mono)
+{
+	struct engine *e = c->e;
+	struct engine_flowrec *r;
+	int64_t off = (int64_t)now_wall_ms() - (int64_t)now_mono_ms();
+
+	if (e->flowlog == NULL)
+		return;
+	r = xmalloc(sizeof(*r) + keylen + 1);
+	snprintf(r->name, sizeof(r->name), "%s", c->def.name);
+	r->agent = *agent;
+	r->ds = ds;
+	r->value = value;
+	r->start_ms = (uint64_t)((int64_t)start_mono + off);
+	r->end_ms = (uint64_t)((int64_t)end_mono + off);
+	r->keylen = keylen;
+	memcpy(r->key, key, keylen);
+	r->key[keylen] = '\0';
+	logring_append(e->flowlog, r);
+	e->logged = true;
+	e->flowlog_records++;
+}
+
+/* End of a flow (expired, or evicted from a full table): log what it
+ * carried since its last report. */
+static void
+gone_cb(void *arg, const struct flowtab_info *in, enum flowtab_gone why)
+{
+	struct compiled *c = arg;
+
+	(void)why;
+	if (in->since_mark > 0)
+		log_flow(c, in->key, in->keylen, &in->agent, in->ds,
+		    in->since_mark, in->mark_ms, in->last_ms);
+}
+
+/* A long flow reaching activeTimeout: log its interval so far. */
+static void
+active_cb(void *arg, const struct flowtab_info *in)
+{
+	struct compiled *c = arg;
+
+	log_flow(c, in->key, in->keylen, &in->agent, in->ds, in->since_mark,
+	    in->mark_ms, in->last_ms);
+}
+
+void
+engine_set_flowlog(struct engine *e, struct logring *ring)
+{
+	e->flowlog = ring;
+}
+
+bool
+engine_logged(struct engine *e)
+{
+	bool was = e->logged;
+
+	e->logged = false;
+	return was;
 }
 
 struct engine *
@@ -150,7 +235,7 @@ queue(struct engine *e, struct op *o)
 int
 engine_put(struct engine *e, const struct flowdef *d, char *err, size_t errlen)
 {
-	struct compiled *c = compile(d, err, errlen);
+	struct compiled *c = compile(e, d, err, errlen);
 	struct op *o;
 	ssize_t i;
 	int rc = 0;
@@ -284,8 +369,15 @@ engine_tick(struct engine *e, uint64_t mono_ms)
 		e->topo = ts;
 	}
 	if (mono_ms - e->last_expire >= 1000) {
-		for (size_t i = 0; i < e->n_flows; i++)
-			flowtab_expire(e->flows[i]->tab, mono_ms);
+		for (size_t i = 0; i < e->n_flows; i++) {
+			struct compiled *c = e->flows[i];
+
+			flowtab_expire(c->tab, mono_ms);
+			if (c->def.log && !c->def.flow_start)
+				flowtab_log_active(c->tab, mono_ms,
+				    (uint64_t)c->def.active_timeout * 1000,
+				    active_cb, c);
+		}
 		e->last_expire = mono_ms;
 	}
 }
@@ -369,8 +461,12 @@ engine_sample(struct engine *e, const struct sflow_datagram *dg,
 		x = (double)rec.sampling_rate *
 		    (c->def.value == FLOWDEF_FRAMES ? 1.0
 		                                    : (double)rec.frame_length);
-		flowtab_add(
+		rc = flowtab_add(
 		    c->tab, c->keybuf, strlen(c->keybuf), &src, x, mono_ms);
+		/* flowStart: log a flow when it is first seen. */
+		if (rc == 1 && c->def.log && c->def.flow_start)
+			log_flow(c, c->keybuf, strlen(c->keybuf), &src.agent,
+			    src.ds, x, mono_ms, mono_ms);
 	}
 }
 
@@ -400,6 +496,7 @@ engine_snapshot(struct engine *e, uint64_t mono_ms)
 	snap_init(&es->base, snap_free_fn);
 	es->taken_mono_ms = mono_ms;
 	es->samples = e->samples;
+	es->flowlog_records = e->flowlog_records;
 	es->flows = xcalloc(e->n_flows + 1, sizeof(*es->flows));
 	for (size_t i = 0; i < e->n_flows; i++) {
 		struct engine_flow *f = &es->flows[i];

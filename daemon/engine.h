@@ -15,6 +15,7 @@
 #ifndef FABMON_ENGINE_H
 #define FABMON_ENGINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "flowdef.h"
@@ -36,12 +37,34 @@ struct engine_snap {
 	struct snap base;
 	uint64_t taken_mono_ms;
 	uint64_t samples; /* flow samples seen by the engine */
+	uint64_t flowlog_records;
 	size_t n;
 	struct engine_flow *flows; /* sorted by name */
 };
 
+/* Flow log records kept (sFlow-RT's /flows/json), for all definitions. */
+#define ENGINE_FLOWLOG_MAX 10000
+
 /* Entries kept per definition; beyond it the smallest are evicted. */
 #define ENGINE_MAX_ENTRIES 200000
+
+/*
+ * One record of the flow log (sFlow-RT's /flows/json), as the engine
+ * appends it to the log ring; the ring owns it (engine_flowlog_free).
+ */
+struct engine_flowrec {
+	char name[FLOWDEF_NAME_MAX + 1];
+	struct sflow_addr agent;
+	uint32_t ds;
+	double value;      /* bytes or frames in [start, end], scaled */
+	uint64_t start_ms; /* wall clock */
+	uint64_t end_ms;
+	size_t keylen;
+	char key[]; /* the flowKeys, NUL-terminated */
+};
+void engine_flowlog_free(void *);
+
+struct logring;
 
 /* topo: the topology slot (struct topo_snap), may be NULL. */
 struct engine *engine_new(struct snap_slot *topo);
@@ -61,6 +84,14 @@ int engine_delete(struct engine *, const char *name);
 int engine_get(struct engine *, const char *name, struct flowdef *out);
 /* Any thread: copy every definition (malloc'ed, sorted by name). */
 struct flowdef *engine_list(struct engine *, size_t *n);
+
+/*
+ * Before the ingest thread starts: where definitions with "log" append
+ * their records (struct engine_flowrec). The ring outlives the engine.
+ */
+void engine_set_flowlog(struct engine *, struct logring *);
+/* Ingest thread: true if records were logged since the last call. */
+bool engine_logged(struct engine *);
 
 /* Ingest thread: apply queued changes, refresh the topology view. */
 void engine_tick(struct engine *, uint64_t mono_ms);

@@ -5,6 +5,7 @@
  *	GET /flow/json				every definition
  *	GET /activeflows/{agent}/{name}/json?maxFlows&minValue&aggMode
  *						the top flows
+ *	GET /flows/json?name&flowID&maxFlows&timeout	the flow log
  *
  * Definitions are checked and compiled here and queued for the ingest
  * thread (engine_put); reads come from the engine's last snapshot.
@@ -18,6 +19,7 @@
 
 #include "api.h"
 #include "engine.h"
+#include "logring.h"
 #include "util.h"
 
 #define ACTIVE_DEFAULT 100 /* maxFlows when not given */
@@ -204,4 +206,94 @@ api_activeflows(struct api_ctx *api, const struct req *q, struct reply *r)
 	free(hits);
 	snap_put(&es->base);
 	api_reply_json(r, HTTP_STATUS_OK, a);
+}
+
+/*
+ * sFlow-RT's flow log: GET /flows/json?name&flowID&maxFlows&timeout.
+ * Records newer than flowID, newest first (a client loops on the first
+ * record's flowID), optionally only those of flow `name`. With a timeout
+ * and nothing to say yet the request waits, up to timeout seconds, for
+ * the first record.
+ */
+#define FLOWS_DEFAULT 100
+#define FLOWS_MAX     10000
+
+struct flows_ctx {
+	const char *name;
+	size_t max;
+	json_t *a;
+};
+
+static void
+flows_one(void *arg, uint64_t id, const void *rec)
+{
+	struct flows_ctx *fc = arg;
+	const struct engine_flowrec *r = rec;
+	char agent[64], ds[16];
+	json_t *o;
+
+	if (json_array_size(fc->a) >= fc->max ||
+	    (fc->name[0] != '\0' && strcmp(fc->name, r->name) != 0))
+		return;
+	snprintf(ds, sizeof(ds), "%u", r->ds);
+	o = json_object();
+	json_object_set_new(o, "agent",
+	    json_string(
+	        addr_fmt(agent, sizeof(agent), r->agent.family, r->agent.a)));
+	json_object_set_new(o, "dataSource", json_string(ds));
+	json_object_set_new(o, "end", json_integer((json_int_t)r->end_ms));
+	json_object_set_new(o, "flowID", json_integer((json_int_t)id));
+	json_object_set_new(o, "flowKeys", json_stringn(r->key, r->keylen));
+	json_object_set_new(o, "name", json_string(r->name));
+	json_object_set_new(o, "start", json_integer((json_int_t)r->start_ms));
+	json_object_set_new(o, "value", json_real(r->value));
+	json_array_append_new(fc->a, o);
+}
+
+static int
+flows_render(struct api_ctx *api, const struct api_poll *p, struct reply *r)
+{
+	struct flows_ctx fc = { p->name, p->max, json_array() };
+
+	(void)api;
+	/* With a name every newer record is looked at, to find max of its
+	 * own; without, the ring stops at max. */
+	logring_query(
+	    p->ring, p->after, p->name[0] ? SIZE_MAX : p->max, flows_one, &fc);
+	if (json_array_size(fc.a) == 0 && !p->timed_out) {
+		json_decref(fc.a);
+		return 0;
+	}
+	api_reply_json(r, HTTP_STATUS_OK, fc.a);
+	return 1;
+}
+
+void
+api_flows_log(struct api_ctx *api, const struct req *q, struct reply *r)
+{
+	struct api_poll p = { 0 };
+	char name[sizeof(p.name)];
+
+	if (api_poll_args(
+	        q, r, &p, "flowID", "maxFlows", FLOWS_DEFAULT, FLOWS_MAX) != 0)
+		return;
+	if (api_query_arg(q, "name", name, sizeof(name)) != NULL) {
+		if (!flowdef_name_ok(name)) {
+			api_reply_error(r, HTTP_STATUS_BAD_REQUEST,
+			    "name: not a flow name");
+			return;
+		}
+		snprintf(p.name, sizeof(p.name), "%s", name);
+	}
+	p.render = flows_render;
+	p.ring = api->flowlog;
+	if (p.ring == NULL) {
+		api_reply_json(r, HTTP_STATUS_OK, json_array());
+		return;
+	}
+	p.timed_out = now_mono_ms() >= p.deadline_mono_ms;
+	if (flows_render(api, &p, r))
+		return;
+	r->wait = true;
+	r->poll = p;
 }

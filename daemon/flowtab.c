@@ -30,8 +30,10 @@
 #define SWEEP_STEP 1
 
 struct fent {
-	double acc;   /* SUM x * exp((t_i - epoch) / t) */
-	double total; /* SUM x */
+	double acc;        /* SUM x * exp((t_i - epoch) / t) */
+	double total;      /* SUM x */
+	double mark_total; /* total when the flow log last reported it */
+	uint64_t mark_ms;  /* ... and when (0: never; first_ms is the start) */
 	uint64_t first_ms;
 	uint64_t last_ms;
 	uint64_t samples;
@@ -488,6 +490,8 @@ ent_info(const struct flowtab *ft, const struct fent *e, uint64_t now_ms,
 	info->samples = e->samples;
 	info->first_ms = e->first_ms;
 	info->last_ms = e->last_ms;
+	info->mark_ms = e->mark_ms ? e->mark_ms : e->first_ms;
+	info->since_mark = e->total - e->mark_total;
 }
 
 /* Point the index at entry `from`'s new place `to`, then move it there. */
@@ -743,6 +747,31 @@ flowtab_get(const struct flowtab *ft, const char *key, size_t keylen,
 		return false;
 	ent_info(ft, &ft->ents[i], now_ms, info);
 	return true;
+}
+
+size_t
+flowtab_log_active(struct flowtab *ft, uint64_t now_ms, uint64_t timeout_ms,
+    void (*cb)(void *arg, const struct flowtab_info *), void *arg)
+{
+	size_t n = 0;
+
+	assert(!ft->in_cb);
+	for (uint32_t i = 0; i < ft->n; i++) {
+		struct fent *e = &ft->ents[i];
+		uint64_t mark = e->mark_ms ? e->mark_ms : e->first_ms;
+		struct flowtab_info info;
+
+		if (now_ms - mark < timeout_ms || e->total <= e->mark_total)
+			continue;
+		ent_info(ft, e, now_ms, &info);
+		ft->in_cb = true;
+		cb(arg, &info);
+		ft->in_cb = false;
+		e->mark_ms = now_ms;
+		e->mark_total = e->total;
+		n++;
+	}
+	return n;
 }
 
 size_t

@@ -164,6 +164,11 @@ struct flowtab_info {
 	uint64_t samples;  /* samples added since first seen */
 	uint64_t first_ms; /* time of the first sample */
 	uint64_t last_ms;  /* latest sample time */
+	/* The flow log's open interval: since mark_ms (first_ms until
+	 * flowtab_log_active() first reported the entry), since_mark of
+	 * the total was added. */
+	uint64_t mark_ms;
+	double since_mark;
 };
 
 enum flowtab_gone {
@@ -221,6 +226,19 @@ bool flowtab_get(const struct flowtab *, const char *key, size_t keylen,
  */
 size_t flowtab_top(const struct flowtab *, const struct flowtab_query *q,
     uint64_t now_ms, struct flowtab_hit *out, size_t max);
+
+/*
+ * The flow log's active timeout (sFlow-RT's activeTimeout): for every
+ * entry whose open interval began timeout_ms or more before now_ms and
+ * that has grown since, call cb with its info (mark_ms, since_mark: the
+ * interval and what it carried), then start a new interval at now_ms. So
+ * a long flow is reported every timeout, and the removal callback then
+ * reports only what came after the last report. O(entries). Owner
+ * thread; cb must not touch the table.
+ */
+size_t flowtab_log_active(struct flowtab *, uint64_t now_ms,
+    uint64_t timeout_ms, void (*cb)(void *arg, const struct flowtab_info *),
+    void *arg);
 
 /* Remove every expired entry now (O(entries)). Returns how many. */
 size_t flowtab_expire(struct flowtab *, uint64_t now_ms);

@@ -304,7 +304,7 @@ ingest_main(void *arg)
 {
 	struct ingest *in = arg;
 	struct pollfd pfd[INGEST_MAX_SOCKETS];
-	uint64_t next = now_mono_ms();
+	uint64_t next = now_mono_ms(), last_wake = 0;
 
 	for (int i = 0; i < in->n; i++) {
 		pfd[i].fd = in->fds[i];
@@ -335,6 +335,13 @@ ingest_main(void *arg)
 		if (mono >= next) {
 			publish(in, mono);
 			next = mono + (uint64_t)in->conf->push_ms;
+			last_wake = mono;
+		} else if (in->engine != NULL && mono - last_wake >= 20 &&
+		    engine_logged(in->engine) && in->wake != NULL) {
+			/* New flow log records: answer the long-polls now,
+			 * but wake the service loop at most every 20 ms. */
+			in->wake(in->wake_arg);
+			last_wake = mono;
 		}
 	}
 	return NULL;

@@ -24,6 +24,7 @@
 #include "snmp.h"
 #include "topo.h"
 #include "log.h"
+#include "logring.h"
 #include "util.h"
 
 static volatile sig_atomic_t quit;
@@ -120,6 +121,7 @@ main(int argc, char **argv)
 	char err[512];
 	struct api_ctx api;
 	struct snap_slot ingest_slot, topo_slot, engine_slot;
+	struct logring *flowlog;
 	struct engine *engine;
 	struct ingest *ing;
 	struct topo *topo;
@@ -284,6 +286,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	engine = engine_new(&topo_slot);
+	flowlog = logring_new(ENGINE_FLOWLOG_MAX, engine_flowlog_free);
+	engine_set_flowlog(engine, flowlog);
+	api.flowlog = flowlog;
 	api.engine = engine;
 	api.engine_snap = &engine_slot;
 	ing = ingest_new(&conf, &ingest_slot, engine, &engine_slot, wake_lws,
@@ -325,6 +330,7 @@ main(int argc, char **argv)
 	snap_slot_clear(&engine_slot);
 	engine_free(engine);
 	lws_context_destroy(ctx);
+	logring_free(flowlog);
 	snap_slot_clear(&topo_slot);
 	snap_slot_clear(&ingest_slot);
 	snmp_global_shutdown();
