@@ -30,10 +30,12 @@ PURE	:= daemon/util.c daemon/packet.c daemon/sflow.c daemon/sflow_json.c \
 	   topology/graph.c topology/graph_json.c daemon/flowdef.c \
 	   daemon/agents.c daemon/conf.c daemon/flowtab.c \
 	   daemon/flowrec.c daemon/filter.c daemon/ifcounters.c \
-	   daemon/metrics.c daemon/logring.c daemon/threshold.c
+	   daemon/metrics.c daemon/logring.c daemon/threshold.c \
+	   topology/ifmib.c
 DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
 	   daemon/api.c daemon/decode.c topology/snmp.c topology/topo.c \
-	   topology/topo_api.c daemon/engine.c daemon/flow_api.c
+	   topology/topo_api.c daemon/engine.c daemon/flow_api.c \
+	   daemon/counters.c daemon/metric_api.c
 UNIT	:= $(wildcard tests/unit/test_*.c)
 FUZZ	:= $(wildcard tests/fuzz/fuzz_*.c)
 

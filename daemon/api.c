@@ -402,6 +402,9 @@ static const struct route routes[] = {
 	{ LWSHUMETH_DELETE, "/flow/*/json", api_flow_delete },
 	{ LWSHUMETH_GET, "/activeflows/*/*/json", api_activeflows },
 	{ LWSHUMETH_GET, "/flows/json", api_flows_log },
+	{ LWSHUMETH_GET, "/metric/*/*/json", api_metric },
+	{ LWSHUMETH_GET, "/table/*/*/json", api_table },
+	{ LWSHUMETH_GET, "/prometheus/metrics/*/*/txt", api_prometheus },
 };
 
 /*
@@ -850,8 +853,13 @@ static const struct lws_protocols protocols[] = {
 
 static const struct lws_http_mount mount_activeflows =
     MOUNT(NULL, "/activeflows");
-static const struct lws_http_mount mount_flows =
-    MOUNT(&mount_activeflows, "/flows");
+static const struct lws_http_mount mount_prometheus =
+    MOUNT(&mount_activeflows, "/prometheus");
+static const struct lws_http_mount mount_table =
+    MOUNT(&mount_prometheus, "/table");
+static const struct lws_http_mount mount_metric =
+    MOUNT(&mount_table, "/metric");
+static const struct lws_http_mount mount_flows = MOUNT(&mount_metric, "/flows");
 static const struct lws_http_mount mount_flow = MOUNT(&mount_flows, "/flow");
 static const struct lws_http_mount mount_topology =
     MOUNT(&mount_flow, "/topology");

@@ -53,10 +53,11 @@ struct api_ctx {
 	 */
 	int (*topo_import)(void *arg, struct topo_import *im);
 	void *topo_arg;
-	struct engine *engine;         /* flow definitions */
-	struct snap_slot *engine_snap; /* struct engine_snap */
-	struct logring *flowlog;       /* struct engine_flowrec */
-	struct logring *eventlog;      /* struct thresh_event */
+	struct engine *engine;           /* flow definitions */
+	struct snap_slot *engine_snap;   /* struct engine_snap */
+	struct snap_slot *snmp_counters; /* struct ifc_snap (SNMP) */
+	struct logring *flowlog;         /* struct engine_flowrec */
+	struct logring *eventlog;        /* struct thresh_event */
 	/* Parked long-polls (service thread only). */
 	struct pss *waiters;
 	size_t n_waiters;
@@ -114,6 +115,11 @@ void api_flow_delete(struct api_ctx *, const struct req *, struct reply *);
 void api_flow_list(struct api_ctx *, const struct req *, struct reply *);
 void api_activeflows(struct api_ctx *, const struct req *, struct reply *);
 void api_flows_log(struct api_ctx *, const struct req *, struct reply *);
+
+/* Counter metric handlers (daemon/metric_api.c). */
+void api_metric(struct api_ctx *, const struct req *, struct reply *);
+void api_table(struct api_ctx *, const struct req *, struct reply *);
+void api_prometheus(struct api_ctx *, const struct req *, struct reply *);
 
 /*
  * The long-poll arguments shared by /flows/json and /events/json: the ID

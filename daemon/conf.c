@@ -71,6 +71,9 @@ static const struct key keys[] = {
 	    "full re-poll interval per switch, seconds" },
 	{ "snmp.status_s", K_INT, F(snmp_status_s), 0, 3600, 1, 0,
 	    "ifOperStatus poll interval per switch, seconds" },
+	{ "snmp.counters_s", K_INT, F(snmp_counters_s), 0, 3600, 0, 0,
+	    "IF-MIB counter poll interval per switch, seconds; 0 off "
+	    "(sFlow counter samples win where a switch sends them)" },
 	{ "snmp.max_parallel", K_INT, F(snmp_max_parallel), 0, 4096, 1, 0,
 	    "switches polled at once" },
 	{ "topology.role", K_LIST, F(topo_roles), F(n_topo_roles),
@@ -124,6 +127,7 @@ conf_defaults(struct conf *c)
 	c->snmp_retries = 2;
 	c->snmp_poll_s = 60;
 	c->snmp_status_s = 5;
+	c->snmp_counters_s = 10;
 	c->snmp_max_parallel = 64;
 	c->push_ms = 1000;
 	c->max_agents = 65536;

@@ -37,8 +37,9 @@ struct conf {
 	char *snmp_v3_priv_pass;
 	int snmp_timeout_ms;
 	int snmp_retries;
-	int snmp_poll_s;   /* full walk period */
-	int snmp_status_s; /* ifOperStatus period */
+	int snmp_poll_s;     /* full walk period */
+	int snmp_status_s;   /* ifOperStatus period */
+	int snmp_counters_s; /* IF-MIB counters period; 0 off */
 	int snmp_max_parallel;
 	char *topo_roles[CONF_MAX_ROLES]; /* "NODE=ROLE" */
 	int n_topo_roles;

@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "filter.h"
 #include "flowrec.h"
+#include "counters.h"
 #include "graph.h"
 #include "logring.h"
 #include "topo.h"
@@ -49,6 +50,10 @@ struct engine {
 	struct topo_snap *topo; /* our reference */
 	uint64_t samples;
 	uint64_t last_expire;
+	struct ifc_table *ifc; /* sFlow counter samples -> rates */
+	uint64_t ifc_readings; /* at the last snapshot of it */
+	struct ifc_snap *ifc_last;
+	uint64_t ifc_expired_at;
 	struct logring *flowlog; /* NULL: no flow log */
 	bool logged;             /* records appended since engine_logged() */
 	uint64_t flowlog_records;
@@ -183,6 +188,7 @@ engine_new(struct snap_slot *topo)
 	e->topo_slot = topo;
 	pthread_mutex_init(&e->mu, NULL);
 	e->ops_tail = &e->ops;
+	e->ifc = ifc_new(ENGINE_MAX_IFACES, now_mono_ms() ^ (uintptr_t)e);
 	return e;
 }
 
@@ -203,6 +209,9 @@ engine_free(struct engine *e)
 	}
 	if (e->topo != NULL)
 		snap_put(&e->topo->base);
+	if (e->ifc_last != NULL)
+		snap_put(&e->ifc_last->base);
+	ifc_free(e->ifc);
 	free(e->defs);
 	pthread_mutex_destroy(&e->mu);
 	free(e);
@@ -411,6 +420,20 @@ drain(struct sflow_sample *s)
 		;
 }
 
+/* A counter sample: its generic interface record gives the rates. */
+static void
+counter_sample(struct engine *e, const struct sflow_datagram *dg,
+    struct sflow_sample *s, uint64_t mono_ms)
+{
+	struct sflow_record r;
+	struct ifc_reading rd;
+
+	while (sflow_record_next(s, &r) > 0)
+		if (ifc_from_sflow(&rd, &dg->agent, &r) == 0)
+			ifc_update(e->ifc, &rd, mono_ms,
+			    now_wall_ms() - (now_mono_ms() - mono_ms));
+}
+
 void
 engine_sample(struct engine *e, const struct sflow_datagram *dg,
     struct sflow_sample *s, uint64_t mono_ms)
@@ -420,6 +443,11 @@ engine_sample(struct engine *e, const struct sflow_datagram *dg,
 	struct flow_rec rec;
 	struct topo_hit hit;
 
+	if (s->tag == SFLOW_SAMPLE_COUNTERS ||
+	    s->tag == SFLOW_SAMPLE_COUNTERS_EXPANDED) {
+		counter_sample(e, dg, s, mono_ms);
+		return;
+	}
 	if (s->tag != SFLOW_SAMPLE_FLOW &&
 	    s->tag != SFLOW_SAMPLE_FLOW_EXPANDED &&
 	    s->tag != SFLOW_SAMPLE_DISCARD) {
@@ -477,6 +505,8 @@ snap_free_fn(struct snap *s)
 
 	for (size_t i = 0; i < es->n; i++)
 		flowtab_snapshot_free(es->flows[i].tab);
+	if (es->ifc != NULL)
+		snap_put(&es->ifc->base);
 	free(es->flows);
 	free(es);
 }
@@ -497,6 +527,25 @@ engine_snapshot(struct engine *e, uint64_t mono_ms)
 	es->taken_mono_ms = mono_ms;
 	es->samples = e->samples;
 	es->flowlog_records = e->flowlog_records;
+	{
+		struct ifc_stats st;
+
+		/* A new copy of the rates only when a reading came in. */
+		if (mono_ms - e->ifc_expired_at > 60000) {
+			ifc_expire(e->ifc, mono_ms, ENGINE_IFACE_MAX_AGE_MS);
+			e->ifc_expired_at = mono_ms;
+			e->ifc_readings = UINT64_MAX;
+		}
+		ifc_stats(e->ifc, &st);
+		if (e->ifc_last == NULL || st.readings != e->ifc_readings) {
+			if (e->ifc_last != NULL)
+				snap_put(&e->ifc_last->base);
+			e->ifc_last = ifc_snap_take(e->ifc, now_wall_ms());
+			e->ifc_readings = st.readings;
+		}
+		atomic_fetch_add(&e->ifc_last->base.ref, 1);
+		es->ifc = e->ifc_last;
+	}
 	es->flows = xcalloc(e->n_flows + 1, sizeof(*es->flows));
 	for (size_t i = 0; i < e->n_flows; i++) {
 		struct engine_flow *f = &es->flows[i];

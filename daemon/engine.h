@@ -38,12 +38,17 @@ struct engine_snap {
 	uint64_t taken_mono_ms;
 	uint64_t samples; /* flow samples seen by the engine */
 	uint64_t flowlog_records;
+	struct ifc_snap *ifc; /* sFlow counter rates (a reference) */
 	size_t n;
 	struct engine_flow *flows; /* sorted by name */
 };
 
 /* Flow log records kept (sFlow-RT's /flows/json), for all definitions. */
 #define ENGINE_FLOWLOG_MAX 10000
+
+/* Interfaces whose sFlow counters are kept, and their expiry. */
+#define ENGINE_MAX_IFACES       (1 << 20)
+#define ENGINE_IFACE_MAX_AGE_MS (10 * 60 * 1000)
 
 /* Entries kept per definition; beyond it the smallest are evicted. */
 #define ENGINE_MAX_ENTRIES 200000
@@ -65,6 +70,7 @@ struct engine_flowrec {
 void engine_flowlog_free(void *);
 
 struct logring;
+struct ifc_snap;
 
 /* topo: the topology slot (struct topo_snap), may be NULL. */
 struct engine *engine_new(struct snap_slot *topo);

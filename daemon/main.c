@@ -120,7 +120,7 @@ main(int argc, char **argv)
 	struct conf conf;
 	char err[512];
 	struct api_ctx api;
-	struct snap_slot ingest_slot, topo_slot, engine_slot;
+	struct snap_slot ingest_slot, topo_slot, engine_slot, snmp_ifc_slot;
 	struct logring *flowlog;
 	struct engine *engine;
 	struct ingest *ing;
@@ -276,6 +276,8 @@ main(int argc, char **argv)
 	snap_slot_init(&ingest_slot);
 	snap_slot_init(&topo_slot);
 	snap_slot_init(&engine_slot);
+	snap_slot_init(&snmp_ifc_slot);
+	api.snmp_counters = &snmp_ifc_slot;
 	api.topology = &topo_slot;
 	/* net-snmp's globals: set up once, before any thread. */
 	snmp_global_init(verbose >= 3 ? 1 : 0);
@@ -312,6 +314,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	topo = topo_new(&conf, &topo_slot, &ingest_slot, wake_lws, ctx);
+	topo_set_counters(topo, &snmp_ifc_slot);
 	api.topo_import = topo_put_import;
 	api.topo_arg = topo;
 	if (topo_start(topo) != 0) {
@@ -333,6 +336,7 @@ main(int argc, char **argv)
 	logring_free(flowlog);
 	snap_slot_clear(&topo_slot);
 	snap_slot_clear(&ingest_slot);
+	snap_slot_clear(&snmp_ifc_slot);
 	snmp_global_shutdown();
 	conf_free(&conf);
 	return 0;

@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "counters.h"
 #include "graph.h"
+#include "ifmib.h"
 #include "ingest.h"
 #include "lldp.h"
 #include "log.h"
@@ -37,7 +39,11 @@
 #define REPUBLISH_MS  2000 /* refresh poll times in the API */
 #define MAX_CREDS     2
 
-enum walk_kind { WK_NONE, WK_FULL, WK_STATUS };
+enum walk_kind { WK_NONE, WK_FULL, WK_STATUS, WK_COUNTERS };
+
+/* Interfaces whose counters are kept (and their expiry). */
+#define MAX_IFACES       (1 << 20)
+#define IFACE_MAX_AGE_MS (10 * 60 * 1000)
 
 struct target {
 	char addr[64]; /* for snmp_poller_walk and the API */
@@ -50,6 +56,7 @@ struct target {
 	enum walk_kind in_flight;
 	uint64_t next_full; /* monotonic ms */
 	uint64_t next_status;
+	uint64_t next_counters;
 	uint32_t polls;
 	uint32_t failures;
 	bool have_facts;
@@ -63,6 +70,9 @@ struct topo {
 	const struct conf *conf;
 	struct snap_slot *out;
 	struct snap_slot *ingest;
+	struct snap_slot *counters_out; /* struct ifc_snap; may be NULL */
+	struct ifc_table *ifc;          /* SNMP counter rates */
+	uint64_t last_ifc_expire;
 	void (*wake)(void *);
 	void *wake_arg;
 
@@ -476,6 +486,28 @@ merge_status(struct topo *t, struct target *tg, const struct walk *w)
 	}
 }
 
+/* A counter walk: rates into the table, and a fresh snapshot out. */
+static void
+merge_counters(
+    struct topo *t, struct target *tg, const struct walk *w, uint64_t mono)
+{
+	struct ifc_reading *rd;
+	size_t n;
+	uint64_t wall = now_wall_ms();
+
+	ifmib_readings(w, &tg->a, &rd, &n, &t->bad_varbinds);
+	for (size_t i = 0; i < n; i++)
+		ifc_update(t->ifc, &rd[i], mono, wall);
+	free(rd);
+	if (mono - t->last_ifc_expire > 60000) {
+		ifc_expire(t->ifc, mono, IFACE_MAX_AGE_MS);
+		t->last_ifc_expire = mono;
+	}
+	if (t->counters_out != NULL)
+		snap_slot_publish(
+		    t->counters_out, &ifc_snap_take(t->ifc, wall)->base);
+}
+
 static void
 crawl(struct topo *t, const struct sw_facts *f, uint64_t mono)
 {
@@ -538,6 +570,8 @@ walk_done(void *arg, struct walk *w)
 		}
 	} else if (ok && kind == WK_STATUS && tg->have_facts) {
 		merge_status(t, tg, w);
+	} else if (ok && kind == WK_COUNTERS) {
+		merge_counters(t, tg, w, mono);
 	}
 	if (ok) {
 		if (!tg->reachable || tg->cred != tg->cred_try)
@@ -552,8 +586,12 @@ walk_done(void *arg, struct walk *w)
 			    mono + (uint64_t)t->conf->snmp_poll_s * 1000;
 			t->dirty = true;
 		}
-		tg->next_status =
-		    mono + (uint64_t)t->conf->snmp_status_s * 1000;
+		if (kind == WK_COUNTERS)
+			tg->next_counters =
+			    mono + (uint64_t)t->conf->snmp_counters_s * 1000;
+		else
+			tg->next_status =
+			    mono + (uint64_t)t->conf->snmp_status_s * 1000;
 		walk_free(w);
 		return;
 	}
@@ -589,10 +627,12 @@ static void
 start_walk(struct topo *t, struct target *tg, enum walk_kind kind)
 {
 	struct walk_ctx *wc = xcalloc(1, sizeof(*wc));
-	const char *const *sub =
-	    kind == WK_FULL ? full_subtrees : status_subtrees;
-	size_t nsub =
-	    kind == WK_FULL ? nitems(full_subtrees) : nitems(status_subtrees);
+	const char *const *sub = kind == WK_FULL ? full_subtrees
+	    : kind == WK_STATUS                  ? status_subtrees
+	                                         : ifmib_subtrees;
+	size_t nsub = kind == WK_FULL ? nitems(full_subtrees)
+	    : kind == WK_STATUS       ? nitems(status_subtrees)
+	                              : ifmib_n_subtrees;
 	int cred = tg->cred >= 0 ? tg->cred : tg->cred_try;
 
 	wc->t = t;
@@ -623,6 +663,9 @@ schedule(struct topo *t, uint64_t mono)
 				start_walk(t, tg, WK_FULL);
 		} else if (tg->reachable && mono >= tg->next_status) {
 			start_walk(t, tg, WK_STATUS);
+		} else if (tg->reachable && t->conf->snmp_counters_s > 0 &&
+		    mono >= tg->next_counters) {
+			start_walk(t, tg, WK_COUNTERS);
 		}
 	}
 }
@@ -785,7 +828,14 @@ topo_new(const struct conf *c, struct snap_slot *out, struct snap_slot *ingest,
 		t->n_roles++;
 	}
 	t->poller = snmp_poller_new(c->snmp_max_parallel);
+	t->ifc = ifc_new(MAX_IFACES, now_mono_ms() ^ (uintptr_t)t);
 	return t;
+}
+
+void
+topo_set_counters(struct topo *t, struct snap_slot *out)
+{
+	t->counters_out = out;
 }
 
 int
@@ -823,6 +873,7 @@ topo_stop(struct topo *t)
 	topo_import_clear(&t->import);
 	topo_import_clear(&t->pending);
 	free(t->roles);
+	ifc_free(t->ifc);
 	if (t->cur != NULL)
 		snap_put(&t->cur->base);
 	pthread_mutex_destroy(&t->mu);

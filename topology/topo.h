@@ -67,6 +67,11 @@ struct topo;
  */
 struct topo *topo_new(const struct conf *, struct snap_slot *out,
     struct snap_slot *ingest, void (*wake)(void *), void *wake_arg);
+/*
+ * Before topo_start: publish SNMP IF-MIB counter rates (struct ifc_snap,
+ * counters.h) into out after each counter walk (snmp.counters_s).
+ */
+void topo_set_counters(struct topo *, struct snap_slot *out);
 int topo_start(struct topo *);
 void topo_stop(struct topo *);
 
