@@ -255,6 +255,7 @@ health(struct api_ctx *api)
 	json_object_set_new(o, "ingest", ing);
 	json_object_set_new(o, "topology", topology_health(api));
 	json_object_set_new(o, "flows", flows_health(api));
+	json_object_set_new(o, "forwarding", api_forwarding_json(api));
 	json_object_set_new(o, "agents", agents);
 	out = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(o);
@@ -403,6 +404,10 @@ static const struct route routes[] = {
 	{ LWSHUMETH_GET, "/activeflows/*/*/json", api_activeflows },
 	{ LWSHUMETH_GET, "/flows/json", api_flows_log },
 	{ LWSHUMETH_GET, "/metric/*/*/json", api_metric },
+	{ LWSHUMETH_GET, "/forwarding/json", api_forwarding_list },
+	{ LWSHUMETH_PUT, "/forwarding/*/json", api_forwarding_put },
+	{ LWSHUMETH_GET, "/forwarding/*/json", api_forwarding_get },
+	{ LWSHUMETH_DELETE, "/forwarding/*/json", api_forwarding_delete },
 	{ LWSHUMETH_GET, "/table/*/*/json", api_table },
 	{ LWSHUMETH_GET, "/prometheus/metrics/*/*/txt", api_prometheus },
 };
@@ -853,8 +858,10 @@ static const struct lws_protocols protocols[] = {
 
 static const struct lws_http_mount mount_activeflows =
     MOUNT(NULL, "/activeflows");
+static const struct lws_http_mount mount_forwarding =
+    MOUNT(&mount_activeflows, "/forwarding");
 static const struct lws_http_mount mount_prometheus =
-    MOUNT(&mount_activeflows, "/prometheus");
+    MOUNT(&mount_forwarding, "/prometheus");
 static const struct lws_http_mount mount_table =
     MOUNT(&mount_prometheus, "/table");
 static const struct lws_http_mount mount_metric =

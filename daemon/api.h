@@ -18,6 +18,7 @@ struct lws_context;
 struct topo_import;
 struct engine;
 struct logring;
+struct forward;
 struct reply;
 struct pss;
 struct api_ctx;
@@ -56,6 +57,7 @@ struct api_ctx {
 	struct engine *engine;           /* flow definitions */
 	struct snap_slot *engine_snap;   /* struct engine_snap */
 	struct snap_slot *snmp_counters; /* struct ifc_snap (SNMP) */
+	struct forward *forward;         /* forwarding targets */
 	struct logring *flowlog;         /* struct engine_flowrec */
 	struct logring *eventlog;        /* struct thresh_event */
 	/* Parked long-polls (service thread only). */
@@ -115,6 +117,15 @@ void api_flow_delete(struct api_ctx *, const struct req *, struct reply *);
 void api_flow_list(struct api_ctx *, const struct req *, struct reply *);
 void api_activeflows(struct api_ctx *, const struct req *, struct reply *);
 void api_flows_log(struct api_ctx *, const struct req *, struct reply *);
+
+/* Forwarding handlers (daemon/fwd_api.c). */
+void api_forwarding_put(struct api_ctx *, const struct req *, struct reply *);
+void api_forwarding_get(struct api_ctx *, const struct req *, struct reply *);
+void api_forwarding_delete(
+    struct api_ctx *, const struct req *, struct reply *);
+void api_forwarding_list(struct api_ctx *, const struct req *, struct reply *);
+/* Every target with its counters, for health. */
+json_t *api_forwarding_json(struct api_ctx *);
 
 /* Counter metric handlers (daemon/metric_api.c). */
 void api_metric(struct api_ctx *, const struct req *, struct reply *);

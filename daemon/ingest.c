@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "forward.h"
 #include "ingest.h"
 #include "log.h"
 #include "util.h"
@@ -44,6 +45,8 @@ struct ingest {
 	struct agents *agents;
 	struct engine *engine; /* may be NULL: accounting only */
 	struct snap_slot *engine_out;
+	struct forward *fwd; /* NULL: no forwarding */
+	struct forward_dgram fwd_batch[BATCH];
 	uint64_t started_ms;
 	uint64_t kernel_drops;
 	uint64_t recv_errors;
@@ -255,6 +258,7 @@ drain(struct ingest *in, int k)
 		}
 		for (int i = 0; i < got; i++) {
 			struct msghdr *mh = &in->msgs[i].msg_hdr;
+			struct forward_dgram *fw = &in->fwd_batch[i];
 			struct sflow_addr src;
 			struct cmsghdr *cm;
 			size_t len = in->msgs[i].msg_len;
@@ -278,6 +282,9 @@ drain(struct ingest *in, int k)
 			if (len > in->dgram_max)
 				len = in->dgram_max;
 			from_addr(&in->from[i], &src);
+			fw->buf = in->iov[i].iov_base;
+			fw->len = len;
+			fw->from = &in->from[i];
 			in->now_mono = mono;
 			agents_process(in->agents, &src, in->iov[i].iov_base,
 			    len, trunc, now, mono,
@@ -294,6 +301,8 @@ drain(struct ingest *in, int k)
 			}
 		}
 		in->last_datagram_mono_ms = mono;
+		if (in->fwd != NULL)
+			forward_batch(in->fwd, in->fwd_batch, (size_t)got);
 		if (got < BATCH)
 			return;
 	}
@@ -345,6 +354,12 @@ ingest_main(void *arg)
 		}
 	}
 	return NULL;
+}
+
+void
+ingest_set_forward(struct ingest *in, struct forward *fwd)
+{
+	in->fwd = fwd;
 }
 
 int

@@ -43,6 +43,9 @@ struct ingest *ingest_new(const struct conf *, struct snap_slot *out,
     struct engine *engine, struct snap_slot *engine_out, void (*wake)(void *),
     void *wake_arg, char *err, size_t errlen);
 /* Start the thread; returns 0 or -1. */
+struct forward;
+/* Before ingest_start: forward every received datagram through fwd. */
+void ingest_set_forward(struct ingest *, struct forward *fwd);
 int ingest_start(struct ingest *);
 /* Stop and join the thread, close the sockets, free everything. */
 void ingest_stop(struct ingest *);

@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "decode.h"
 #include "engine.h"
+#include "forward.h"
 #include "ingest.h"
 #include "snmp.h"
 #include "topo.h"
@@ -122,6 +123,7 @@ main(int argc, char **argv)
 	struct api_ctx api;
 	struct snap_slot ingest_slot, topo_slot, engine_slot, snmp_ifc_slot;
 	struct logring *flowlog;
+	struct forward *fwd;
 	struct engine *engine;
 	struct ingest *ing;
 	struct topo *topo;
@@ -300,6 +302,9 @@ main(int argc, char **argv)
 		lws_context_destroy(ctx);
 		return 1;
 	}
+	fwd = forward_new();
+	api.forward = fwd;
+	ingest_set_forward(ing, fwd);
 	if (!foreground) {
 		/* Sockets are bound: errors so far went to the terminal. */
 		if (daemon(0, 0) == -1) {
@@ -334,6 +339,7 @@ main(int argc, char **argv)
 	engine_free(engine);
 	lws_context_destroy(ctx);
 	logring_free(flowlog);
+	forward_free(fwd);
 	snap_slot_clear(&topo_slot);
 	snap_slot_clear(&ingest_slot);
 	snap_slot_clear(&snmp_ifc_slot);
