@@ -36,7 +36,7 @@ DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
 	   daemon/api.c daemon/decode.c topology/snmp.c topology/topo.c \
 	   topology/topo_api.c daemon/engine.c daemon/flow_api.c \
 	   daemon/counters.c daemon/metric_api.c daemon/forward.c \
-	   daemon/fwd_api.c
+	   daemon/fwd_api.c daemon/thresholds.c daemon/thresh_api.c
 UNIT	:= $(wildcard tests/unit/test_*.c)
 FUZZ	:= $(wildcard tests/fuzz/fuzz_*.c)
 
@@ -91,7 +91,7 @@ DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev \
 	libsqlite3-dev sqlite3 libsnmp-dev libncurses-dev \
 	python3 tshark pmacct lldpd snmpd snmp keepalived hping3 tmux \
 	iptables iproute2 ethtool iputils-ping procps psmisc curl \
-	clang-format socat
+	clang-format socat prometheus
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -153,6 +153,20 @@ lab-down:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin
 	install -m 755 $(BUILD)/fabmond $(DESTDIR)$(PREFIX)/sbin/fabmond
+
+# Benchmarks: they print numbers and ratios, and assert nothing.
+BENCH_BUILD := build/bench
+bench:
+	$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) OPT="-O2 -g" \
+		$(BENCH_BUILD)/fabmond
+	$(CC) $(CFLAGS_ALL) -O2 -o $(BENCH_BUILD)/engine_bench \
+		bench/engine_bench.c \
+		$(filter-out $(BENCH_BUILD)/obj/daemon/main.o,$(DAEMON:%.c=$(BENCH_BUILD)/obj/%.o)) \
+		$(BENCH_BUILD)/libfabmon.a $(LIBS)
+	$(CC) $(CFLAGS_ALL) -O2 -o $(BENCH_BUILD)/flowtab_bench \
+		bench/flowtab_bench.c $(BENCH_BUILD)/libfabmon.a -lm
+	$(BENCH_BUILD)/engine_bench 10
+	$(BENCH_BUILD)/flowtab_bench
 
 format:
 	clang-format -i $(PURE) $(DAEMON) daemon/*.h topology/*.h

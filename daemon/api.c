@@ -404,6 +404,11 @@ static const struct route routes[] = {
 	{ LWSHUMETH_GET, "/activeflows/*/*/json", api_activeflows },
 	{ LWSHUMETH_GET, "/flows/json", api_flows_log },
 	{ LWSHUMETH_GET, "/metric/*/*/json", api_metric },
+	{ LWSHUMETH_GET, "/threshold/json", api_threshold_list },
+	{ LWSHUMETH_PUT, "/threshold/*/json", api_threshold_put },
+	{ LWSHUMETH_GET, "/threshold/*/json", api_threshold_get },
+	{ LWSHUMETH_DELETE, "/threshold/*/json", api_threshold_delete },
+	{ LWSHUMETH_GET, "/events/json", api_events },
 	{ LWSHUMETH_GET, "/forwarding/json", api_forwarding_list },
 	{ LWSHUMETH_PUT, "/forwarding/*/json", api_forwarding_put },
 	{ LWSHUMETH_GET, "/forwarding/*/json", api_forwarding_get },
@@ -858,8 +863,12 @@ static const struct lws_protocols protocols[] = {
 
 static const struct lws_http_mount mount_activeflows =
     MOUNT(NULL, "/activeflows");
+static const struct lws_http_mount mount_threshold =
+    MOUNT(&mount_activeflows, "/threshold");
+static const struct lws_http_mount mount_events =
+    MOUNT(&mount_threshold, "/events");
 static const struct lws_http_mount mount_forwarding =
-    MOUNT(&mount_activeflows, "/forwarding");
+    MOUNT(&mount_events, "/forwarding");
 static const struct lws_http_mount mount_prometheus =
     MOUNT(&mount_forwarding, "/prometheus");
 static const struct lws_http_mount mount_table =

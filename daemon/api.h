@@ -19,6 +19,7 @@ struct topo_import;
 struct engine;
 struct logring;
 struct forward;
+struct thresholds;
 struct reply;
 struct pss;
 struct api_ctx;
@@ -58,8 +59,9 @@ struct api_ctx {
 	struct snap_slot *engine_snap;   /* struct engine_snap */
 	struct snap_slot *snmp_counters; /* struct ifc_snap (SNMP) */
 	struct forward *forward;         /* forwarding targets */
-	struct logring *flowlog;         /* struct engine_flowrec */
-	struct logring *eventlog;        /* struct thresh_event */
+	struct thresholds *thresholds;
+	struct logring *flowlog;  /* struct engine_flowrec */
+	struct logring *eventlog; /* struct thresh_event */
 	/* Parked long-polls (service thread only). */
 	struct pss *waiters;
 	size_t n_waiters;
@@ -126,6 +128,13 @@ void api_forwarding_delete(
 void api_forwarding_list(struct api_ctx *, const struct req *, struct reply *);
 /* Every target with its counters, for health. */
 json_t *api_forwarding_json(struct api_ctx *);
+
+/* Threshold and event handlers (daemon/thresh_api.c). */
+void api_threshold_put(struct api_ctx *, const struct req *, struct reply *);
+void api_threshold_get(struct api_ctx *, const struct req *, struct reply *);
+void api_threshold_delete(struct api_ctx *, const struct req *, struct reply *);
+void api_threshold_list(struct api_ctx *, const struct req *, struct reply *);
+void api_events(struct api_ctx *, const struct req *, struct reply *);
 
 /* Counter metric handlers (daemon/metric_api.c). */
 void api_metric(struct api_ctx *, const struct req *, struct reply *);

@@ -13,6 +13,7 @@
 #include "counters.h"
 #include "graph.h"
 #include "logring.h"
+#include "thresholds.h"
 #include "topo.h"
 #include "util.h"
 
@@ -55,7 +56,9 @@ struct engine {
 	struct ifc_snap *ifc_last;
 	uint64_t ifc_expired_at;
 	struct logring *flowlog; /* NULL: no flow log */
-	bool logged;             /* records appended since engine_logged() */
+	struct thresholds *th;   /* NULL: none */
+	struct snap_slot *snmp_ifc;
+	bool logged; /* records appended since engine_logged() */
 	uint64_t flowlog_records;
 };
 
@@ -169,6 +172,14 @@ void
 engine_set_flowlog(struct engine *e, struct logring *ring)
 {
 	e->flowlog = ring;
+}
+
+void
+engine_set_thresholds(
+    struct engine *e, struct thresholds *th, struct snap_slot *snmp_ifc)
+{
+	e->th = th;
+	e->snmp_ifc = snmp_ifc;
 }
 
 bool
@@ -558,5 +569,16 @@ engine_snapshot(struct engine *e, uint64_t mono_ms)
 	}
 	es->n = e->n_flows;
 	qsort(es->flows, es->n, sizeof(*es->flows), cmp_flow);
+	if (e->th != NULL) {
+		struct ifc_snap *snmp = e->snmp_ifc
+		    ? (struct ifc_snap *)snap_slot_get(e->snmp_ifc)
+		    : NULL;
+
+		if (thresholds_eval(e->th, es, snmp, e->topo, mono_ms,
+		        now_wall_ms() - (now_mono_ms() - mono_ms)) > 0)
+			e->logged = true;
+		if (snmp != NULL)
+			snap_put(&snmp->base);
+	}
 	return es;
 }

@@ -45,6 +45,8 @@ struct engine_snap {
 
 /* Flow log records kept (sFlow-RT's /flows/json), for all definitions. */
 #define ENGINE_FLOWLOG_MAX 10000
+/* Events kept (sFlow-RT's /events/json). */
+#define ENGINE_EVENTLOG_MAX 10000
 
 /* Interfaces whose sFlow counters are kept, and their expiry. */
 #define ENGINE_MAX_IFACES       (1 << 20)
@@ -96,6 +98,13 @@ struct flowdef *engine_list(struct engine *, size_t *n);
  * their records (struct engine_flowrec). The ring outlives the engine.
  */
 void engine_set_flowlog(struct engine *, struct logring *);
+/*
+ * Before the ingest thread starts: evaluate th at every snapshot, with
+ * the SNMP counters of snmp_ifc (struct ifc_snap; may be NULL).
+ */
+struct thresholds;
+void engine_set_thresholds(
+    struct engine *, struct thresholds *th, struct snap_slot *snmp_ifc);
 /* Ingest thread: true if records were logged since the last call. */
 bool engine_logged(struct engine *);
 

@@ -1209,6 +1209,26 @@ flowtab_snapshot_free(struct flowtab_snapshot *sn)
 	free(sn);
 }
 
+void
+flowtab_snapshot_foreach(const struct flowtab_snapshot *sn, uint64_t now_ms,
+    void (*fn)(void *arg, const struct flowtab_hit *), void *arg)
+{
+	double g = ft_scale(sn->epoch_ms, sn->inv_tau_ms, sn->t, now_ms);
+
+	for (size_t i = 0; i < sn->n; i++) {
+		const struct snent *se = &sn->ents[i];
+		struct flowtab_hit h = { 0 };
+
+		h.key = sn->keys + se->keyoff;
+		h.keylen = se->keylen;
+		h.value = se->acc * g;
+		h.agent = se->agent;
+		h.ds = se->ds;
+		h.merged = 1;
+		fn(arg, &h);
+	}
+}
+
 size_t
 flowtab_snapshot_top(const struct flowtab_snapshot *sn,
     const struct flowtab_query *q, uint64_t now_ms, struct flowtab_hit *out,

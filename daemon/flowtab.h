@@ -262,6 +262,14 @@ void flowtab_snapshot_free(struct flowtab_snapshot *);
 size_t flowtab_snapshot_top(const struct flowtab_snapshot *,
     const struct flowtab_query *q, uint64_t now_ms, struct flowtab_hit *out,
     size_t max);
+/*
+ * Every entry of the snapshot (each data source's top n), unmerged, with
+ * its value at now_ms, in no particular order: what thresholds check.
+ * Any thread.
+ */
+void flowtab_snapshot_foreach(const struct flowtab_snapshot *, uint64_t now_ms,
+    void (*fn)(void *arg, const struct flowtab_hit *), void *arg);
+
 /* The table's stats as of the snapshot; its time. */
 void flowtab_snapshot_stats(
     const struct flowtab_snapshot *, struct flowtab_stats *);

@@ -21,6 +21,7 @@
 #include "decode.h"
 #include "engine.h"
 #include "forward.h"
+#include "thresholds.h"
 #include "ingest.h"
 #include "snmp.h"
 #include "topo.h"
@@ -124,6 +125,8 @@ main(int argc, char **argv)
 	struct snap_slot ingest_slot, topo_slot, engine_slot, snmp_ifc_slot;
 	struct logring *flowlog;
 	struct forward *fwd;
+	struct logring *eventlog;
+	struct thresholds *th;
 	struct engine *engine;
 	struct ingest *ing;
 	struct topo *topo;
@@ -293,6 +296,11 @@ main(int argc, char **argv)
 	flowlog = logring_new(ENGINE_FLOWLOG_MAX, engine_flowlog_free);
 	engine_set_flowlog(engine, flowlog);
 	api.flowlog = flowlog;
+	eventlog = logring_new(ENGINE_EVENTLOG_MAX, thresh_event_free);
+	th = thresholds_new(eventlog);
+	engine_set_thresholds(engine, th, &snmp_ifc_slot);
+	api.eventlog = eventlog;
+	api.thresholds = th;
 	api.engine = engine;
 	api.engine_snap = &engine_slot;
 	ing = ingest_new(&conf, &ingest_slot, engine, &engine_slot, wake_lws,
@@ -339,6 +347,8 @@ main(int argc, char **argv)
 	engine_free(engine);
 	lws_context_destroy(ctx);
 	logring_free(flowlog);
+	thresholds_free(th);
+	logring_free(eventlog);
 	forward_free(fwd);
 	snap_slot_clear(&topo_slot);
 	snap_slot_clear(&ingest_slot);

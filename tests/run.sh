@@ -81,6 +81,7 @@ suite_style() {
 
 suite_daemon() {
 	run daemon/local python3 tests/integration/daemon_local.py
+	run daemon/api python3 tests/integration/daemon_api.py
 	run daemon/snmp_walk python3 tests/integration/snmp_walk.py
 }
 

@@ -15,7 +15,9 @@ import os
 import re
 import subprocess
 import sys
+import shutil
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -65,7 +67,8 @@ def main():
             [LAB, 'exec', 'c1', FABMOND, '-d', '--sflow', '10.99.0.101:6343',
              '--http', '127.0.0.1:8008', '--state-dir',
              os.path.join(tmp, 'state'), '--snmp-seed', '10.99.0.21',
-             '-o', 'snmp.poll_s=5', '-o', 'engine.push_ms=500'],
+             '-o', 'snmp.poll_s=5', '-o', 'engine.push_ms=500',
+             '-o', 'snmp.counters_s=2'],
             env=ENV, stdout=log, stderr=subprocess.STDOUT))
         lab('wait', check=False)
         I = dict(line.split('=', 1) for line in lab('info').stdout.splitlines()
@@ -98,8 +101,32 @@ def run(I):
     h1, h5 = I['host.h1.ip'], I['host.h5.ip']
     flt = f'ipsource={h1}&ipdestination={h5}&udpdestinationport=53'
     code, body = put_flow('links', {'keys': 'link:inputifindex',
-                                    'value': 'frames', 'filter': flt})
-    ok(code == 204, 'flows/PUT a flow keyed by link:inputifindex', body)
+                                    'value': 'frames', 'filter': flt,
+                                    'log': True, 'flowStart': True})
+    ok(code == 204, 'flows/PUT a flow keyed by link:inputifindex, logged',
+       body)
+    # An sFlow-RT script: loop on /flows/json with flowID, print the keys.
+    logged, stop = [], threading.Event()
+
+    def flow_script():
+        flow_id = -1
+        while not stop.is_set():
+            # fabmond listens inside the collector's namespace: curl there.
+            code, body = curl('/flows/json?name=links&maxFlows=10&'
+                              f'timeout=2&flowID={flow_id}')
+            if code != 200:
+                time.sleep(0.5)
+                continue
+            flows = json.loads(body)
+            if not flows:
+                continue
+            flow_id = flows[0]['flowID']
+            for f in reversed(flows):
+                print(f"# flow log: {f['flowKeys']} agent {f['agent']} "
+                      f"dataSource {f['dataSource']}")
+                logged.append(f)
+    script = threading.Thread(target=flow_script, daemon=True)
+    script.start()
     code, body = put_flow('edge5', {
         'keys': 'ipsource,ipdestination,udpsourceport,udpdestinationport',
         'value': 'frames', 'filter': flt, 't': 2})
@@ -137,6 +164,13 @@ def run(I):
     rx1, t1 = rx('l1', h1port), time.time()
     links = get('/activeflows/ALL/links/json?maxFlows=10')
     pps = (rx1 - rx0) / (t1 - t0)
+    # SNMP IF-MIB counters (uacctd's counter samples are unusable): the
+    # host port's input packet rate, against the same kernel counters.
+    table = get(f"/table/{I['switch.l1.mgmt']}/"
+                'ifname,ifinpkts,ifinutilization/json') or []
+    row = {c['metricName']: c['metricValue'] for r in table for c in r
+           if any(c2.get('metricValue') == h1port for c2 in r)}
+    prom = curl('/prometheus/metrics/ALL/ifinpkts,ifoututilization/txt')[1]
     hp.terminate()
     hp.wait(timeout=30)
     lab('exec', 'h1', 'pkill', '-x', 'hping3', check=False)
@@ -170,6 +204,27 @@ def run(I):
        {e2[0] for e2 in ends} == {'l1', 'l4'},
        'flows/link:inputifindex names the two links crossed '
        '(l1 - spine - l4)', names)
+    # The script saw the same links in the flow log.
+    time.sleep(1.5)
+    stop.set()
+    script.join(timeout=10)
+    lognames = {f['flowKeys'] for f in logged}
+    ok(lognames == names and all(f['name'] == 'links' for f in logged),
+       'flows/flow log (flowID loop): the links crossed, each once',
+       (sorted(lognames), sorted(names)))
+    ok(row.get('ifinpkts') is not None and
+       0.7 * pps <= row['ifinpkts'] <= 1.3 * pps,
+       f'metrics/SNMP ifinpkts of the host port matches the kernel '
+       f'({row} vs {pps:.0f} pps)')
+    ok(re.search(r'sflow_ifinpkts\{agent="[0-9.]+",datasource="\d+",'
+                 r'ifname="swp\d",node="l1"\} ', prom or '') is not None,
+       'prometheus/series carry node and ifname labels from the topology',
+       (prom or '')[:400])
+    if shutil.which('promtool'):
+        p = subprocess.run(['promtool', 'check', 'metrics'], input=prom,
+                           capture_output=True, text=True)
+        ok(p.returncode == 0, 'prometheus/lab output passes promtool',
+           p.stdout + p.stderr)
     # Errors name the problem and its position.
     code, body = put_flow('bad', {'keys': 'ipsource', 'filter':
                                   'ipsource=10.0.0.0/8&(udpdestinationport=53'})
