@@ -37,6 +37,10 @@ static const struct key keys[] = {
 	    "socket receive buffer, bytes" },
 	{ "sflow.max_datagram", K_INT, F(sflow_max_datagram), 0, 65535, 1400, 0,
 	    "largest sFlow datagram accepted whole, bytes" },
+	{ "sflow.counters", K_INT, F(sflow_counters), 0, 1, 0, 0,
+	    "1: interface rates from the agents' counter samples where "
+	    "sent (else SNMP); 0: SNMP only, for agents whose counters are "
+	    "wrong (uacctd)" },
 	{ "http.listen", K_ADDR, F(http_listen), 0, 0, 0, 8008,
 	    "HTTP/websocket address:port" },
 	{ "http.token", K_STR, F(http_token), 0, 0, 0, 0,
@@ -116,6 +120,7 @@ conf_defaults(struct conf *c)
 	c->sflow_rcvbuf = 16 << 20;
 	/* SFLOW-MIB's default is 1400; 9216 covers jumbo-frame agents. */
 	c->sflow_max_datagram = 9216;
+	c->sflow_counters = 1;
 	c->http_listen = xstrdup("[::]:8008");
 	c->http_max_body = 8 << 20;
 	c->state_dir = default_state_dir();

@@ -21,6 +21,7 @@ struct conf {
 	int n_sflow_listen;
 	int sflow_rcvbuf;       /* bytes asked for SO_RCVBUF(FORCE) */
 	int sflow_max_datagram; /* longer ones are cut and counted oversize */
+	int sflow_counters;     /* 0: ignore counter samples for rates */
 	char *http_listen;      /* ADDR:PORT */
 	char *http_token;       /* writes need it when set */
 	int http_max_body;      /* request body limit, bytes */

@@ -7,6 +7,8 @@
 #ifndef FABMON_COUNTERS_H
 #define FABMON_COUNTERS_H
 
+#include <stdbool.h>
+
 #include "ifcounters.h"
 #include "snap.h"
 
@@ -17,6 +19,19 @@ struct ifc_snap {
 	size_t n;
 	struct ifc_stats stats;
 };
+
+/*
+ * Where an interface has rates from both sources: sFlow's win while they
+ * are fresh (IFC_SFLOW_FRESH_MS) and are rates, not a lone reading (some
+ * agents, e.g. uacctd, send a stray counter sample that would otherwise
+ * hide the SNMP rates).
+ */
+static inline bool
+ifc_sflow_wins(const struct ifc_rates *sflow, uint64_t now_wall_ms)
+{
+	return sflow->interval_ms > 0 && sflow->have != 0 &&
+	    now_wall_ms - sflow->updated_ms < IFC_SFLOW_FRESH_MS;
+}
 
 /* The owner thread: a snapshot of its table (caller owns a reference). */
 struct ifc_snap *ifc_snap_take(const struct ifc_table *, uint64_t wall_ms);

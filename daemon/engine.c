@@ -52,6 +52,7 @@ struct engine {
 	uint64_t samples;
 	uint64_t last_expire;
 	struct ifc_table *ifc; /* sFlow counter samples -> rates */
+	bool use_counters;
 	uint64_t ifc_readings; /* at the last snapshot of it */
 	struct ifc_snap *ifc_last;
 	uint64_t ifc_expired_at;
@@ -175,6 +176,12 @@ engine_set_flowlog(struct engine *e, struct logring *ring)
 }
 
 void
+engine_set_counters(struct engine *e, bool on)
+{
+	e->use_counters = on;
+}
+
+void
 engine_set_thresholds(
     struct engine *e, struct thresholds *th, struct snap_slot *snmp_ifc)
 {
@@ -200,6 +207,7 @@ engine_new(struct snap_slot *topo)
 	pthread_mutex_init(&e->mu, NULL);
 	e->ops_tail = &e->ops;
 	e->ifc = ifc_new(ENGINE_MAX_IFACES, now_mono_ms() ^ (uintptr_t)e);
+	e->use_counters = true;
 	return e;
 }
 
@@ -454,8 +462,9 @@ engine_sample(struct engine *e, const struct sflow_datagram *dg,
 	struct flow_rec rec;
 	struct topo_hit hit;
 
-	if (s->tag == SFLOW_SAMPLE_COUNTERS ||
-	    s->tag == SFLOW_SAMPLE_COUNTERS_EXPANDED) {
+	if (e->use_counters &&
+	    (s->tag == SFLOW_SAMPLE_COUNTERS ||
+	        s->tag == SFLOW_SAMPLE_COUNTERS_EXPANDED)) {
 		counter_sample(e, dg, s, mono_ms);
 		return;
 	}

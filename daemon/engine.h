@@ -105,6 +105,8 @@ void engine_set_flowlog(struct engine *, struct logring *);
 struct thresholds;
 void engine_set_thresholds(
     struct engine *, struct thresholds *th, struct snap_slot *snmp_ifc);
+/* Before the ingest thread starts: use counter samples for rates? */
+void engine_set_counters(struct engine *, bool on);
 /* Ingest thread: true if records were logged since the last call. */
 bool engine_logged(struct engine *);
 

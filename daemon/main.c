@@ -299,6 +299,7 @@ main(int argc, char **argv)
 	eventlog = logring_new(ENGINE_EVENTLOG_MAX, thresh_event_free);
 	th = thresholds_new(eventlog);
 	engine_set_thresholds(engine, th, &snmp_ifc_slot);
+	engine_set_counters(engine, conf.sflow_counters != 0);
 	api.eventlog = eventlog;
 	api.thresholds = th;
 	api.engine = engine;

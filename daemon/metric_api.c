@@ -44,7 +44,7 @@ merged_put(struct merged *m)
 }
 
 /* Both lists are sorted by (agent, ifIndex): merge them, sFlow first
- * where it is fresh (ifcounters.h: IFC_SFLOW_FRESH_MS). */
+ * where it gives fresh rates (counters.h: ifc_sflow_wins). */
 static void
 merge(struct api_ctx *api, struct merged *m)
 {
@@ -80,9 +80,8 @@ merge(struct api_ctx *api, struct merged *m)
 		} else if (c > 0) {
 			m->rates[m->n++] = b[j++];
 		} else {
-			bool fresh = now - a[i].updated_ms < IFC_SFLOW_FRESH_MS;
-
-			m->rates[m->n++] = fresh ? a[i] : b[j];
+			m->rates[m->n++] =
+			    ifc_sflow_wins(&a[i], now) ? a[i] : b[j];
 			i++;
 			j++;
 		}

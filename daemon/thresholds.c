@@ -347,7 +347,7 @@ has_iface(const struct ifc_snap *is, const struct ifc_rates *r)
 		    is->rates[mid].ifindex, &r->agent, r->ifindex);
 
 		if (c == 0)
-			return true;
+			return ifc_sflow_wins(&is->rates[mid], now_wall_ms());
 		if (c < 0)
 			lo = mid + 1;
 		else

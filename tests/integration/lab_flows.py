@@ -68,7 +68,7 @@ def main():
              '--http', '127.0.0.1:8008', '--state-dir',
              os.path.join(tmp, 'state'), '--snmp-seed', '10.99.0.21',
              '-o', 'snmp.poll_s=5', '-o', 'engine.push_ms=500',
-             '-o', 'snmp.counters_s=2'],
+             '-o', 'snmp.counters_s=3', '-o', 'sflow.counters=0'],
             env=ENV, stdout=log, stderr=subprocess.STDOUT))
         lab('wait', check=False)
         I = dict(line.split('=', 1) for line in lab('info').stdout.splitlines()
@@ -155,21 +155,23 @@ def run(I):
     key = f'{h1},{h5},40053,53'
     rx0, t0 = rx('l1', h1port), time.time()
     reads = {'edge': [], 'sum': [], 'max': []}
+    snmp = []
+    l1 = I['switch.l1.mgmt']
     while time.time() - t0 < 5:
         for mode in reads:
             got = get(f'/activeflows/ALL/edge5/json?aggMode={mode}') or []
             reads[mode] += [f['value'] for f in got if f['key'] == key]
+        # SNMP IF-MIB counters (uacctd's counter samples are unusable):
+        # the host port's input packet rate. snmpd caches IF-MIB for
+        # about 3 s, so one reading is lumpy: average them too.
+        table = get(f'/table/{l1}/ifname,ifinpkts/json') or []
+        snmp += [r[1]['metricValue'] for r in table
+                 if r[0]['metricValue'] == h1port]
         time.sleep(0.5)
     # The oracle: the packets l1's host port really received meanwhile.
     rx1, t1 = rx('l1', h1port), time.time()
     links = get('/activeflows/ALL/links/json?maxFlows=10')
     pps = (rx1 - rx0) / (t1 - t0)
-    # SNMP IF-MIB counters (uacctd's counter samples are unusable): the
-    # host port's input packet rate, against the same kernel counters.
-    table = get(f"/table/{I['switch.l1.mgmt']}/"
-                'ifname,ifinpkts,ifinutilization/json') or []
-    row = {c['metricName']: c['metricValue'] for r in table for c in r
-           if any(c2.get('metricValue') == h1port for c2 in r)}
     prom = curl('/prometheus/metrics/ALL/ifinpkts,ifoututilization/txt')[1]
     hp.terminate()
     hp.wait(timeout=30)
@@ -212,10 +214,11 @@ def run(I):
     ok(lognames == names and all(f['name'] == 'links' for f in logged),
        'flows/flow log (flowID loop): the links crossed, each once',
        (sorted(lognames), sorted(names)))
-    ok(row.get('ifinpkts') is not None and
-       0.7 * pps <= row['ifinpkts'] <= 1.3 * pps,
+    snmp_avg = sum(snmp) / len(snmp) if snmp else 0
+    ok(len(snmp) >= 5 and 0.6 * pps <= snmp_avg <= 1.4 * pps,
        f'metrics/SNMP ifinpkts of the host port matches the kernel '
-       f'({row} vs {pps:.0f} pps)')
+       f'(average {snmp_avg:.0f} of {[round(x) for x in snmp]} vs '
+       f'{pps:.0f} pps)')
     ok(re.search(r'sflow_ifinpkts\{agent="[0-9.]+",datasource="\d+",'
                  r'ifname="swp\d",node="l1"\} ', prom or '') is not None,
        'prometheus/series carry node and ifname labels from the topology',

@@ -34,6 +34,7 @@ echo "demo: building the lab (2 spines, 4 leaves, 6 hosts, 2 collectors)"
 $LAB up
 $LAB exec c1 "$BUILD/fabmond" -d --sflow 10.99.0.101:6343 \
 	--http 0.0.0.0:8008 --state-dir "$run_dir/state" \
+	-o sflow.counters=0 -o snmp.counters_s=5 \
 	>"$run_dir/fabmond.log" 2>&1 &
 pids+=($!)
 $LAB wait
