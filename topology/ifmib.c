@@ -75,11 +75,12 @@ col_of(const struct walk_vb *vb, uint32_t *ifindex)
 		table = 31;
 	else
 		return NULL;
-	if (rl != 2)
+	if (rl == 0)
 		return NULL;
 	for (size_t i = 0; i < nitems(cols); i++)
 		if (cols[i].table == table && cols[i].column == rest[0]) {
-			*ifindex = rest[1];
+			/* A column we walk with a bad index: 0 marks it bad. */
+			*ifindex = rl == 2 ? rest[1] : 0;
 			return &cols[i];
 		}
 	return NULL;
