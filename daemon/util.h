@@ -45,4 +45,11 @@ const char *str_snippet(char *buf, size_t buflen, const char *s, size_t n);
  */
 size_t utf8_seq_len(const uint8_t *s, size_t n);
 
+/*
+ * SipHash-1-3 of data under the key (k0, k1). Hash tables whose keys come
+ * from packets use it with a secret key, so that a sender cannot build
+ * long chains. Any thread.
+ */
+uint64_t siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len);
+
 #endif
