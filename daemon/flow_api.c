@@ -10,7 +10,6 @@
  * Definitions are checked and compiled here and queued for the ingest
  * thread (engine_put); reads come from the engine's last snapshot.
  */
-#include <arpa/inet.h>
 #include <libwebsockets.h>
 #include <math.h>
 #include <stdlib.h>
@@ -101,14 +100,7 @@ parse_agent(const char *s, struct flowtab_query *fq)
 		return 0;
 	}
 	fq->filter = FLOWTAB_ONE;
-	memset(&fq->agent, 0, sizeof(fq->agent));
-	if (inet_pton(AF_INET, s, fq->agent.a) == 1)
-		fq->agent.family = 4;
-	else if (inet_pton(AF_INET6, s, fq->agent.a) == 1)
-		fq->agent.family = 6;
-	else
-		return -1;
-	return 0;
+	return sflow_addr_parse(s, &fq->agent);
 }
 
 void

@@ -215,17 +215,7 @@ ft_scale(uint64_t epoch_ms, double inv_tau_ms, double t, uint64_t now_ms)
 static uint32_t
 src_hash(const struct flowtab *ft, const struct sflow_addr *agent, uint32_t ds)
 {
-	uint8_t buf[21];
-	uint32_t h;
-
-	buf[0] = agent->family;
-	memcpy(buf + 1, agent->a, 16);
-	buf[17] = (uint8_t)ds;
-	buf[18] = (uint8_t)(ds >> 8);
-	buf[19] = (uint8_t)(ds >> 16);
-	buf[20] = (uint8_t)(ds >> 24);
-	h = (uint32_t)siphash13(ft->k0, ft->k1, buf, sizeof(buf));
-	return h ? h : 1;
+	return sflow_addr_hash(ft->k0, ft->k1, agent, ds);
 }
 
 static void

@@ -1,7 +1,6 @@
 /*
  * fwddef.c: parse and render forwarding definitions. PURE: no I/O.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,21 +14,6 @@
 		json_decref(root);                                             \
 		return -1;                                                     \
 	} while (0)
-
-static int
-addr_parse(const char *s, struct sflow_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (inet_pton(AF_INET, s, a->a) == 1) {
-		a->family = 4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, a->a) == 1) {
-		a->family = 6;
-		return 0;
-	}
-	return -1;
-}
 
 int
 fwddef_parse(const char *name, const char *json, size_t len, struct fwddef *d,
@@ -62,7 +46,7 @@ fwddef_parse(const char *name, const char *json, size_t len, struct fwddef *d,
 			const char *s = json_string_value(v);
 
 			if (s == NULL || strlen(s) >= sizeof(d->addr_text) ||
-			    addr_parse(s, &d->addr) != 0)
+			    sflow_addr_parse(s, &d->addr) != 0)
 				FAIL("address: an IPv4 or IPv6 address");
 			snprintf(d->addr_text, sizeof(d->addr_text), "%s", s);
 			have_addr = true;
@@ -84,7 +68,7 @@ fwddef_parse(const char *name, const char *json, size_t len, struct fwddef *d,
 				const char *s = json_string_value(e);
 
 				if (s == NULL ||
-				    addr_parse(s, &d->agents[i]) != 0)
+				    sflow_addr_parse(s, &d->agents[i]) != 0)
 					FAIL("agents[%zu]: not an address", i);
 			}
 			d->n_agents = json_array_size(v);

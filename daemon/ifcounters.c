@@ -97,17 +97,7 @@ ifc_key_cmp(const struct sflow_addr *a, uint32_t ia, const struct sflow_addr *b,
 static uint32_t
 key_hash(const struct ifc_table *t, const struct sflow_addr *a, uint32_t ifx)
 {
-	uint8_t buf[21];
-	uint32_t h;
-
-	buf[0] = a->family;
-	memcpy(buf + 1, a->a, 16);
-	buf[17] = (uint8_t)ifx;
-	buf[18] = (uint8_t)(ifx >> 8);
-	buf[19] = (uint8_t)(ifx >> 16);
-	buf[20] = (uint8_t)(ifx >> 24);
-	h = (uint32_t)siphash13(t->k0, t->k1, buf, sizeof(buf));
-	return h ? h : 1;
+	return sflow_addr_hash(t->k0, t->k1, a, ifx);
 }
 
 /* ---- the table ------------------------------------------------------- */

@@ -7,6 +7,7 @@
  * a lying inner length can never read past its parent. XDR pads opaque
  * data to 4 bytes; the pad is skipped, not checked.
  */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "sflow.h"
@@ -801,4 +802,37 @@ sflow_record_next(struct sflow_sample *s, struct sflow_record *r)
 		r->decoded = false;
 	}
 	return 1;
+}
+
+int
+sflow_addr_parse(const char *s, struct sflow_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, s, out->a) == 1) {
+		out->family = 4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, out->a) == 1) {
+		out->family = 6;
+		return 0;
+	}
+	memset(out, 0, sizeof(*out));
+	return -1;
+}
+
+uint32_t
+sflow_addr_hash(
+    uint64_t k0, uint64_t k1, const struct sflow_addr *a, uint32_t n)
+{
+	uint8_t buf[21];
+	uint32_t h;
+
+	buf[0] = a->family;
+	memcpy(buf + 1, a->a, 16);
+	buf[17] = (uint8_t)n;
+	buf[18] = (uint8_t)(n >> 8);
+	buf[19] = (uint8_t)(n >> 16);
+	buf[20] = (uint8_t)(n >> 24);
+	h = (uint32_t)siphash13(k0, k1, buf, sizeof(buf));
+	return h ? h : 1;
 }

@@ -286,6 +286,21 @@ struct sflow_as_segment {
 int sflow_as_segment_next(
     const struct sflow_record *r, uint32_t *off, struct sflow_as_segment *seg);
 
+/*
+ * Parse an IPv4 or IPv6 literal into *out (unused bytes zero). Returns 0,
+ * or -1 (out zeroed) if s is neither. No DNS: it never blocks.
+ */
+int sflow_addr_parse(const char *s, struct sflow_addr *out);
+
+/*
+ * A keyed (SipHash) 32-bit hash of (a, n), never 0, for hash tables keyed
+ * by agent and ifIndex/dataSource: both come from packets, so the key
+ * (k0, k1) must be secret. Only family and the 16 bytes count: the
+ * caller normalises unused bytes.
+ */
+uint32_t sflow_addr_hash(
+    uint64_t k0, uint64_t k1, const struct sflow_addr *a, uint32_t n);
+
 /* Read a big-endian u32 (helper for the AS lists above). */
 uint32_t sflow_rd32(const uint8_t *p);
 

@@ -10,7 +10,6 @@
  *	GET /api/v1/topology/lookup?agent=A&ifindex=N
  *				the engine's view of one interface
  */
-#include <arpa/inet.h>
 #include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,10 +79,7 @@ api_topology_lookup(struct api_ctx *api, const struct req *q, struct reply *r)
 		    "lookup needs ?agent=ADDRESS&ifindex=N");
 		return;
 	}
-	if (inet_pton(AF_INET, agent, a.a) == 1)
-		a.family = 4;
-	else if (inet_pton(AF_INET6, agent, a.a) == 1)
-		a.family = 6;
+	sflow_addr_parse(agent, &a); /* family 0 if not an address */
 	ifindex = strtoul(ifx, &end, 10);
 	if (a.family == 0 || *end != '\0' || end == ifx ||
 	    ifindex > UINT32_MAX) {

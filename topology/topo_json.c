@@ -7,7 +7,6 @@
  * Link ends must name nodes and ports defined in the same document, so a
  * typo is an error the operator sees, not a silently missing link.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -95,15 +94,7 @@ parse_agent(json_t *v, struct sflow_addr *a)
 	if (!json_is_string(v))
 		return -1;
 	s = json_string_value(v);
-	if (inet_pton(AF_INET, s, a->a) == 1) {
-		a->family = 4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, a->a) == 1) {
-		a->family = 6;
-		return 0;
-	}
-	return -1;
+	return sflow_addr_parse(s, a);
 }
 
 #define FAIL(...)                                                              \
