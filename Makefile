@@ -159,14 +159,18 @@ BENCH_BUILD := build/bench
 bench:
 	$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) OPT="-O2 -g" \
 		$(BENCH_BUILD)/fabmond
-	$(CC) $(CFLAGS_ALL) -O2 -o $(BENCH_BUILD)/engine_bench \
-		bench/engine_bench.c \
+	$(CC) $(CFLAGS_ALL) -O2 -g -o $(BENCH_BUILD)/engine_bench \
+		bench/engine_bench.c bench/gen.c \
 		$(filter-out $(BENCH_BUILD)/obj/daemon/main.o,$(DAEMON:%.c=$(BENCH_BUILD)/obj/%.o)) \
 		$(BENCH_BUILD)/libfabmon.a $(LIBS)
+	$(CC) $(CFLAGS_ALL) -O2 -o $(BENCH_BUILD)/blast bench/blast.c bench/gen.c
 	$(CC) $(CFLAGS_ALL) -O2 -o $(BENCH_BUILD)/flowtab_bench \
 		bench/flowtab_bench.c $(BENCH_BUILD)/libfabmon.a -lm
 	$(BENCH_BUILD)/engine_bench 10
+	$(BENCH_BUILD)/engine_bench 3 churn
 	$(BENCH_BUILD)/flowtab_bench
+	python3 bench/lossless.py --fabmond $(BENCH_BUILD)/fabmond \
+		--blast $(BENCH_BUILD)/blast
 
 format:
 	clang-format -i $(PURE) $(DAEMON) daemon/*.h topology/*.h

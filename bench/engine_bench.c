@@ -28,7 +28,7 @@
 #define N_DGRAMS 20000
 #define AGENTS   50
 #define PORTS    48
-#define FLOWS    95000
+#define FLOWS    nflows
 
 static uint64_t rs = 0x9e3779b97f4a7c15ull;
 
@@ -42,7 +42,7 @@ rnd(void)
 }
 
 struct buf {
-	uint8_t b[1500];
+	uint8_t b[2048]; /* 7 flow samples: 1,540 bytes */
 	size_t n;
 };
 
@@ -86,6 +86,33 @@ header(uint8_t *h, uint32_t f)
 		h[47] = 0x10;
 }
 
+/*
+ * Which flow a flow sample of `agent` carries. In a real fabric a flow is
+ * seen on the few switches of its path, each time at the same ports; so a
+ * flow belongs to one agent here and has fixed ports (flow_port()).
+ * churn: every sample a flow of any agent on random ports, so that nearly
+ * every sample is a new table entry (the worst case: a scan or a DDoS of
+ * random sources).
+ */
+static int churn;
+static uint32_t nflows = 95000;
+
+static uint32_t
+flow_of(uint32_t agent)
+{
+	if (churn)
+		return rnd() % FLOWS;
+	return agent - 1 + AGENTS * (rnd() % (FLOWS / AGENTS));
+}
+
+static uint32_t
+flow_port(uint32_t f, uint32_t salt)
+{
+	if (churn)
+		return 1 + rnd() % PORTS;
+	return 1 + (f * 2654435761u ^ salt) % PORTS;
+}
+
 static void
 datagram(struct buf *b, uint32_t agent, uint32_t seq)
 {
@@ -120,8 +147,10 @@ datagram(struct buf *b, uint32_t agent, uint32_t seq)
 				put32(b, seq * (uint32_t)(k + 1));
 		} else {
 			uint8_t h[128];
+			uint32_t f = flow_of(agent);
 
-			header(h, rnd() % FLOWS);
+			port = flow_port(f, 0);
+			header(h, f);
 			put32(b, 1);
 			put32(b, 32 + 8 + 16 + 128 + 8 + 16);
 			put32(b, seq);
@@ -130,7 +159,7 @@ datagram(struct buf *b, uint32_t agent, uint32_t seq)
 			put32(b, seq * 1000);
 			put32(b, 0);
 			put32(b, port);
-			put32(b, 1 + rnd() % PORTS);
+			put32(b, flow_port(f, 0x5bd1e995u));
 			put32(b, 2);
 			put32(b, 1); /* sampled header */
 			put32(b, 16 + 128);
@@ -227,6 +256,9 @@ main(int argc, char **argv)
 	double bytes = 0, t0, t1, r0, r1;
 	char err[256];
 
+	churn = argc > 2 && strcmp(argv[2], "churn") == 0;
+	if (argc > 3)
+		nflows = (uint32_t)atoi(argv[3]);
 	for (size_t i = 0; i < N_DGRAMS; i++) {
 		uint32_t a = 1 + rnd() % AGENTS;
 
@@ -250,9 +282,10 @@ main(int argc, char **argv)
 	t1 = run(d, N_DGRAMS, rounds, to_engine, &s1);
 	r0 = N_DGRAMS * (double)rounds / t0;
 	r1 = N_DGRAMS * (double)rounds / t1;
-	printf("engine_bench: %d datagrams x %d rounds, %.0f bytes and %.2f "
+	printf("engine_bench%s: %d datagrams x %d rounds, %.0f bytes and %.2f "
 	       "samples each\n",
-	    N_DGRAMS, rounds, bytes / N_DGRAMS,
+	    churn ? " (churn: nearly every sample a new flow)" : "", N_DGRAMS,
+	    rounds, bytes / N_DGRAMS,
 	    (double)s0 / rounds / N_DGRAMS);
 	printf("  decode only       %10.0f datagrams/CPU-s %10.0f samples/s\n",
 	    r0, (double)s0 / t0);

@@ -25,6 +25,10 @@ struct compiled {
 	struct flowtab *tab;
 	char *keybuf;
 	size_t keybuf_len;
+	/* engine_sample()'s stages: this sample's key and its place */
+	size_t keylen;
+	struct flowtab_ref ref;
+	bool pending;
 	uint64_t matched;
 	uint64_t keyless;
 };
@@ -492,29 +496,47 @@ engine_sample(struct engine *e, const struct sflow_datagram *dg,
 		src.edge = hit.port->edge;
 		src.core = hit.link != NULL;
 	}
+	/*
+	 * In three passes over the definitions, so that the cache misses of
+	 * the tables' lookups overlap instead of following each other: keys
+	 * and hashes (prefetching the index slots), then the entries'
+	 * prefetch, then the adds. Each table holds up to
+	 * ENGINE_MAX_ENTRIES entries, far more than the caches.
+	 */
 	for (size_t i = 0; i < e->n_flows; i++) {
 		struct compiled *c = e->flows[i];
-		double x;
-		int rc;
 
+		c->pending = false;
 		if (c->filter != NULL && !filter_match(c->filter, &rec, &ctx))
 			continue;
 		c->matched++;
-		rc = flowkeys_eval(
-		    c->keys, &rec, &ctx, c->keybuf, c->keybuf_len);
-		if (rc != 1) {
+		if (flowkeys_eval(c->keys, &rec, &ctx, c->keybuf,
+		        c->keybuf_len) != 1) {
 			c->keyless++;
 			continue;
 		}
+		c->keylen = strlen(c->keybuf);
+		flowtab_prepare(c->tab, c->keybuf, c->keylen, &src, &c->ref);
+		c->pending = true;
+	}
+	for (size_t i = 0; i < e->n_flows; i++)
+		if (e->flows[i]->pending)
+			flowtab_prefetch(e->flows[i]->tab, &e->flows[i]->ref);
+	for (size_t i = 0; i < e->n_flows; i++) {
+		struct compiled *c = e->flows[i];
+		double x;
+
+		if (!c->pending)
+			continue;
 		x = (double)rec.sampling_rate *
 		    (c->def.value == FLOWDEF_FRAMES ? 1.0
 		                                    : (double)rec.frame_length);
-		rc = flowtab_add(
-		    c->tab, c->keybuf, strlen(c->keybuf), &src, x, mono_ms);
 		/* flowStart: log a flow when it is first seen. */
-		if (rc == 1 && c->def.log && c->def.flow_start)
-			log_flow(c, c->keybuf, strlen(c->keybuf), &src.agent,
-			    src.ds, x, mono_ms, mono_ms);
+		if (flowtab_add_ref(c->tab, c->keybuf, c->keylen, &src, &c->ref,
+		        x, mono_ms) == 1 &&
+		    c->def.log && c->def.flow_start)
+			log_flow(c, c->keybuf, c->keylen, &src.agent, src.ds, x,
+			    mono_ms, mono_ms);
 	}
 }
 

@@ -149,11 +149,16 @@ rng_next(struct flowtab *ft)
 	return ft->rng * 0x2545f4914f6cdd1dull;
 }
 
-/* The index hash of (key, source); never 0, which marks an empty slot. */
+/*
+ * The index hash of (key, source), from the key's hash and the source's
+ * (not its index, so that flowtab_prepare() can place a sample before the
+ * source is looked up); never 0, which marks an empty slot.
+ */
 static uint32_t
-slot_hash(uint32_t keyhash, uint32_t src)
+slot_hash(uint32_t keyhash, uint32_t srchash)
 {
-	uint32_t h = (uint32_t)(mix64((uint64_t)keyhash << 32 | src) >> 32);
+	uint32_t h =
+	    (uint32_t)(mix64((uint64_t)keyhash << 32 | srchash) >> 32);
 
 	return h ? h : 1;
 }
@@ -300,11 +305,11 @@ src_lookup(const struct flowtab *ft, const struct sflow_addr *agent,
  * lives while it has entries: the caller must add one (or release it).
  */
 static uint32_t
-src_get(struct flowtab *ft, const struct flowtab_src *src)
+src_get(struct flowtab *ft, const struct flowtab_src *src, uint32_t h)
 {
 	struct sflow_addr a;
 	struct fsrc *s;
-	uint32_t h, i;
+	uint32_t i;
 
 	addr_norm(&a, &src->agent);
 	if (ft->cache_src != NIL) {
@@ -312,7 +317,6 @@ src_get(struct flowtab *ft, const struct flowtab_src *src)
 		if (s->ds == src->ds && addr_eq(&s->agent, &a))
 			return ft->cache_src;
 	}
-	h = src_hash(ft, &a, src->ds);
 	i = src_lookup(ft, &a, src->ds, h);
 	if (i != NIL)
 		return ft->cache_src = i;
@@ -361,23 +365,27 @@ src_release(struct flowtab *ft, uint32_t i)
 
 /* ---- entries ---------------------------------------------------------- */
 
+static uint32_t
+ent_hash(const struct flowtab *ft, const struct fent *e)
+{
+	return slot_hash(e->keyhash, ft->srcs[e->src].hash);
+}
+
 static void
 ent_rehash(struct flowtab *ft, uint32_t ns)
 {
 	free(ft->slots);
 	ft->slots = xcalloc(ns, sizeof(*ft->slots));
+	mem_hint_huge(ft->slots, ns * sizeof(*ft->slots));
 	ft->smask = ns - 1;
 	for (uint32_t i = 0; i < ft->n; i++)
-		slot_put(ft->slots, ft->smask,
-		    slot_hash(ft->ents[i].keyhash, ft->ents[i].src), i);
+		slot_put(ft->slots, ft->smask, ent_hash(ft, &ft->ents[i]), i);
 }
 
 static uint32_t
 ent_find(const struct flowtab *ft, const char *key, size_t keylen, uint32_t kh,
-    uint32_t si)
+    uint32_t si, uint32_t h)
 {
-	uint32_t h = slot_hash(kh, si);
-
 	for (uint32_t j = h & ft->smask; ft->slots[j].h != 0;
 	     j = (j + 1) & ft->smask) {
 		const struct fent *e;
@@ -396,8 +404,7 @@ ent_find(const struct flowtab *ft, const char *key, size_t keylen, uint32_t kh,
 static uint32_t
 slot_of(const struct flowtab *ft, uint32_t i)
 {
-	return slot_find(ft->slots, ft->smask,
-	    slot_hash(ft->ents[i].keyhash, ft->ents[i].src), i);
+	return slot_find(ft->slots, ft->smask, ent_hash(ft, &ft->ents[i]), i);
 }
 
 static size_t
@@ -590,11 +597,54 @@ flowtab_set_gone_cb(struct flowtab *ft,
 	ft->gone_arg = arg;
 }
 
+void
+flowtab_prepare(const struct flowtab *ft, const char *key, size_t keylen,
+    const struct flowtab_src *src, struct flowtab_ref *ref)
+{
+	struct sflow_addr a;
+
+	addr_norm(&a, &src->agent);
+	ref->kh = (uint32_t)siphash13(ft->k0, ft->k1, key, keylen);
+	ref->sh = src_hash(ft, &a, src->ds);
+	ref->h = slot_hash(ref->kh, ref->sh);
+	__builtin_prefetch(&ft->slots[ref->h & ft->smask]);
+	__builtin_prefetch(&ft->sslots[ref->sh & ft->ssmask]);
+	if (ft->sweep < ft->n) /* sweep_step()'s next entry */
+		__builtin_prefetch(&ft->ents[ft->sweep]);
+}
+
+void
+flowtab_prefetch(const struct flowtab *ft, const struct flowtab_ref *ref)
+{
+	for (uint32_t j = ref->h & ft->smask; ft->slots[j].h != 0;
+	     j = (j + 1) & ft->smask)
+		if (ft->slots[j].h == ref->h) {
+			const char *e = (const char *)&ft->ents[ft->slots[j].idx];
+
+			/* an entry spans two or three cache lines */
+			__builtin_prefetch(e);
+			__builtin_prefetch(e + sizeof(struct fent) / 2);
+			__builtin_prefetch(e + sizeof(struct fent) - 1);
+			return;
+		}
+}
+
 int
 flowtab_add(struct flowtab *ft, const char *key, size_t keylen,
     const struct flowtab_src *src, double x, uint64_t now_ms)
 {
-	uint32_t si, kh, i;
+	struct flowtab_ref ref;
+
+	flowtab_prepare(ft, key, keylen, src, &ref);
+	return flowtab_add_ref(ft, key, keylen, src, &ref, x, now_ms);
+}
+
+int
+flowtab_add_ref(struct flowtab *ft, const char *key, size_t keylen,
+    const struct flowtab_src *src, const struct flowtab_ref *ref, double x,
+    uint64_t now_ms)
+{
+	uint32_t si, kh = ref->kh, i;
 	struct fent *e;
 	double g;
 	int created = 0;
@@ -609,9 +659,9 @@ flowtab_add(struct flowtab *ft, const char *key, size_t keylen,
 	else
 		maybe_rebase(ft, now_ms);
 	g = weight(ft, now_ms);
-	si = src_get(ft, src);
-	kh = (uint32_t)siphash13(ft->k0, ft->k1, key, keylen);
-	i = ft->srcs[si].count ? ent_find(ft, key, keylen, kh, si) : NIL;
+	si = src_get(ft, src, ref->sh);
+	i = ft->srcs[si].count ? ent_find(ft, key, keylen, kh, si, ref->h)
+	                       : NIL;
 
 	if (i == NIL) {
 		/*
@@ -627,6 +677,7 @@ flowtab_add(struct flowtab *ft, const char *key, size_t keylen,
 			if (ncap > ft->conf.max_entries)
 				ncap = ft->conf.max_entries;
 			ft->ents = xrealloc(ft->ents, ncap * sizeof(*ft->ents));
+			mem_hint_huge(ft->ents, ncap * sizeof(*ft->ents));
 			ft->cap = (uint32_t)ncap;
 		}
 		if ((size_t)ft->n + 1 > (size_t)(ft->smask + 1) / 4 * 3)
@@ -644,7 +695,7 @@ flowtab_add(struct flowtab *ft, const char *key, size_t keylen,
 		} else if (keylen > 0)
 			memcpy(e->key.in, key, keylen);
 		e->first_ms = e->last_ms = now_ms;
-		slot_put(ft->slots, ft->smask, slot_hash(kh, si), i);
+		slot_put(ft->slots, ft->smask, ref->h, i);
 		ft->inserts++;
 		created = 1;
 	} else {
@@ -670,7 +721,7 @@ flowtab_get(const struct flowtab *ft, const char *key, size_t keylen,
     const struct flowtab_src *src, uint64_t now_ms, struct flowtab_info *info)
 {
 	struct sflow_addr a;
-	uint32_t si, i;
+	uint32_t si, i, kh;
 
 	if (keylen > FLOWTAB_KEY_MAX)
 		return false;
@@ -678,8 +729,9 @@ flowtab_get(const struct flowtab *ft, const char *key, size_t keylen,
 	si = src_lookup(ft, &a, src->ds, src_hash(ft, &a, src->ds));
 	if (si == NIL)
 		return false;
-	i = ent_find(ft, key, keylen,
-	    (uint32_t)siphash13(ft->k0, ft->k1, key, keylen), si);
+	kh = (uint32_t)siphash13(ft->k0, ft->k1, key, keylen);
+	i = ent_find(
+	    ft, key, keylen, kh, si, slot_hash(kh, ft->srcs[si].hash));
 	if (i == NIL)
 		return false;
 	ent_info(ft, &ft->ents[i], now_ms, info);

@@ -213,6 +213,27 @@ int flowtab_add(struct flowtab *, const char *key, size_t keylen,
     const struct flowtab_src *src, double x, uint64_t now_ms);
 
 /*
+ * The same in stages, so that a caller adding to several tables can
+ * overlap their cache misses: flowtab_prepare() hashes (key, src) and
+ * prefetches the index slots; flowtab_prefetch() reads the slot (by now
+ * in cache) and prefetches the entry; flowtab_add_ref() adds as
+ * flowtab_add() does. ref is only hashes: the table may change between
+ * the stages (they only make the add faster), but key and src must be
+ * the same at every stage. Owner thread.
+ */
+struct flowtab_ref {
+	uint32_t kh; /* the key's hash */
+	uint32_t sh; /* the source's */
+	uint32_t h;  /* the index slot's */
+};
+void flowtab_prepare(const struct flowtab *, const char *key, size_t keylen,
+    const struct flowtab_src *src, struct flowtab_ref *ref);
+void flowtab_prefetch(const struct flowtab *, const struct flowtab_ref *ref);
+int flowtab_add_ref(struct flowtab *, const char *key, size_t keylen,
+    const struct flowtab_src *src, const struct flowtab_ref *ref, double x,
+    uint64_t now_ms);
+
+/*
  * Look one entry up; fills *info (value at now_ms) and returns true if
  * found. info->key points into the table. Owner thread.
  */

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <time.h>
 
@@ -44,6 +45,16 @@ xrealloc(void *old, size_t n)
 	if (p == NULL)
 		oom(n);
 	return p;
+}
+
+void
+mem_hint_huge(void *p, size_t n)
+{
+	uintptr_t a = ((uintptr_t)p + 0x1fffff) & ~(uintptr_t)0x1fffff,
+	          b = ((uintptr_t)p + n) & ~(uintptr_t)0x1fffff;
+
+	if (b > a)
+		(void)madvise((void *)a, b - a, MADV_HUGEPAGE);
 }
 
 char *
