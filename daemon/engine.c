@@ -23,14 +23,24 @@ struct compiled {
 	struct flowkeys *keys;
 	struct filter *filter; /* NULL: none */
 	struct flowtab *tab;
-	char *keybuf;
 	size_t keybuf_len;
-	/* engine_sample()'s stages: this sample's key and its place */
-	size_t keylen;
-	struct flowtab_ref ref;
-	bool pending;
+	/* The samples in the pipeline (see engine_sample()): their keys and
+	 * their places in the table; pending: to be added. */
+	char *keybuf[ENGINE_PIPE];
+	size_t keylen[ENGINE_PIPE];
+	struct flowtab_ref ref[ENGINE_PIPE];
+	bool pending[ENGINE_PIPE];
 	uint64_t matched;
 	uint64_t keyless;
+};
+
+/* A sample in the pipeline: what its adds need once its record is gone. */
+struct pipe_sample {
+	struct flowtab_src src;
+	uint64_t mono_ms;
+	uint32_t sampling_rate;
+	uint32_t frame_length;
+	bool prefetched;
 };
 
 struct op {
@@ -42,6 +52,7 @@ struct op {
 
 struct engine {
 	struct snap_slot *topo_slot;
+	uint64_t src_seed; /* every table's: a sample's source hashed once */
 
 	/* Shared with the API thread. */
 	pthread_mutex_t mu;
@@ -64,6 +75,9 @@ struct engine {
 	struct thresholds *th;   /* NULL: none */
 	struct snap_slot *snmp_ifc;
 	bool logged; /* records appended since engine_logged() */
+	/* samples [pipe_done, pipe_next) are in the pipeline */
+	struct pipe_sample pipe[ENGINE_PIPE];
+	uint64_t pipe_next, pipe_done;
 	uint64_t flowlog_records;
 };
 
@@ -75,7 +89,8 @@ compiled_free(struct compiled *c)
 	flowkeys_free(c->keys);
 	filter_free(c->filter);
 	flowtab_free(c->tab);
-	free(c->keybuf);
+	for (int k = 0; k < ENGINE_PIPE; k++)
+		free(c->keybuf[k]);
 	free(c);
 }
 
@@ -104,12 +119,14 @@ compile(struct engine *e, const struct flowdef *d, char *err, size_t errlen)
 	tc.n = (unsigned)d->n;
 	tc.max_entries = ENGINE_MAX_ENTRIES;
 	tc.seed = now_mono_ms() ^ (uintptr_t)c;
+	tc.src_seed = e->src_seed;
 	c->tab = flowtab_new(&tc);
 	c->e = e;
 	if (d->log && !d->flow_start)
 		flowtab_set_gone_cb(c->tab, gone_cb, c);
 	c->keybuf_len = flowkeys_strmax(c->keys);
-	c->keybuf = xmalloc(c->keybuf_len);
+	for (int k = 0; k < ENGINE_PIPE; k++)
+		c->keybuf[k] = xmalloc(c->keybuf_len);
 	return c;
 }
 
@@ -211,6 +228,7 @@ engine_new(struct snap_slot *topo)
 	pthread_mutex_init(&e->mu, NULL);
 	e->ops_tail = &e->ops;
 	e->ifc = ifc_new(ENGINE_MAX_IFACES, now_mono_ms() ^ (uintptr_t)e);
+	e->src_seed = siphash13(now_mono_ms(), now_wall_ms(), &e, sizeof(e));
 	e->use_counters = true;
 	return e;
 }
@@ -220,6 +238,7 @@ engine_free(struct engine *e)
 {
 	if (e == NULL)
 		return;
+	engine_flush(e);
 	for (size_t i = 0; i < e->n_flows; i++)
 		compiled_free(e->flows[i]);
 	free(e->flows);
@@ -366,6 +385,7 @@ engine_tick(struct engine *e, uint64_t mono_ms)
 {
 	struct op *ops;
 
+	engine_flush(e);
 	pthread_mutex_lock(&e->mu);
 	ops = e->ops;
 	e->ops = NULL;
@@ -457,6 +477,82 @@ counter_sample(struct engine *e, const struct sflow_datagram *dg,
 			    now_wall_ms() - (now_mono_ms() - mono_ms));
 }
 
+/* Stage 1: filters, keys, hashes, and the index slots prefetched. */
+static void
+pipe_prepare(struct engine *e, const struct flow_rec *rec,
+    const struct flowrec_ctx *ctx, const struct flowtab_src *src,
+    uint64_t mono_ms)
+{
+	uint64_t n = e->pipe_next++;
+	struct pipe_sample *ps = &e->pipe[n % ENGINE_PIPE];
+	unsigned k = (unsigned)(n % ENGINE_PIPE);
+
+	ps->src = *src;
+	ps->mono_ms = mono_ms;
+	ps->sampling_rate = rec->sampling_rate;
+	ps->frame_length = rec->frame_length;
+	ps->prefetched = false;
+	for (size_t i = 0; i < e->n_flows; i++) {
+		struct compiled *c = e->flows[i];
+
+		c->pending[k] = false;
+		if (c->filter != NULL && !filter_match(c->filter, rec, ctx))
+			continue;
+		c->matched++;
+		if (flowkeys_eval(
+		        c->keys, rec, ctx, c->keybuf[k], c->keybuf_len) != 1) {
+			c->keyless++;
+			continue;
+		}
+		c->keylen[k] = strlen(c->keybuf[k]);
+		flowtab_prepare(
+		    c->tab, c->keybuf[k], c->keylen[k], src, &c->ref[k]);
+		c->pending[k] = true;
+	}
+}
+
+/* Stage 2: the entries prefetched (their index slots are in cache). */
+static void
+pipe_prefetch(struct engine *e, uint64_t n)
+{
+	struct pipe_sample *ps = &e->pipe[n % ENGINE_PIPE];
+	unsigned k = (unsigned)(n % ENGINE_PIPE);
+
+	if (ps->prefetched)
+		return;
+	ps->prefetched = true;
+	for (size_t i = 0; i < e->n_flows; i++)
+		if (e->flows[i]->pending[k])
+			flowtab_prefetch(
+			    e->flows[i]->tab, &e->flows[i]->ref[k]);
+}
+
+/* Stage 3: the adds, and flowStart's log records. */
+static void
+pipe_add(struct engine *e, uint64_t n)
+{
+	const struct pipe_sample *ps = &e->pipe[n % ENGINE_PIPE];
+	unsigned k = (unsigned)(n % ENGINE_PIPE);
+
+	for (size_t i = 0; i < e->n_flows; i++) {
+		struct compiled *c = e->flows[i];
+		double x;
+
+		if (!c->pending[k])
+			continue;
+		c->pending[k] = false;
+		x = (double)ps->sampling_rate *
+		    (c->def.value == FLOWDEF_FRAMES ? 1.0
+		                                    : (double)ps->frame_length);
+		/* flowStart: log a flow when it is first seen. */
+		if (flowtab_add_ref(c->tab, c->keybuf[k], c->keylen[k],
+		        &ps->src, &c->ref[k], x, ps->mono_ms) == 1 &&
+		    c->def.log && c->def.flow_start)
+			log_flow(c, c->keybuf[k], c->keylen[k], &ps->src.agent,
+			    ps->src.ds, x, ps->mono_ms, ps->mono_ms);
+	}
+}
+
 void
 engine_sample(struct engine *e, const struct sflow_datagram *dg,
     struct sflow_sample *s, uint64_t mono_ms)
@@ -496,47 +592,27 @@ engine_sample(struct engine *e, const struct sflow_datagram *dg,
 		src.edge = hit.port->edge;
 		src.core = hit.link != NULL;
 	}
+	src.hash = flowtab_src_hash(e->src_seed, &src);
 	/*
-	 * In three passes over the definitions, so that the cache misses of
-	 * the tables' lookups overlap instead of following each other: keys
-	 * and hashes (prefetching the index slots), then the entries'
-	 * prefetch, then the adds. Each table holds up to
-	 * ENGINE_MAX_ENTRIES entries, far more than the caches.
+	 * A pipeline of three stages, each one sample apart, so that the
+	 * tables' cache misses (up to ENGINE_MAX_ENTRIES entries each, far
+	 * more than the caches hold) are served while other work goes on:
+	 * this sample's keys and hashes (prefetching the index slots); the
+	 * previous sample's entries prefetched; the one before added.
 	 */
-	for (size_t i = 0; i < e->n_flows; i++) {
-		struct compiled *c = e->flows[i];
+	if (e->pipe_next - e->pipe_done == ENGINE_PIPE)
+		pipe_add(e, e->pipe_done++);
+	if (e->pipe_next > e->pipe_done)
+		pipe_prefetch(e, e->pipe_next - 1);
+	pipe_prepare(e, &rec, &ctx, &src, mono_ms);
+}
 
-		c->pending = false;
-		if (c->filter != NULL && !filter_match(c->filter, &rec, &ctx))
-			continue;
-		c->matched++;
-		if (flowkeys_eval(c->keys, &rec, &ctx, c->keybuf,
-		        c->keybuf_len) != 1) {
-			c->keyless++;
-			continue;
-		}
-		c->keylen = strlen(c->keybuf);
-		flowtab_prepare(c->tab, c->keybuf, c->keylen, &src, &c->ref);
-		c->pending = true;
-	}
-	for (size_t i = 0; i < e->n_flows; i++)
-		if (e->flows[i]->pending)
-			flowtab_prefetch(e->flows[i]->tab, &e->flows[i]->ref);
-	for (size_t i = 0; i < e->n_flows; i++) {
-		struct compiled *c = e->flows[i];
-		double x;
-
-		if (!c->pending)
-			continue;
-		x = (double)rec.sampling_rate *
-		    (c->def.value == FLOWDEF_FRAMES ? 1.0
-		                                    : (double)rec.frame_length);
-		/* flowStart: log a flow when it is first seen. */
-		if (flowtab_add_ref(c->tab, c->keybuf, c->keylen, &src, &c->ref,
-		        x, mono_ms) == 1 &&
-		    c->def.log && c->def.flow_start)
-			log_flow(c, c->keybuf, c->keylen, &src.agent, src.ds, x,
-			    mono_ms, mono_ms);
+void
+engine_flush(struct engine *e)
+{
+	while (e->pipe_done < e->pipe_next) {
+		pipe_prefetch(e, e->pipe_done);
+		pipe_add(e, e->pipe_done++);
 	}
 }
 
@@ -565,6 +641,7 @@ engine_snapshot(struct engine *e, uint64_t mono_ms)
 {
 	struct engine_snap *es = xcalloc(1, sizeof(*es));
 
+	engine_flush(e);
 	snap_init(&es->base, snap_free_fn);
 	es->taken_mono_ms = mono_ms;
 	es->samples = e->samples;

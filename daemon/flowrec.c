@@ -880,10 +880,20 @@ fmt_ip4(char *b, const uint8_t *a)
 	size_t n = 0;
 
 	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+
 		if (i > 0)
 			b[n++] = '.';
-		n += fmt_u64(b + n, a[i]);
+		if (v >= 100) {
+			b[n++] = (char)('0' + v / 100);
+			v %= 100;
+			b[n++] = (char)('0' + v / 10);
+		} else if (v >= 10) {
+			b[n++] = (char)('0' + v / 10);
+		}
+		b[n++] = (char)('0' + v % 10);
 	}
+	b[n] = '\0';
 	return n;
 }
 

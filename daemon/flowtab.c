@@ -28,14 +28,14 @@
 #define REBASE_T 256.0
 /* Entries checked for expiry by each add. */
 #define SWEEP_STEP 1
+/* ... prefetched this many entries ahead */
+#define SWEEP_AHEAD 8
 
 struct fent {
-	double acc;        /* SUM x * exp((t_i - epoch) / t) */
-	double total;      /* SUM x */
-	double mark_total; /* total when the flow log last reported it */
-	uint64_t mark_ms;  /* ... and when (0: never; first_ms is the start) */
-	uint64_t first_ms;
+	/* what sweeps and updates read first, together */
+	double acc; /* SUM x * exp((t_i - epoch) / t) */
 	uint64_t last_ms;
+	double total; /* SUM x */
 	uint64_t samples;
 	uint32_t keyhash; /* of the key alone: queries merge on it */
 	uint32_t src;
@@ -45,6 +45,9 @@ struct fent {
 		char *p;
 		char in[KEY_INLINE];
 	} key;
+	double mark_total; /* total when the flow log last reported it */
+	uint64_t mark_ms;  /* ... and when (0: never; first_ms is the start) */
+	uint64_t first_ms;
 };
 
 /*
@@ -69,7 +72,11 @@ struct flowtab {
 	struct flowtab_conf conf;
 	double inv_tau_ms; /* 1 / (t * 1000) */
 	uint64_t epoch_ms;
-	uint64_t k0, k1; /* SipHash key */
+	uint64_t k0, k1;   /* SipHash key */
+	uint64_t sk0, sk1; /* ... of the sources: conf.src_seed */
+	/* weight() of the latest add, for the next add at the same time */
+	uint64_t g_ms, g_epoch;
+	double g;
 	uint64_t rng;
 
 	struct fent *ents;
@@ -157,8 +164,7 @@ rng_next(struct flowtab *ft)
 static uint32_t
 slot_hash(uint32_t keyhash, uint32_t srchash)
 {
-	uint32_t h =
-	    (uint32_t)(mix64((uint64_t)keyhash << 32 | srchash) >> 32);
+	uint32_t h = (uint32_t)(mix64((uint64_t)keyhash << 32 | srchash) >> 32);
 
 	return h ? h : 1;
 }
@@ -217,10 +223,38 @@ ft_scale(uint64_t epoch_ms, double inv_tau_ms, double t, uint64_t now_ms)
 
 /* ---- data sources ----------------------------------------------------- */
 
+/* Never 0, which marks an empty index slot. */
+static uint32_t
+src_hash_k(
+    uint64_t k0, uint64_t k1, const struct sflow_addr *agent, uint32_t ds)
+{
+	uint32_t h = sflow_addr_hash(k0, k1, agent, ds);
+
+	return h ? h : 1;
+}
+
 static uint32_t
 src_hash(const struct flowtab *ft, const struct sflow_addr *agent, uint32_t ds)
 {
-	return sflow_addr_hash(ft->k0, ft->k1, agent, ds);
+	return src_hash_k(ft->sk0, ft->sk1, agent, ds);
+}
+
+static void
+src_keys(uint64_t seed, uint64_t *k0, uint64_t *k1)
+{
+	*k0 = mix64(seed ^ 0x510e527fade682d1ull);
+	*k1 = mix64(seed ^ 0x9b05688c2b3e6c1full);
+}
+
+uint32_t
+flowtab_src_hash(uint64_t src_seed, const struct flowtab_src *src)
+{
+	struct sflow_addr a;
+	uint64_t k0, k1;
+
+	src_keys(src_seed, &k0, &k1);
+	addr_norm(&a, &src->agent);
+	return src_hash_k(k0, k1, &a, src->ds);
 }
 
 static void
@@ -519,6 +553,8 @@ sweep_step(struct flowtab *ft, uint64_t now_ms, double thr, unsigned steps)
 	while (steps-- > 0 && ft->n > 0) {
 		if (ft->sweep >= ft->n)
 			ft->sweep = 0;
+		if (ft->sweep + SWEEP_AHEAD < ft->n) /* last_ms, acc */
+			__builtin_prefetch(&ft->ents[ft->sweep + SWEEP_AHEAD]);
 		if (ent_expired(ft, &ft->ents[ft->sweep], now_ms, thr))
 			ent_remove(ft, ft->sweep, FLOWTAB_EXPIRED, now_ms);
 		else
@@ -565,6 +601,7 @@ flowtab_new(const struct flowtab_conf *conf)
 	ft->k0 = mix64(conf->seed ^ 0x6a09e667f3bcc908ull);
 	ft->k1 = mix64(conf->seed ^ 0xbb67ae8584caa73bull);
 	ft->rng = mix64(conf->seed ^ 0x3c6ef372fe94f82bull) | 1;
+	src_keys(conf->src_seed, &ft->sk0, &ft->sk1);
 	ft->cache_src = NIL;
 	ft->src_free = NIL;
 	ft->epoch_ms = 0;
@@ -601,25 +638,34 @@ void
 flowtab_prepare(const struct flowtab *ft, const char *key, size_t keylen,
     const struct flowtab_src *src, struct flowtab_ref *ref)
 {
-	struct sflow_addr a;
-
-	addr_norm(&a, &src->agent);
 	ref->kh = (uint32_t)siphash13(ft->k0, ft->k1, key, keylen);
-	ref->sh = src_hash(ft, &a, src->ds);
+	if (src->hash != 0) {
+		ref->sh = src->hash;
+	} else {
+		struct sflow_addr a;
+
+		addr_norm(&a, &src->agent);
+		ref->sh = src_hash(ft, &a, src->ds);
+	}
 	ref->h = slot_hash(ref->kh, ref->sh);
 	__builtin_prefetch(&ft->slots[ref->h & ft->smask]);
 	__builtin_prefetch(&ft->sslots[ref->sh & ft->ssmask]);
-	if (ft->sweep < ft->n) /* sweep_step()'s next entry */
-		__builtin_prefetch(&ft->ents[ft->sweep]);
 }
 
 void
 flowtab_prefetch(const struct flowtab *ft, const struct flowtab_ref *ref)
 {
+	for (uint32_t j = ref->sh & ft->ssmask; ft->sslots[j].h != 0;
+	     j = (j + 1) & ft->ssmask)
+		if (ft->sslots[j].h == ref->sh) {
+			__builtin_prefetch(&ft->srcs[ft->sslots[j].idx]);
+			break;
+		}
 	for (uint32_t j = ref->h & ft->smask; ft->slots[j].h != 0;
 	     j = (j + 1) & ft->smask)
 		if (ft->slots[j].h == ref->h) {
-			const char *e = (const char *)&ft->ents[ft->slots[j].idx];
+			const char *e =
+			    (const char *)&ft->ents[ft->slots[j].idx];
 
 			/* an entry spans two or three cache lines */
 			__builtin_prefetch(e);
@@ -633,9 +679,10 @@ int
 flowtab_add(struct flowtab *ft, const char *key, size_t keylen,
     const struct flowtab_src *src, double x, uint64_t now_ms)
 {
-	struct flowtab_ref ref;
+	struct flowtab_ref ref = { 0 };
 
-	flowtab_prepare(ft, key, keylen, src, &ref);
+	if (keylen <= FLOWTAB_KEY_MAX) /* else add_ref rejects it */
+		flowtab_prepare(ft, key, keylen, src, &ref);
 	return flowtab_add_ref(ft, key, keylen, src, &ref, x, now_ms);
 }
 
@@ -658,7 +705,12 @@ flowtab_add_ref(struct flowtab *ft, const char *key, size_t keylen,
 		ft->epoch_ms = now_ms; /* nothing to rescale */
 	else
 		maybe_rebase(ft, now_ms);
-	g = weight(ft, now_ms);
+	if (ft->g_ms != now_ms || ft->g_epoch != ft->epoch_ms || ft->g == 0) {
+		ft->g = weight(ft, now_ms);
+		ft->g_ms = now_ms;
+		ft->g_epoch = ft->epoch_ms;
+	}
+	g = ft->g;
 	si = src_get(ft, src, ref->sh);
 	i = ft->srcs[si].count ? ent_find(ft, key, keylen, kh, si, ref->h)
 	                       : NIL;
@@ -730,8 +782,7 @@ flowtab_get(const struct flowtab *ft, const char *key, size_t keylen,
 	if (si == NIL)
 		return false;
 	kh = (uint32_t)siphash13(ft->k0, ft->k1, key, keylen);
-	i = ent_find(
-	    ft, key, keylen, kh, si, slot_hash(kh, ft->srcs[si].hash));
+	i = ent_find(ft, key, keylen, kh, si, slot_hash(kh, ft->srcs[si].hash));
 	if (i == NIL)
 		return false;
 	ent_info(ft, &ft->ents[i], now_ms, info);

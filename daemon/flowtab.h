@@ -92,6 +92,9 @@ struct flowtab_conf {
 	unsigned n; /* top-n per data source, >= 1 (sFlow-RT: 5) */
 	size_t max_entries; /* 1 .. 2^30 */
 	uint64_t seed;      /* hash key and eviction sampling; random in prod */
+	/* the sources' hash key: tables with the same one take the same
+	 * flowtab_src.hash, computed once for all of them */
+	uint64_t src_seed;
 };
 
 /* Where a sample was seen. */
@@ -100,7 +103,12 @@ struct flowtab_src {
 	uint32_t ds; /* dataSource: the ifIndex */
 	bool edge;   /* entering the fabric at an edge port (aggMode edge) */
 	bool core;   /* seen on a fabric link (aggMode core) */
+	/* 0, or flowtab_src_hash(the table's src_seed, this source) */
+	uint32_t hash;
 };
+
+/* The hash of a source for tables with conf.src_seed == src_seed. */
+uint32_t flowtab_src_hash(uint64_t src_seed, const struct flowtab_src *);
 
 /*
  * Which entries a query reads. ALL: every agent; ONE: q.agent only;

@@ -339,6 +339,8 @@ ingest_main(void *arg)
 			for (int i = 0; i < in->n; i++)
 				if (pfd[i].revents & POLLIN)
 					drain(in, i);
+			if (in->engine != NULL)
+				engine_flush(in->engine);
 		}
 		mono = now_mono_ms();
 		if (mono >= next) {
