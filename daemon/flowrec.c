@@ -157,6 +157,26 @@ rlayer_stack(struct flowrec_layer *l)
 	}
 }
 
+/*
+ * Some agents report the captured length as frame_length (uacctd: the
+ * NFLOG snap length, 128), so that bytes come out as if every packet
+ * were 128 bytes long. Where the sampled IP header says the packet was
+ * longer than that, believe the IP header: its offset plus the IP total
+ * length, plus the 4-byte FCS after an Ethernet header, as sFlow counts.
+ */
+static uint32_t
+frame_len_fix(uint32_t frame_length, const struct pkt_layers *p)
+{
+	uint64_t from_ip;
+
+	if (p->ip_version == 0 || p->ip_len == 0)
+		return frame_length;
+	from_ip = (uint64_t)p->l3_off + p->ip_len + (p->has_eth ? 4 : 0);
+	return from_ip > frame_length && from_ip <= 65535 + 64
+	    ? (uint32_t)from_ip
+	    : frame_length;
+}
+
 int
 flowrec_from_sample(struct flow_rec *rec, const struct sflow_datagram *dg,
     struct sflow_sample *s)
@@ -203,6 +223,8 @@ flowrec_from_sample(struct flow_rec *rec, const struct sflow_datagram *dg,
 			rec->header_protocol = r.u.hdr.protocol;
 			rec->frame_length = r.u.hdr.frame_length;
 			rec->stripped = r.u.hdr.stripped;
+			rec->frame_length = frame_len_fix(
+			    rec->frame_length, &r.u.hdr.pkt.outer);
 			layer_from_pkt(&rec->l[0], &r.u.hdr.pkt.outer);
 			rec->n_layers = 1;
 			if (r.u.hdr.pkt.has_inner) {

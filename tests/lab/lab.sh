@@ -358,6 +358,11 @@ logfile: $d/uacctd.log
 uacctd_group: $SFLOW_GROUP
 uacctd_ext_sampling_rate: $SFLOW_RATE
 snaplen: 128
+! the default buffer is too short for a 128-byte snap plus sFlow's
+! extensions: the sfprobe plugin then dies ("plugin_buffer_size is too
+! short") and the agent goes silent
+plugin_buffer_size: 10240
+plugin_pipe_size: 10485760
 plugins: ${plugins[*]}
 $body
 EOF

@@ -1124,6 +1124,43 @@ all_keys_empty_record(void)
 	KV(&r, "inputifindex", "null");
 }
 
+/*
+ * uacctd reports the snap length (128) as frame_length: the IP header's
+ * total length gives the real size. An honest frame_length (already the
+ * larger) and a header without IP are left alone.
+ */
+static void
+built_snap_length(void)
+{
+	uint8_t pkt[128] = { 0 };
+	struct xdr x;
+
+	memcpy(pkt, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00",
+	    14);
+	pkt[14] = 0x45;
+	pkt[16] = 0x04; /* total length 1028: a 1,042-byte frame + FCS */
+	pkt[17] = 0x04;
+	pkt[22] = 64;
+	pkt[23] = 17;
+	dg4(&x, IP4(10, 0, 0, 1), 3);
+	flow_begin(&x, 3, 10, 3, 1, 1);
+	rec_header(&x, 1, 128, pkt, sizeof(pkt));
+	xend(&x);
+	flow_begin(&x, 3, 10, 3, 1, 1);
+	rec_header(&x, 1, 1500, pkt, sizeof(pkt));
+	xend(&x);
+	pkt[12] = 0x88; /* not IP: nothing to go by */
+	pkt[13] = 0xcc;
+	flow_begin(&x, 3, 10, 3, 1, 1);
+	rec_header(&x, 1, 128, pkt, sizeof(pkt));
+	xend(&x);
+	decodex(&x);
+	T_EQ(n_recs, 3);
+	T_EQ(R[0].frame_length, 14 + 1028 + 4);
+	T_EQ(R[1].frame_length, 1500);
+	T_EQ(R[2].frame_length, 128);
+}
+
 int
 main(void)
 {
@@ -1138,6 +1175,7 @@ main(void)
 	T_RUN(built_dot1q_ipv6);
 	T_RUN(built_records_only);
 	T_RUN(built_discard);
+	T_RUN(built_snap_length);
 	T_RUN(functions);
 	T_RUN(parse_errors);
 	T_RUN(topology_keys);
