@@ -8,7 +8,7 @@ PREFIX	?= /usr/local
 BUILD	?= build
 CC	?= cc
 CLANG	?= clang
-PKGS	:= libwebsockets jansson inih libpcap
+PKGS	:= libwebsockets jansson inih libpcap sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN	:= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -31,12 +31,13 @@ PURE	:= daemon/util.c daemon/packet.c daemon/sflow.c daemon/sflow_json.c \
 	   daemon/agents.c daemon/conf.c daemon/flowtab.c \
 	   daemon/flowrec.c daemon/filter.c daemon/ifcounters.c \
 	   daemon/metrics.c daemon/logring.c daemon/threshold.c \
-	   topology/ifmib.c daemon/fwddef.c
+	   topology/ifmib.c daemon/fwddef.c daemon/rollup.c
 DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
 	   daemon/api.c daemon/decode.c topology/snmp.c topology/topo.c \
 	   topology/topo_api.c daemon/engine.c daemon/flow_api.c \
 	   daemon/counters.c daemon/metric_api.c daemon/forward.c \
-	   daemon/fwd_api.c daemon/thresholds.c daemon/thresh_api.c
+	   daemon/fwd_api.c daemon/thresholds.c daemon/thresh_api.c \
+	   daemon/store.c daemon/history.c daemon/hist_api.c
 UNIT	:= $(wildcard tests/unit/test_*.c)
 FUZZ	:= $(wildcard tests/fuzz/fuzz_*.c)
 
@@ -81,7 +82,22 @@ $(BUILD)/tests/snmpwalk_tool: tests/tools/snmpwalk_tool.c \
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< \
 		$(BUILD)/obj/topology/snmp.o $(BUILD)/libfabmon.a $(LIBS)
 
-test-bins: $(BUILD)/fabmond $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/tests/snmpwalk_tool
+# The store's tests link the store itself (sqlite3, a thread, the log).
+STORE_O := $(BUILD)/obj/daemon/store.o $(BUILD)/obj/daemon/log.o
+$(BUILD)/tests/test_store: tests/unit/test_store.c tests/unit/t.h $(STORE_O) \
+		$(BUILD)/libfabmon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit $(LDFLAGS_ALL) -o $@ $< $(STORE_O) \
+		$(BUILD)/libfabmon.a $(LIBS)
+
+# A write load for the store's crash test (tests/integration/store_crash.py).
+$(BUILD)/tests/store_load: tests/tools/store_load.c $(STORE_O) $(BUILD)/libfabmon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(STORE_O) \
+		$(BUILD)/libfabmon.a $(LIBS)
+
+test-bins: $(BUILD)/fabmond $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/tests/snmpwalk_tool \
+	$(BUILD)/tests/store_load
 
 # ---- dependencies -----------------------------------------------------
 # Build, test and lab packages (Debian 12). Idempotent: apt only runs when

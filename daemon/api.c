@@ -195,7 +195,7 @@ health(struct api_ctx *api)
 {
 	struct ingest_snap *is = (void *)snap_slot_get(api->ingest);
 	uint64_t now = now_wall_ms(), mono = now_mono_ms();
-	json_t *o = json_object(), *ing, *agents, *listen;
+	json_t *o = json_object(), *ing, *agents, *listen, *store_h;
 	const char *status = "ok";
 	char *out;
 
@@ -251,11 +251,13 @@ health(struct api_ctx *api)
 	} else {
 		status = "starting";
 	}
+	store_h = api_store_health(api, &status);
 	json_object_set_new(o, "status", json_string(status));
 	json_object_set_new(o, "ingest", ing);
 	json_object_set_new(o, "topology", topology_health(api));
 	json_object_set_new(o, "flows", flows_health(api));
 	json_object_set_new(o, "forwarding", api_forwarding_json(api));
+	json_object_set_new(o, "store", store_h);
 	json_object_set_new(o, "agents", agents);
 	out = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(o);
@@ -415,6 +417,9 @@ static const struct route routes[] = {
 	{ LWSHUMETH_DELETE, "/forwarding/*/json", api_forwarding_delete },
 	{ LWSHUMETH_GET, "/table/*/*/json", api_table },
 	{ LWSHUMETH_GET, "/prometheus/metrics/*/*/txt", api_prometheus },
+	{ LWSHUMETH_GET, "/api/v1/history/links/*", api_history_links },
+	{ LWSHUMETH_GET, "/api/v1/history/top", api_history_top },
+	{ LWSHUMETH_GET, "/api/v1/events", api_store_events },
 };
 
 /*

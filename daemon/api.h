@@ -20,6 +20,9 @@ struct engine;
 struct logring;
 struct forward;
 struct thresholds;
+struct store;
+struct store_reader;
+struct history;
 struct reply;
 struct pss;
 struct api_ctx;
@@ -62,6 +65,13 @@ struct api_ctx {
 	struct thresholds *thresholds;
 	struct logring *flowlog;  /* struct engine_flowrec */
 	struct logring *eventlog; /* struct thresh_event */
+	/* The store (NULL: store.enable=0): definitions written through,
+	 * and the history API's read connection (service thread only). */
+	struct store *store;
+	struct store_reader *reader;
+	const char *db_path;
+	struct history *history;
+	bool restoring; /* replaying stored definitions: don't store back */
 	/* Parked long-polls (service thread only). */
 	struct pss *waiters;
 	size_t n_waiters;
@@ -105,6 +115,18 @@ void api_reply_error(struct reply *, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Render o into the reply and drop the caller's reference to it. */
 void api_reply_json(struct reply *, int status, json_t *o);
+/*
+ * Keep a definition the API accepted (json NULL: deleted) so that it
+ * comes back after a restart. No-op without a store or while restoring.
+ */
+void api_persist(
+    struct api_ctx *, int kind, const char *name, const char *json, size_t len);
+
+/* hist_api.c: /api/v1/history/..., /api/v1/events, health's store. */
+void api_history_links(struct api_ctx *, const struct req *, struct reply *);
+void api_history_top(struct api_ctx *, const struct req *, struct reply *);
+void api_store_events(struct api_ctx *, const struct req *, struct reply *);
+json_t *api_store_health(struct api_ctx *, const char **status);
 
 /* Topology handlers (topology/topo_api.c). */
 void api_topology_get(struct api_ctx *, const struct req *, struct reply *);

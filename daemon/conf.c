@@ -51,6 +51,19 @@ static const struct key keys[] = {
 	    "directory for the database and state" },
 	{ "store.db", K_STR, F(db), 0, 0, 0, 0,
 	    "SQLite database path (default STATE_DIR/fabmon.db)" },
+	{ "store.enable", K_INT, F(store_enable), 0, 1, 0, 0,
+	    "1: keep history, definitions and topology in the database; "
+	    "0: nothing survives a restart" },
+	{ "store.minute_days", K_INT, F(store_minute_days), 0, 3650, 1, 0,
+	    "days of per-minute link rollups kept" },
+	{ "store.hour_days", K_INT, F(store_hour_days), 0, 36500, 1, 0,
+	    "days of hourly link rollups kept" },
+	{ "store.top_days", K_INT, F(store_top_days), 0, 3650, 1, 0,
+	    "days of per-minute top flows kept" },
+	{ "store.event_days", K_INT, F(store_event_days), 0, 36500, 1, 0,
+	    "days of ended events kept" },
+	{ "store.batch_ms", K_INT, F(store_batch_ms), 0, 60000, 10, 0,
+	    "the store commits what is queued at least this often, ms" },
 	{ "snmp.enable", K_INT, F(snmp_enable), 0, 1, 0, 0,
 	    "1: discover the fabric over SNMP; 0: only the imported topology" },
 	{ "snmp.seed", K_LIST, F(snmp_seeds), F(n_snmp_seeds), CONF_MAX_SEEDS,
@@ -124,6 +137,12 @@ conf_defaults(struct conf *c)
 	c->http_listen = xstrdup("[::]:8008");
 	c->http_max_body = 8 << 20;
 	c->state_dir = default_state_dir();
+	c->store_enable = 1;
+	c->store_minute_days = 7;
+	c->store_hour_days = 90;
+	c->store_top_days = 7;
+	c->store_event_days = 90;
+	c->store_batch_ms = 1000;
 	c->snmp_enable = 1;
 	c->snmp_community = xstrdup("public");
 	c->snmp_v3_auth = xstrdup("SHA");

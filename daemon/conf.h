@@ -27,6 +27,10 @@ struct conf {
 	int http_max_body;      /* request body limit, bytes */
 	char *state_dir;
 	char *db; /* NULL: <state_dir>/fabmon.db */
+	int store_enable;
+	int store_minute_days, store_hour_days, store_top_days;
+	int store_event_days;
+	int store_batch_ms;
 	char *snmp_seeds[CONF_MAX_SEEDS];
 	int n_snmp_seeds;
 	char *snmp_community;

@@ -33,6 +33,17 @@ ifc_sflow_wins(const struct ifc_rates *sflow, uint64_t now_wall_ms)
 	    now_wall_ms - sflow->updated_ms < IFC_SFLOW_FRESH_MS;
 }
 
+/*
+ * Both sources' rates in one list sorted by (agent, ifIndex), sFlow's
+ * where ifc_sflow_wins(). Either may be NULL. The caller frees *out.
+ */
+size_t ifc_rates_merge(const struct ifc_snap *sflow,
+    const struct ifc_snap *snmp, uint64_t now_wall_ms, struct ifc_rates **out);
+/* In such a list (sorted by agent, ifIndex): the interface, or NULL. The
+ * agent's unused address bytes must be zero. */
+const struct ifc_rates *ifc_rates_find(const struct ifc_rates *, size_t n,
+    const struct sflow_addr *agent, uint32_t ifindex);
+
 /* The owner thread: a snapshot of its table (caller owns a reference). */
 struct ifc_snap *ifc_snap_take(const struct ifc_table *, uint64_t wall_ms);
 

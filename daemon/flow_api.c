@@ -19,6 +19,7 @@
 #include "api.h"
 #include "engine.h"
 #include "logring.h"
+#include "store.h"
 #include "util.h"
 
 #define ACTIVE_DEFAULT 100 /* maxFlows when not given */
@@ -41,6 +42,7 @@ api_flow_put(struct api_ctx *api, const struct req *q, struct reply *r)
 		api_reply_error(r, HTTP_STATUS_BAD_REQUEST, "%s", err);
 		return;
 	}
+	api_persist(api, STORE_FLOWDEF, q->args[0], q->body, q->body_len);
 	r->status = HTTP_STATUS_NO_CONTENT;
 	r->body = xstrdup("");
 }
@@ -66,6 +68,7 @@ api_flow_delete(struct api_ctx *api, const struct req *q, struct reply *r)
 		    r, HTTP_STATUS_NOT_FOUND, "no flow '%s'", q->args[0]);
 		return;
 	}
+	api_persist(api, STORE_FLOWDEF, q->args[0], NULL, 0);
 	r->status = HTTP_STATUS_NO_CONTENT;
 	r->body = xstrdup("");
 }

@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "forward.h"
+#include "store.h"
 #include "util.h"
 
 static json_t *
@@ -63,6 +64,7 @@ api_forwarding_put(struct api_ctx *api, const struct req *q, struct reply *r)
 		api_reply_error(r, HTTP_STATUS_CONFLICT, "%s", err);
 		return;
 	}
+	api_persist(api, STORE_FORWARDING, q->args[0], q->body, q->body_len);
 	r->status = HTTP_STATUS_NO_CONTENT;
 	r->body = xstrdup("");
 }
@@ -89,6 +91,7 @@ api_forwarding_delete(struct api_ctx *api, const struct req *q, struct reply *r)
 		    r, HTTP_STATUS_NOT_FOUND, "no forwarding '%s'", q->args[0]);
 		return;
 	}
+	api_persist(api, STORE_FORWARDING, q->args[0], NULL, 0);
 	r->status = HTTP_STATUS_NO_CONTENT;
 	r->body = xstrdup("");
 }

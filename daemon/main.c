@@ -21,6 +21,9 @@
 #include "decode.h"
 #include "engine.h"
 #include "forward.h"
+#include "history.h"
+#include "store.h"
+#include "topo_json.h"
 #include "thresholds.h"
 #include "ingest.h"
 #include "snmp.h"
@@ -86,6 +89,135 @@ make_dirs(const char *path)
 	return 0;
 }
 
+/* Replay one stored definition through the API handler that took it. */
+struct restore {
+	struct api_ctx *api;
+	enum store_def_kind kind;
+	size_t ok, failed;
+};
+
+static void
+restore_def(void *arg, const char *name, const char *json)
+{
+	struct restore *rs = arg;
+	struct req q = { 0 };
+	struct reply r = { 0 };
+
+	q.method = LWSHUMETH_PUT;
+	q.body = json;
+	q.body_len = strlen(json);
+	snprintf(q.args[0], sizeof(q.args[0]), "%s", name);
+	q.n_args = 1;
+	switch (rs->kind) {
+	case STORE_FLOWDEF:
+		api_flow_put(rs->api, &q, &r);
+		break;
+	case STORE_THRESHOLD:
+		api_threshold_put(rs->api, &q, &r);
+		break;
+	case STORE_FORWARDING:
+		api_forwarding_put(rs->api, &q, &r);
+		break;
+	case STORE_TOPO_IMPORT:
+		api_topology_put(rs->api, &q, &r);
+		break;
+	}
+	if (r.status >= 200 && r.status < 300) {
+		rs->ok++;
+	} else {
+		rs->failed++;
+		log_warnx("store",
+		    "stored definition %s no longer accepted: %s", name,
+		    r.body ? r.body : "");
+	}
+	free((void *)r.body);
+}
+
+static void
+restore_defs(struct api_ctx *api, struct store *st)
+{
+	static const struct {
+		enum store_def_kind kind;
+		const char *what;
+	} kinds[] = {
+		{ STORE_FLOWDEF, "flow definitions" },
+		{ STORE_THRESHOLD, "thresholds" },
+		{ STORE_FORWARDING, "forwarding targets" },
+		{ STORE_TOPO_IMPORT, "topology import" },
+	};
+
+	api->restoring = true;
+	for (size_t i = 0; i < nitems(kinds); i++) {
+		struct restore rs = { api, kinds[i].kind, 0, 0 };
+
+		if (store_load_defs(st, kinds[i].kind, restore_def, &rs) < 0)
+			log_warnx("store", "cannot read the stored %s",
+			    kinds[i].what);
+		else if (rs.ok + rs.failed > 0)
+			log_info("store", "restored %zu %s (%zu refused)",
+			    rs.ok, kinds[i].what, rs.failed);
+	}
+	api->restoring = false;
+}
+
+/*
+ * The history thread's built-in flow definitions (history.h), created at
+ * each start and never stored: an operator who deletes them loses the
+ * top-flows history until the next start.
+ */
+static void
+builtin_flows(struct api_ctx *api)
+{
+	static const char *const defs[][2] = {
+		{ HISTORY_EDGE_FLOW,
+		    "{\"keys\":\"" HISTORY_FLOW_KEYS "\",\"value\":\"bytes\","
+		    "\"t\":10,\"n\":20}" },
+		{ HISTORY_LINK_FLOW,
+		    "{\"keys\":\"link:inputifindex," HISTORY_FLOW_KEYS "\","
+		    "\"value\":\"bytes\",\"t\":10,\"n\":20}" },
+	};
+
+	api->restoring = true;
+	for (size_t i = 0; i < nitems(defs); i++) {
+		struct restore rs = { api, STORE_FLOWDEF, 0, 0 };
+
+		restore_def(&rs, defs[i][0], defs[i][1]);
+	}
+	api->restoring = false;
+}
+
+/* The fabric as last discovered, for the topology thread to start from. */
+static void
+restore_topology(struct store *st, struct topo *topo)
+{
+	uint64_t version = 0;
+	char *s = store_load_topology(st, &version), *sr = NULL;
+	char err[256], ignored[256];
+	struct topo_import im;
+	json_t *o;
+
+	if (s == NULL)
+		return;
+	o = json_loads(s, 0, NULL);
+	if (o != NULL && json_object_get(o, "sflowrt") != NULL)
+		sr = json_dumps(json_object_get(o, "sflowrt"), JSON_COMPACT);
+	json_decref(o);
+	free(s);
+	if (sr == NULL)
+		return;
+	if (topo_import_parse(sr, strlen(sr), &im, err, sizeof(err), ignored,
+	        sizeof(ignored)) != 0) {
+		log_warnx("store", "stored topology unreadable: %s", err);
+	} else {
+		log_info("store",
+		    "restored the fabric of topology version %llu: "
+		    "%zu nodes, %zu links, until the first poll",
+		    (unsigned long long)version, im.n_nodes, im.n_links);
+		topo_set_restored(topo, &im);
+	}
+	free(sr);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -131,6 +263,9 @@ main(int argc, char **argv)
 	struct ingest *ing;
 	struct topo *topo;
 	struct lws_context *ctx;
+	struct store *store = NULL;
+	struct history *hist = NULL;
+	char *db_path = NULL;
 
 	while (
 	    (ch = getopt_long(argc, argv, "df:hno:v", longopts, NULL)) != -1) {
@@ -273,6 +408,23 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	if (conf.store_enable) {
+		struct store_conf sc = { 0 };
+
+		db_path = conf_db_path(&conf);
+		sc.path = db_path;
+		sc.minute_days = (unsigned)conf.store_minute_days;
+		sc.hour_days = (unsigned)conf.store_hour_days;
+		sc.top_days = (unsigned)conf.store_top_days;
+		sc.event_days = (unsigned)conf.store_event_days;
+		sc.batch_ms = (unsigned)conf.store_batch_ms;
+		sc.queue_max = 100000;
+		if ((store = store_open(&sc, err, sizeof(err))) == NULL) {
+			fprintf(
+			    stderr, "fabmond: store %s: %s\n", db_path, err);
+			return 1;
+		}
+	}
 
 	memset(&api, 0, sizeof(api));
 	api.conf = &conf;
@@ -284,6 +436,8 @@ main(int argc, char **argv)
 	snap_slot_init(&snmp_ifc_slot);
 	api.snmp_counters = &snmp_ifc_slot;
 	api.topology = &topo_slot;
+	api.store = store;
+	api.db_path = db_path;
 	/* net-snmp's globals: set up once, before any thread. */
 	snmp_global_init(verbose >= 3 ? 1 : 0);
 
@@ -331,9 +485,25 @@ main(int argc, char **argv)
 	topo_set_counters(topo, &snmp_ifc_slot);
 	api.topo_import = topo_put_import;
 	api.topo_arg = topo;
+	if (store != NULL) {
+		restore_defs(&api, store);
+		restore_topology(store, topo);
+		builtin_flows(&api);
+	}
 	if (topo_start(topo) != 0) {
 		log_warnx("main", "cannot start the topology thread");
 		return 1;
+	}
+	if (store != NULL) {
+		struct history_in hi = { .store = store,
+			.topo = &topo_slot,
+			.engine = &engine_slot,
+			.snmp = &snmp_ifc_slot,
+			.thresh_events = eventlog,
+			.started_ms = api.started_ms };
+
+		hist = history_start(&hi);
+		api.history = hist;
 	}
 	log_info("main", "fabmond %s: http on %s, state in %s", FABMON_VERSION,
 	    conf.http_listen, conf.state_dir);
@@ -342,6 +512,7 @@ main(int argc, char **argv)
 			break;
 	}
 	log_info("main", "shutting down");
+	history_stop(hist);
 	ingest_stop(ing);
 	topo_stop(topo);
 	snap_slot_clear(&engine_slot);
@@ -355,6 +526,9 @@ main(int argc, char **argv)
 	snap_slot_clear(&ingest_slot);
 	snap_slot_clear(&snmp_ifc_slot);
 	snmp_global_shutdown();
+	store_reader_close(api.reader);
+	store_close(store);
+	free(db_path);
 	conf_free(&conf);
 	return 0;
 }

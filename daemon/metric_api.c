@@ -48,10 +48,6 @@ merged_put(struct merged *m)
 static void
 merge(struct api_ctx *api, struct merged *m)
 {
-	const struct ifc_rates *a = NULL, *b = NULL;
-	size_t na = 0, nb = 0, i = 0, j = 0;
-	uint64_t now = now_wall_ms();
-
 	m->es = api->engine_snap
 	    ? (struct engine_snap *)snap_slot_get(api->engine_snap)
 	    : NULL;
@@ -60,32 +56,8 @@ merge(struct api_ctx *api, struct merged *m)
 	    : NULL;
 	m->ts = api->topology ? (struct topo_snap *)snap_slot_get(api->topology)
 	                      : NULL;
-	if (m->es != NULL && m->es->ifc != NULL) {
-		a = m->es->ifc->rates;
-		na = m->es->ifc->n;
-	}
-	if (m->snmp != NULL) {
-		b = m->snmp->rates;
-		nb = m->snmp->n;
-	}
-	m->rates = xcalloc(na + nb + 1, sizeof(*m->rates));
-	while (i < na || j < nb) {
-		int c = i == na ? 1
-		    : j == nb   ? -1
-		                : ifc_key_cmp(&a[i].agent, a[i].ifindex,
-		                      &b[j].agent, b[j].ifindex);
-
-		if (c < 0) {
-			m->rates[m->n++] = a[i++];
-		} else if (c > 0) {
-			m->rates[m->n++] = b[j++];
-		} else {
-			m->rates[m->n++] =
-			    ifc_sflow_wins(&a[i], now) ? a[i] : b[j];
-			i++;
-			j++;
-		}
-	}
+	m->n = ifc_rates_merge(
+	    m->es ? m->es->ifc : NULL, m->snmp, now_wall_ms(), &m->rates);
 }
 
 static void

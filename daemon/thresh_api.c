@@ -14,6 +14,7 @@
 #include "api.h"
 #include "flowdef.h"
 #include "logring.h"
+#include "store.h"
 #include "thresholds.h"
 #include "util.h"
 
@@ -32,6 +33,8 @@ api_threshold_put(struct api_ctx *api, const struct req *q, struct reply *r)
 	else if (thresholds_put(api->thresholds, d, err, sizeof(err)) < 0)
 		api_reply_error(r, HTTP_STATUS_CONFLICT, "%s", err);
 	else {
+		api_persist(
+		    api, STORE_THRESHOLD, q->args[0], q->body, q->body_len);
 		r->status = HTTP_STATUS_NO_CONTENT;
 		r->body = xstrdup("");
 	}
@@ -60,6 +63,7 @@ api_threshold_delete(struct api_ctx *api, const struct req *q, struct reply *r)
 		    r, HTTP_STATUS_NOT_FOUND, "no threshold '%s'", q->args[0]);
 		return;
 	}
+	api_persist(api, STORE_THRESHOLD, q->args[0], NULL, 0);
 	r->status = HTTP_STATUS_NO_CONTENT;
 	r->body = xstrdup("");
 }

@@ -95,6 +95,8 @@ struct topo {
 	size_t cap_targets;
 	struct topo_import import;
 	uint64_t import_ms;
+	struct topo_import restored; /* topo_set_restored(), until polled */
+	bool have_restored;
 	struct topo_role_cfg *roles;
 	size_t n_roles;
 	struct topo_snap *cur; /* our reference to the last published */
@@ -376,6 +378,13 @@ rebuild(struct topo *t, uint64_t mono)
 	in.n_switches = n;
 	in.import =
 	    (t->import.n_nodes || t->import.n_links) ? &t->import : NULL;
+	if (t->have_restored && n > 0) {
+		/* live facts: the stored fabric has served its time */
+		topo_import_clear(&t->restored);
+		t->have_restored = false;
+	}
+	if (t->have_restored && in.import == NULL)
+		in.import = &t->restored;
 	in.roles = t->roles;
 	in.n_roles = t->n_roles;
 
@@ -391,6 +400,7 @@ rebuild(struct topo *t, uint64_t mono)
 
 	import_copy(&ts->import, &t->import);
 	ts->import_ms = t->import_ms;
+	ts->restored = t->have_restored && in.import == &t->restored;
 	ts->targets = xcalloc(t->n_targets + 1, sizeof(*ts->targets));
 	for (size_t i = 0; i < t->n_targets; i++) {
 		struct target *tg = t->targets[i];
@@ -704,6 +714,15 @@ take_import(struct topo *t)
 	pthread_mutex_unlock(&t->mu);
 }
 
+void
+topo_set_restored(struct topo *t, struct topo_import *im)
+{
+	topo_import_clear(&t->restored);
+	t->restored = *im;
+	memset(im, 0, sizeof(*im));
+	t->have_restored = t->restored.n_nodes > 0;
+}
+
 int
 topo_put_import(void *arg, struct topo_import *im)
 {
@@ -871,6 +890,7 @@ topo_stop(struct topo *t)
 	}
 	free(t->targets);
 	topo_import_clear(&t->import);
+	topo_import_clear(&t->restored);
 	topo_import_clear(&t->pending);
 	free(t->roles);
 	ifc_free(t->ifc);

@@ -50,6 +50,7 @@ struct topo_snap {
 	const struct topo_graph *graph; /* owned by the snapshot */
 	struct topo_import import;      /* the operator's last PUT (copy) */
 	uint64_t import_ms;             /* when it was PUT; 0 never */
+	bool restored; /* the stored fabric: no switch polled yet */
 	struct topo_target_info *targets;
 	size_t n_targets;
 	struct topo_event_info *events; /* newest last */
@@ -72,6 +73,13 @@ struct topo *topo_new(const struct conf *, struct snap_slot *out,
  * counters.h) into out after each counter walk (snmp.counters_s).
  */
 void topo_set_counters(struct topo *, struct snap_slot *out);
+/*
+ * Before topo_start: the fabric as it was last discovered (the store's
+ * copy, in the sFlow-RT form of GET /topology/json). It is published at
+ * once, marked restored, and serves until the first switch's poll
+ * brings live facts. Moves *im's arrays.
+ */
+void topo_set_restored(struct topo *, struct topo_import *im);
 int topo_start(struct topo *);
 void topo_stop(struct topo *);
 

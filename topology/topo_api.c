@@ -19,6 +19,7 @@
 #include "graph_json.h"
 #include "topo.h"
 #include "topo_json.h"
+#include "store.h"
 #include "util.h"
 
 static struct topo_snap *
@@ -139,6 +140,7 @@ api_topology_put(struct api_ctx *api, const struct req *q, struct reply *r)
 		    "yet; retry");
 		return;
 	}
+	api_persist(api, STORE_TOPO_IMPORT, "import", q->body, q->body_len);
 	o = json_object();
 	json_object_set_new(o, "nodes", json_integer((json_int_t)nodes));
 	json_object_set_new(o, "links", json_integer((json_int_t)links));

@@ -1,0 +1,449 @@
+/*
+ * history.c: the history thread; see history.h.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "counters.h"
+#include "engine.h"
+#include "graph.h"
+#include "graph_json.h"
+#include "history.h"
+#include "log.h"
+#include "rollup.h"
+#include "threshold.h"
+#include "topo.h"
+#include "util.h"
+
+#define TICK_MS     1000
+#define MAX_GAP_MS  5000 /* a longer stall counts as this long */
+#define ROLLUP_ROWS (1 << 18)
+
+/* A flow's bytes in one minute, in one scope. */
+struct topacc {
+	int64_t minute;
+	char scope[STORE_NAME_MAX];
+	char flow[STORE_KEY_MAX];
+	double bytes;
+};
+
+#define TOPACC_MAX 20000
+
+struct history {
+	struct history_in in;
+	pthread_t th;
+	atomic_bool stop;
+	pthread_mutex_t mu;
+	struct history_stats st;
+	struct rollup *ru;
+	uint64_t last_ms;
+	uint64_t topo_version; /* the last stored */
+	uint64_t topo_event_ms;
+	int64_t thresh_id;
+	struct topacc *top;
+	size_t n_top;
+};
+
+static double
+sum_rate(const struct ifc_rates *r, const enum ifc_field *f, size_t n)
+{
+	double s = 0;
+
+	if (r == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!(r->have & IFC_BIT(f[i])))
+			return -1;
+		s += r->r[f[i]];
+	}
+	return s;
+}
+
+/* Add two rates where one may be unknown (< 0). */
+static double
+add_known(double a, double b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a + b;
+}
+
+static void
+dir_rates(struct rollup_in *ri, const struct ifc_rates *tx,
+    const struct ifc_rates *rx)
+{
+	static const enum ifc_field out_oct[] = { IFC_OUT_OCTETS },
+	                            in_oct[] = { IFC_IN_OCTETS },
+	                            out_pk[] = { IFC_OUT_UCAST, IFC_OUT_MCAST,
+		                            IFC_OUT_BCAST },
+	                            in_pk[] = { IFC_IN_UCAST, IFC_IN_MCAST,
+		                            IFC_IN_BCAST },
+	                            out_dis[] = { IFC_OUT_DISCARDS },
+	                            in_dis[] = { IFC_IN_DISCARDS },
+	                            out_err[] = { IFC_OUT_ERRORS },
+	                            in_err[] = { IFC_IN_ERRORS };
+	const struct ifc_rates *src;
+
+	ri->bytes_s = sum_rate(tx, out_oct, 1);
+	src = tx;
+	if (ri->bytes_s < 0) {
+		ri->bytes_s = sum_rate(rx, in_oct, 1);
+		src = rx;
+	}
+	ri->packets_s = sum_rate(tx, out_pk, 3);
+	if (ri->packets_s < 0)
+		ri->packets_s = sum_rate(rx, in_pk, 3);
+	ri->discards_s =
+	    add_known(sum_rate(tx, out_dis, 1), sum_rate(rx, in_dis, 1));
+	ri->errors_s =
+	    add_known(sum_rate(tx, out_err, 1), sum_rate(rx, in_err, 1));
+	ri->util = -1;
+	if (tx != NULL && tx->out_util > ri->util)
+		ri->util = tx->out_util;
+	if (rx != NULL && rx->in_util > ri->util)
+		ri->util = rx->in_util;
+	ri->speed_bps = tx != NULL && tx->speed ? (double)tx->speed
+	    : rx != NULL                        ? (double)rx->speed
+	                                        : 0;
+	ri->source = src == NULL           ? ""
+	    : src->source == IFC_SRC_SFLOW ? "sflow"
+	                                   : "snmp";
+}
+
+static const struct ifc_rates *
+port_rates(const struct topo_graph *g, const struct topo_port *p,
+    const struct ifc_rates *r, size_t n)
+{
+	const struct topo_node *nd = &g->nodes[p->node];
+
+	if (p->ifindex == 0 || nd->agent.family == 0)
+		return NULL;
+	return ifc_rates_find(r, n, &nd->agent, p->ifindex);
+}
+
+static void
+links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
+{
+	const struct topo_graph *g = ts->graph;
+	struct engine_snap *es = h->in.engine
+	    ? (struct engine_snap *)snap_slot_get(h->in.engine)
+	    : NULL;
+	struct ifc_snap *sn =
+	    h->in.snmp ? (struct ifc_snap *)snap_slot_get(h->in.snmp) : NULL;
+	struct ifc_rates *r;
+	size_t n = ifc_rates_merge(es ? es->ifc : NULL, sn, t1, &r);
+
+	for (size_t i = 0; i < g->n_links; i++) {
+		const struct topo_link *l = &g->links[i];
+		const struct topo_port *p1 = &g->ports[l->port1],
+		                       *p2 = &g->ports[l->port2];
+		const struct ifc_rates *r1 = port_rates(g, p1, r, n),
+		                       *r2 = port_rates(g, p2, r, n);
+		struct rollup_in ri = { .link = l->name,
+			.node1 = g->nodes[p1->node].name,
+			.port1 = p1->name,
+			.node2 = g->nodes[p2->node].name,
+			.port2 = p2->name };
+
+		if (r1 == NULL && r2 == NULL)
+			continue;
+		ri.dir = 0;
+		dir_rates(&ri, r1, r2);
+		if (rollup_add(h->ru, &ri, t0, t1) != 0)
+			h->st.refused++;
+		ri.dir = 1;
+		dir_rates(&ri, r2, r1);
+		if (rollup_add(h->ru, &ri, t0, t1) != 0)
+			h->st.refused++;
+	}
+	free(r);
+	if (sn != NULL)
+		snap_put(&sn->base);
+	if (es != NULL)
+		snap_put(&es->base);
+}
+
+static void
+topology(struct history *h, const struct topo_snap *ts)
+{
+	json_t *o;
+	char *s;
+
+	uint64_t seen = h->topo_event_ms;
+
+	for (size_t i = 0; i < ts->n_events; i++) {
+		const struct topo_event_info *ev = &ts->events[i];
+		struct store_event se = { 0 };
+
+		if (ev->ts_ms <= seen)
+			continue;
+		if (ev->ts_ms > h->topo_event_ms)
+			h->topo_event_ms = ev->ts_ms;
+		snprintf(se.type, sizeof(se.type), "topology");
+		snprintf(se.ref, sizeof(se.ref), "%llu-%zu-%s",
+		    (unsigned long long)ev->ts_ms, i, ev->type);
+		se.start_ms = se.end_ms = (int64_t)ev->ts_ms;
+		snprintf(se.reason, sizeof(se.reason), "%s", ev->type);
+		o = json_pack("{s:s, s:I}", "text", ev->text, "version",
+		    (json_int_t)ev->version);
+		s = json_dumps(o, JSON_COMPACT);
+		snprintf(se.detail, sizeof(se.detail), "%s", s ? s : "");
+		free(s);
+		json_decref(o);
+		store_event(h->in.store, &se);
+		h->st.events++;
+	}
+	if (ts->version == h->topo_version || ts->graph->n_nodes == 0)
+		return;
+	/* the v1 form fills the tables; the sFlow-RT form restores */
+	o = graph_json_v1(ts);
+	json_object_set_new(o, "sflowrt", graph_json_sflowrt(ts));
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (s != NULL) {
+		store_topology(h->in.store, ts->version, s);
+		h->st.topologies++;
+	}
+	free(s);
+	h->topo_version = ts->version;
+}
+
+static void
+top_add(struct history *h, int64_t minute, const char *scope, const char *flow,
+    double bytes)
+{
+	struct topacc *a;
+
+	for (size_t i = 0; i < h->n_top; i++) {
+		a = &h->top[i];
+		if (a->minute == minute && strcmp(a->flow, flow) == 0 &&
+		    strcmp(a->scope, scope) == 0) {
+			a->bytes += bytes;
+			return;
+		}
+	}
+	if (h->n_top >= TOPACC_MAX)
+		return;
+	a = &h->top[h->n_top++];
+	a->minute = minute;
+	snprintf(a->scope, sizeof(a->scope), "%s", scope);
+	snprintf(a->flow, sizeof(a->flow), "%s", flow);
+	a->bytes = bytes;
+}
+
+/* This second's top flows, from the built-in definitions. */
+static void
+top_flows(struct history *h, uint64_t now, double dt)
+{
+	struct engine_snap *es = h->in.engine
+	    ? (struct engine_snap *)snap_slot_get(h->in.engine)
+	    : NULL;
+	int64_t minute = (int64_t)(now / 60000) * 60;
+	struct flowtab_hit hits[500];
+
+	if (es == NULL)
+		return;
+	for (size_t i = 0; i < es->n; i++) {
+		const struct engine_flow *f = &es->flows[i];
+		struct flowtab_query q = { 0 };
+		bool edge = strcmp(f->def.name, HISTORY_EDGE_FLOW) == 0;
+		size_t n;
+
+		if (!edge && strcmp(f->def.name, HISTORY_LINK_FLOW) != 0)
+			continue;
+		q.filter = edge ? FLOWTAB_EDGE : FLOWTAB_ALL;
+		q.agg = edge ? FLOWTAB_AGG_EDGE : FLOWTAB_AGG_MAX;
+		q.max_flows = edge ? 50 : nitems(hits);
+		n = flowtab_snapshot_top(
+		    f->tab, &q, now_mono_ms(), hits, nitems(hits));
+		for (size_t k = 0; k < n; k++) {
+			char key[STORE_KEY_MAX + STORE_NAME_MAX], *comma;
+			size_t len = hits[k].keylen < sizeof(key) - 1
+			    ? hits[k].keylen
+			    : sizeof(key) - 1;
+
+			memcpy(key, hits[k].key, len);
+			key[len] = '\0';
+			if (edge) {
+				top_add(
+				    h, minute, "edge", key, hits[k].value * dt);
+			} else if ((comma = strchr(key, ',')) != NULL) {
+				*comma = '\0';
+				top_add(h, minute, key, comma + 1,
+				    hits[k].value * dt);
+			}
+		}
+	}
+	snap_put(&es->base);
+}
+
+static int
+top_cmp(const void *a, const void *b)
+{
+	const struct topacc *x = a, *y = b;
+	int c;
+
+	if (x->minute != y->minute)
+		return x->minute < y->minute ? -1 : 1;
+	if ((c = strcmp(x->scope, y->scope)) != 0)
+		return c;
+	return x->bytes > y->bytes ? -1 : x->bytes < y->bytes ? 1 : 0;
+}
+
+/* The ended minutes' top K per scope, to the store. */
+static void
+top_take(struct history *h, uint64_t now)
+{
+	struct store_top *rows = xcalloc(h->n_top + 1, sizeof(*rows));
+	size_t n = 0, keep = 0, rank = 0;
+
+	qsort(h->top, h->n_top, sizeof(*h->top), top_cmp);
+	for (size_t i = 0; i < h->n_top; i++) {
+		const struct topacc *a = &h->top[i];
+
+		if ((uint64_t)(a->minute + 60) * 1000 > now) {
+			h->top[keep++] = *a;
+			continue;
+		}
+		if (i == 0 || a->minute != h->top[i - 1].minute ||
+		    strcmp(a->scope, h->top[i - 1].scope) != 0)
+			rank = 0;
+		if (++rank > HISTORY_TOP_K)
+			continue;
+		rows[n].minute = a->minute;
+		snprintf(rows[n].scope, sizeof(rows[n].scope), "%s", a->scope);
+		rows[n].rank = (uint16_t)rank;
+		snprintf(rows[n].keys, sizeof(rows[n].keys), "%s",
+		    HISTORY_FLOW_KEYS);
+		snprintf(rows[n].flow, sizeof(rows[n].flow), "%s", a->flow);
+		rows[n].bytes = a->bytes;
+		n++;
+	}
+	h->n_top = keep;
+	if (n > 0)
+		store_top_flows(h->in.store, rows, n);
+	h->st.top_rows += n;
+	free(rows);
+}
+
+static void
+thresh_cb(void *arg, uint64_t id, const void *rec)
+{
+	struct history *h = arg;
+	const struct thresh_event *ev = rec;
+	struct store_event se = { 0 };
+	json_t *o;
+	char *s;
+
+	if ((int64_t)id > h->thresh_id)
+		h->thresh_id = (int64_t)id;
+	snprintf(se.type, sizeof(se.type), "threshold");
+	snprintf(se.ref, sizeof(se.ref), "%llu-%llu",
+	    (unsigned long long)h->in.started_ms, (unsigned long long)id);
+	se.start_ms = se.end_ms = (int64_t)ev->timestamp_ms;
+	snprintf(se.reason, sizeof(se.reason), "%s", ev->threshold_id);
+	se.value = ev->value;
+	o = json_pack("{s:s, s:f, s:s, s:s}", "metric", ev->metric, "threshold",
+	    ev->threshold, "agent", ev->agent, "dataSource", ev->data_source);
+	if (ev->flow_key != NULL)
+		json_object_set_new(o, "flowKey", json_string(ev->flow_key));
+	s = json_dumps(o, JSON_COMPACT);
+	snprintf(se.detail, sizeof(se.detail), "%s", s ? s : "");
+	free(s);
+	json_decref(o);
+	store_event(h->in.store, &se);
+	h->st.events++;
+}
+
+static void
+tick(struct history *h)
+{
+	uint64_t now = now_wall_ms(), t0 = h->last_ms;
+	struct topo_snap *ts =
+	    h->in.topo ? (struct topo_snap *)snap_slot_get(h->in.topo) : NULL;
+	struct store_link_minute *rows;
+	size_t n;
+
+	if (t0 == 0 || now - t0 > MAX_GAP_MS)
+		t0 = now > TICK_MS ? now - TICK_MS : 0;
+	pthread_mutex_lock(&h->mu);
+	if (ts != NULL) {
+		links(h, ts, t0, now);
+		topology(h, ts);
+		top_flows(h, now, (double)(now - t0) / 1000.0);
+		snap_put(&ts->base);
+	}
+	if (h->in.thresh_events != NULL)
+		logring_query(h->in.thresh_events, h->thresh_id,
+		    ENGINE_EVENTLOG_MAX, thresh_cb, h);
+	top_take(h, now);
+	n = rollup_take(h->ru, now, &rows);
+	if (n > 0)
+		store_link_minutes(h->in.store, rows, n);
+	free(rows);
+	h->st.link_minutes += n;
+	h->st.ticks++;
+	pthread_mutex_unlock(&h->mu);
+	h->last_ms = now;
+}
+
+static void *
+history_main(void *arg)
+{
+	struct history *h = arg;
+
+	while (!atomic_load(&h->stop)) {
+		struct timespec ts = { 0, 100 * 1000000L };
+		uint64_t next = now_mono_ms() + TICK_MS;
+
+		tick(h);
+		while (!atomic_load(&h->stop) && now_mono_ms() < next)
+			nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+struct history *
+history_start(const struct history_in *in)
+{
+	struct history *h = xcalloc(1, sizeof(*h));
+
+	h->in = *in;
+	h->ru = rollup_new(ROLLUP_ROWS);
+	h->top = xcalloc(TOPACC_MAX, sizeof(*h->top));
+	h->thresh_id = 0;
+	pthread_mutex_init(&h->mu, NULL);
+	if (pthread_create(&h->th, NULL, history_main, h) != 0) {
+		log_warnx("history", "cannot start the history thread");
+		rollup_free(h->ru);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void
+history_stop(struct history *h)
+{
+	if (h == NULL)
+		return;
+	atomic_store(&h->stop, true);
+	pthread_join(h->th, NULL);
+	rollup_free(h->ru);
+	free(h->top);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}
+
+void
+history_get_stats(struct history *h, struct history_stats *st)
+{
+	pthread_mutex_lock(&h->mu);
+	*st = h->st;
+	pthread_mutex_unlock(&h->mu);
+}

@@ -1,0 +1,60 @@
+/*
+ * history.h: the history thread. Once a second it reads the published
+ * snapshots (topology, interface counter rates from sFlow and SNMP, the
+ * threshold event log) and hands the store what it keeps: per-minute
+ * link rollups (rollup.h), every new topology version, and events. It
+ * only reads immutable snapshots and only queues to the store, so it
+ * never slows ingest.
+ *
+ * Top flows: two built-in flow definitions (HISTORY_EDGE_FLOW, keyed by
+ * addresses and protocol, and HISTORY_LINK_FLOW, the same keyed first by
+ * link:inputifindex) are read each second; each flow's rate times the
+ * second is summed per minute, and the minute's HISTORY_TOP_K largest per
+ * scope ("edge": measured at edge ingress only, so nothing counts twice;
+ * or a link's name) go to the store.
+ *
+ * A link direction node1:port1 -> node2:port2 is measured at both ends:
+ * bytes and packets from the sender's out counters, else the receiver's
+ * in counters; discards and errors are the sender's out plus the
+ * receiver's in (traffic lost on either side of the wire); utilisation
+ * is the larger of the sender's out and the receiver's in.
+ */
+#ifndef FABMON_HISTORY_H
+#define FABMON_HISTORY_H
+
+#include <stdint.h>
+
+#include "logring.h"
+#include "snap.h"
+#include "store.h"
+
+#define HISTORY_EDGE_FLOW "fabmon_edge"
+#define HISTORY_LINK_FLOW "fabmon_links"
+#define HISTORY_FLOW_KEYS "ipsource,ipdestination,ipprotocol"
+#define HISTORY_TOP_K     10
+
+struct history_in {
+	struct store *store;
+	struct snap_slot *topo;        /* struct topo_snap */
+	struct snap_slot *engine;      /* struct engine_snap (sFlow rates) */
+	struct snap_slot *snmp;        /* struct ifc_snap (SNMP rates) */
+	struct logring *thresh_events; /* struct thresh_event, or NULL */
+	uint64_t started_ms;           /* the daemon's start: event refs */
+};
+
+struct history_stats {
+	uint64_t ticks;
+	uint64_t link_minutes; /* rows handed to the store */
+	uint64_t topologies;   /* versions handed to the store */
+	uint64_t events;
+	uint64_t top_rows; /* top flows handed to the store */
+	uint64_t refused;  /* rollup rows refused (table full) */
+};
+
+struct history;
+
+struct history *history_start(const struct history_in *);
+void history_stop(struct history *);
+void history_get_stats(struct history *, struct history_stats *);
+
+#endif
