@@ -295,25 +295,79 @@ top_cmp(const void *a, const void *b)
 	return x->bytes > y->bytes ? -1 : x->bytes < y->bytes ? 1 : 0;
 }
 
-/* The ended minutes' top K per scope, to the store. */
+/* A scope of an ended minute, for choosing the busiest links. */
+struct topgrp {
+	int64_t minute;
+	const char *scope;
+	double bytes; /* of its top K */
+	bool keep;
+};
+
+static int
+grp_cmp(const void *a, const void *b)
+{
+	const struct topgrp *x = a, *y = b;
+
+	if (x->minute != y->minute)
+		return x->minute < y->minute ? -1 : 1;
+	return x->bytes > y->bytes ? -1 : x->bytes < y->bytes ? 1 : 0;
+}
+
+static bool
+grp_keep(const struct topgrp *g, size_t n, int64_t minute, const char *scope)
+{
+	for (size_t i = 0; i < n; i++)
+		if (g[i].minute == minute && strcmp(g[i].scope, scope) == 0)
+			return g[i].keep;
+	return false;
+}
+
+/*
+ * The ended minutes' top K per scope, to the store: fabric-wide, and for
+ * the HISTORY_TOP_LINKS links whose top K carried the most that minute
+ * (a big fabric would otherwise write K rows for every link, every
+ * minute: docs/STORE.md has the growth).
+ */
 static void
 top_take(struct history *h, uint64_t now)
 {
 	struct store_top *rows = xcalloc(h->n_top + 1, sizeof(*rows));
-	size_t n = 0, keep = 0, rank = 0;
+	struct topgrp *g = xcalloc(h->n_top + 1, sizeof(*g));
+	size_t n = 0, keep = 0, rank = 0, ng = 0, links = 0;
 
 	qsort(h->top, h->n_top, sizeof(*h->top), top_cmp);
 	for (size_t i = 0; i < h->n_top; i++) {
 		const struct topacc *a = &h->top[i];
 
-		if ((uint64_t)(a->minute + 60) * 1000 > now) {
-			h->top[keep++] = *a;
+		if ((uint64_t)(a->minute + 60) * 1000 > now)
 			continue;
+		if (ng == 0 || a->minute != g[ng - 1].minute ||
+		    strcmp(a->scope, g[ng - 1].scope) != 0) {
+			g[ng].minute = a->minute;
+			g[ng].scope = a->scope;
+			ng++;
+			rank = 0;
 		}
+		if (++rank <= HISTORY_TOP_K)
+			g[ng - 1].bytes += a->bytes;
+	}
+	qsort(g, ng, sizeof(*g), grp_cmp);
+	for (size_t i = 0; i < ng; i++) {
+		if (i == 0 || g[i].minute != g[i - 1].minute)
+			links = 0;
+		g[i].keep = strcmp(g[i].scope, "edge") == 0 ||
+		    links++ < HISTORY_TOP_LINKS;
+	}
+	for (size_t i = 0; i < h->n_top; i++) {
+		const struct topacc *a = &h->top[i];
+
+		if ((uint64_t)(a->minute + 60) * 1000 > now)
+			continue;
 		if (i == 0 || a->minute != h->top[i - 1].minute ||
 		    strcmp(a->scope, h->top[i - 1].scope) != 0)
 			rank = 0;
-		if (++rank > HISTORY_TOP_K)
+		if (++rank > HISTORY_TOP_K ||
+		    !grp_keep(g, ng, a->minute, a->scope))
 			continue;
 		rows[n].minute = a->minute;
 		snprintf(rows[n].scope, sizeof(rows[n].scope), "%s", a->scope);
@@ -324,7 +378,12 @@ top_take(struct history *h, uint64_t now)
 		rows[n].bytes = a->bytes;
 		n++;
 	}
+	/* only now: g points into the ended entries */
+	for (size_t i = 0; i < h->n_top; i++)
+		if ((uint64_t)(h->top[i].minute + 60) * 1000 > now)
+			h->top[keep++] = h->top[i];
 	h->n_top = keep;
+	free(g);
 	if (n > 0)
 		store_top_flows(h->in.store, rows, n);
 	h->st.top_rows += n;

@@ -11,7 +11,7 @@
  * link:inputifindex) are read each second; each flow's rate times the
  * second is summed per minute, and the minute's HISTORY_TOP_K largest per
  * scope ("edge": measured at edge ingress only, so nothing counts twice;
- * or a link's name) go to the store.
+ * or a link's name, for the HISTORY_TOP_LINKS busiest) go to the store.
  *
  * A link direction node1:port1 -> node2:port2 is measured at both ends:
  * bytes and packets from the sender's out counters, else the receiver's
@@ -32,6 +32,7 @@
 #define HISTORY_LINK_FLOW "fabmon_links"
 #define HISTORY_FLOW_KEYS "ipsource,ipdestination,ipprotocol"
 #define HISTORY_TOP_K     10
+#define HISTORY_TOP_LINKS 100 /* links with top flows kept, per minute */
 
 struct history_in {
 	struct store *store;
