@@ -574,7 +574,7 @@ engine_sample(struct engine *e, const struct sflow_datagram *dg,
 		drain(s);
 		return;
 	}
-	if (flowrec_from_sample(&rec, dg, s) != 0 || e->n_flows == 0) {
+	if (e->n_flows == 0 || flowrec_from_sample(&rec, dg, s) != 0) {
 		drain(s);
 		return;
 	}

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "counters.h"
 #include "graph.h"
@@ -753,7 +754,23 @@ topo_main(void *arg)
 	while (!atomic_load(&t->stop)) {
 		uint64_t mono;
 
-		snmp_poller_run(t->poller, TICK_MS);
+		uint64_t t0 = now_mono_ms();
+
+		/*
+		 * With no walk in progress the poller returns at once: sleep
+		 * out the tick, or this thread spins a whole core between
+		 * polls (and with snmp.enable=0, for ever).
+		 */
+		if (snmp_poller_run(t->poller, TICK_MS) == 0) {
+			uint64_t spent = now_mono_ms() - t0;
+
+			if (spent < TICK_MS) {
+				struct timespec ts = { 0,
+					(long)(TICK_MS - spent) * 1000000L };
+
+				nanosleep(&ts, NULL);
+			}
+		}
 		mono = now_mono_ms();
 		take_import(t);
 		if (mono >= next_agents && t->conf->snmp_enable) {
