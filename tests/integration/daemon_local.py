@@ -12,6 +12,7 @@ import socket
 import struct
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 
@@ -48,7 +49,30 @@ def main():
             print('# fabmond log:\n# ' +
                   fab.logtext().replace('\n', '\n# ')[-3000:])
     dual_stack(tempfile.mkdtemp(prefix='fabmon-local6-'))
+    idle(tempfile.mkdtemp(prefix='fabmon-idle-'))
     return 1 if fablib.failures else 0
+
+
+def cpu_ticks(pid):
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def idle(tmp):
+    """An idle fabmond sleeps: no thread may spin (the topology thread
+    once did, between SNMP polls and always with snmp.enable=0)."""
+    fab = Fabmond(tmp, extra=['-o', 'snmp.enable=0'])
+    try:
+        time.sleep(1)
+        hz = os.sysconf('SC_CLK_TCK')
+        c0, t0 = cpu_ticks(fab.proc.pid), time.time()
+        time.sleep(3)
+        used = (cpu_ticks(fab.proc.pid) - c0) / hz / (time.time() - t0)
+        ok(used < 0.10, 'daemon/idle fabmond (snmp.enable=0) uses under '
+           '10% of a core', f'{used:.0%}')
+    finally:
+        fab.stop()
 
 
 def dual_stack(tmp):
