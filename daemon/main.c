@@ -211,7 +211,7 @@ restore_topology(struct store *st, struct topo *topo)
 	} else {
 		log_info("store",
 		    "restored the fabric of topology version %llu: "
-		    "%zu nodes, %zu links, until the first poll",
+		    "%zu nodes, %zu links, until the switches are polled",
 		    (unsigned long long)version, im.n_nodes, im.n_links);
 		topo_set_restored(topo, &im);
 	}

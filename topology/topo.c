@@ -98,6 +98,8 @@ struct topo {
 	uint64_t import_ms;
 	struct topo_import restored; /* topo_set_restored(), until polled */
 	bool have_restored;
+	size_t restored_agents;  /* its nodes with an agent address */
+	uint64_t restored_until; /* mono: dropped by then in any case */
 	struct topo_role_cfg *roles;
 	size_t n_roles;
 	struct topo_snap *cur; /* our reference to the last published */
@@ -379,7 +381,13 @@ rebuild(struct topo *t, uint64_t mono)
 	in.n_switches = n;
 	in.import =
 	    (t->import.n_nodes || t->import.n_links) ? &t->import : NULL;
-	if (t->have_restored && n > 0) {
+	/*
+	 * The stored fabric fills in, merged like an import, for the
+	 * switches not polled yet; it goes once as many switches have been
+	 * polled as it had, or after two poll periods.
+	 */
+	if (t->have_restored &&
+	    (n >= t->restored_agents || mono >= t->restored_until)) {
 		/* live facts: the stored fabric has served its time */
 		topo_import_clear(&t->restored);
 		t->have_restored = false;
@@ -722,6 +730,11 @@ topo_set_restored(struct topo *t, struct topo_import *im)
 	t->restored = *im;
 	memset(im, 0, sizeof(*im));
 	t->have_restored = t->restored.n_nodes > 0;
+	t->restored_agents = 0;
+	for (size_t i = 0; i < t->restored.n_nodes; i++)
+		if (t->restored.nodes[i].agent.family != 0)
+			t->restored_agents++;
+	t->restored_until = UINT64_MAX; /* set when the thread starts */
 }
 
 int
@@ -750,6 +763,9 @@ topo_main(void *arg)
 
 	if (t->conf->snmp_enable)
 		add_seeds(t, now_mono_ms());
+	if (t->have_restored)
+		t->restored_until = now_mono_ms() +
+		    2 * (uint64_t)t->conf->snmp_poll_s * 1000 + 10000;
 	rebuild(t, now_mono_ms()); /* an empty graph answers at once */
 	while (!atomic_load(&t->stop)) {
 		uint64_t mono;

@@ -76,8 +76,9 @@ void topo_set_counters(struct topo *, struct snap_slot *out);
 /*
  * Before topo_start: the fabric as it was last discovered (the store's
  * copy, in the sFlow-RT form of GET /topology/json). It is published at
- * once, marked restored, and serves until the first switch's poll
- * brings live facts. Moves *im's arrays.
+ * once, marked restored, and fills in (merged like an import) for the
+ * switches not polled yet, until as many switches have been polled as it
+ * had, or two poll periods have passed. Moves *im's arrays.
  */
 void topo_set_restored(struct topo *, struct topo_import *im);
 int topo_start(struct topo *);

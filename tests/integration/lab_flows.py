@@ -136,9 +136,11 @@ def run(I):
         'value': 'frames', 'filter': flt, 't': 2})
     ok(code == 204, 'flows/PUT it again: idempotent', body)
     listed = get('/flow/json')
-    ok(listed and set(listed) == {'links', 'edge5'} and
+    # ... beside the history thread's built-in definitions (history.h)
+    ok(listed and set(listed) == {'links', 'edge5', 'fabmon_edge',
+                                  'fabmon_links'} and
        listed['links']['keys'] == 'link:inputifindex',
-       'flows/GET /flow/json lists both', listed)
+       'flows/GET /flow/json lists both, and the built-in ones', listed)
 
     def rx(node, port):  # noqa: E306
         return int(lab('exec', node, 'cat',

@@ -148,6 +148,7 @@ def run(I, tmp, log, proc):
     h = get('/api/v1/health')
     print(f'# store health before restart: {json.dumps(h and h["store"])}')
 
+    before = get('/api/v1/topology')
     stop(proc)
     proc = start(tmp, log)
     up = wait_for(lambda: get('/api/v1/health'), 20)
@@ -166,7 +167,7 @@ def run(I, tmp, log, proc):
     sent = sent_bps
     frm, to = first, first + 120
     per_link = {}
-    for link in topo['links']:
+    for link in (before or topo)['links']:
         name = link['name']
         hist = get(f'/api/v1/history/links/{name}?from={frm}&to={to}'
                    f'&step=60')

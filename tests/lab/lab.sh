@@ -361,8 +361,8 @@ snaplen: 128
 ! the default buffer is too short for a 128-byte snap plus sFlow's
 ! extensions: the sfprobe plugin then dies ("plugin_buffer_size is too
 ! short") and the agent goes silent
-plugin_buffer_size: 10240
-plugin_pipe_size: 10485760
+plugin_buffer_size: 1024
+plugin_pipe_size: 1024000
 plugins: ${plugins[*]}
 $body
 EOF
