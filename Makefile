@@ -31,13 +31,14 @@ PURE	:= daemon/util.c daemon/packet.c daemon/sflow.c daemon/sflow_json.c \
 	   daemon/agents.c daemon/conf.c daemon/flowtab.c \
 	   daemon/flowrec.c daemon/filter.c daemon/ifcounters.c \
 	   daemon/metrics.c daemon/logring.c daemon/threshold.c \
-	   topology/ifmib.c daemon/fwddef.c daemon/rollup.c
+	   topology/ifmib.c daemon/fwddef.c daemon/rollup.c daemon/trace.c
 DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
 	   daemon/api.c daemon/decode.c topology/snmp.c topology/topo.c \
 	   topology/topo_api.c daemon/engine.c daemon/flow_api.c \
 	   daemon/counters.c daemon/metric_api.c daemon/forward.c \
 	   daemon/fwd_api.c daemon/thresholds.c daemon/thresh_api.c \
-	   daemon/store.c daemon/history.c daemon/hist_api.c
+	   daemon/store.c daemon/history.c daemon/hist_api.c \
+	   daemon/trace_api.c
 UNIT	:= $(wildcard tests/unit/test_*.c)
 FUZZ	:= $(wildcard tests/fuzz/fuzz_*.c)
 
@@ -107,7 +108,7 @@ DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev \
 	libsqlite3-dev sqlite3 libsnmp-dev libncurses-dev \
 	python3 tshark pmacct lldpd snmpd snmp keepalived hping3 tmux \
 	iptables iproute2 ethtool iputils-ping procps psmisc curl \
-	clang-format socat prometheus
+	clang-format socat prometheus nfdump nfdump-sflow
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

@@ -420,6 +420,10 @@ static const struct route routes[] = {
 	{ LWSHUMETH_GET, "/api/v1/history/links/*", api_history_links },
 	{ LWSHUMETH_GET, "/api/v1/history/top", api_history_top },
 	{ LWSHUMETH_GET, "/api/v1/events", api_store_events },
+	{ LWSHUMETH_POST, "/api/v1/trace", api_trace_post },
+	{ LWSHUMETH_GET, "/api/v1/trace", api_trace_list },
+	{ LWSHUMETH_GET, "/api/v1/trace/*", api_trace_get },
+	{ LWSHUMETH_DELETE, "/api/v1/trace/*", api_trace_delete },
 };
 
 /*
@@ -460,6 +464,7 @@ route(struct api_ctx *api, struct req *q, struct reply *r)
 
 	r->status = HTTP_STATUS_OK;
 	r->type = "application/json";
+	api_trace_expire(api);
 	for (size_t i = 0; i < nitems(routes); i++) {
 		if (!path_match(routes[i].path, q->path, q))
 			continue;

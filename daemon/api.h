@@ -23,6 +23,7 @@ struct thresholds;
 struct store;
 struct store_reader;
 struct history;
+struct trace_reg;
 struct reply;
 struct pss;
 struct api_ctx;
@@ -72,6 +73,7 @@ struct api_ctx {
 	const char *db_path;
 	struct history *history;
 	bool restoring; /* replaying stored definitions: don't store back */
+	struct trace_reg *traces; /* trace_api.c (service thread only) */
 	/* Parked long-polls (service thread only). */
 	struct pss *waiters;
 	size_t n_waiters;
@@ -127,6 +129,15 @@ void api_history_links(struct api_ctx *, const struct req *, struct reply *);
 void api_history_top(struct api_ctx *, const struct req *, struct reply *);
 void api_store_events(struct api_ctx *, const struct req *, struct reply *);
 json_t *api_store_health(struct api_ctx *, const char **status);
+
+/* trace_api.c: live traces. */
+void api_trace_post(struct api_ctx *, const struct req *, struct reply *);
+void api_trace_list(struct api_ctx *, const struct req *, struct reply *);
+void api_trace_get(struct api_ctx *, const struct req *, struct reply *);
+void api_trace_delete(struct api_ctx *, const struct req *, struct reply *);
+/* Delete the traces nobody viewed for engine.trace_idle_s. */
+void api_trace_expire(struct api_ctx *);
+void api_trace_free(struct api_ctx *);
 
 /* Topology handlers (topology/topo_api.c). */
 void api_topology_get(struct api_ctx *, const struct req *, struct reply *);

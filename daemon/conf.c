@@ -98,6 +98,8 @@ static const struct key keys[] = {
 	    "role override NODE=spine|leaf|other; repeat" },
 	{ "engine.push_ms", K_INT, F(push_ms), 0, 60000, 100, 0,
 	    "snapshot/push period, milliseconds" },
+	{ "engine.trace_idle_s", K_INT, F(trace_idle_s), 0, 86400, 5, 0,
+	    "a trace nobody has viewed for this long is deleted, seconds" },
 	{ "engine.max_agents", K_INT, F(max_agents), 0, 1 << 20, 1, 0,
 	    "most sFlow agents tracked" },
 	{ "log.level", K_LEVEL, F(log_level), 0, 0, 0, 0,
@@ -154,6 +156,7 @@ conf_defaults(struct conf *c)
 	c->snmp_counters_s = 10;
 	c->snmp_max_parallel = 64;
 	c->push_ms = 1000;
+	c->trace_idle_s = 300;
 	c->max_agents = 65536;
 	c->log_level = xstrdup("info");
 }

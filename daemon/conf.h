@@ -48,9 +48,10 @@ struct conf {
 	int snmp_max_parallel;
 	char *topo_roles[CONF_MAX_ROLES]; /* "NODE=ROLE" */
 	int n_topo_roles;
-	int push_ms;     /* snapshot period, 100..60000 */
-	int max_agents;  /* agent table bound */
-	char *log_level; /* warn | info | debug */
+	int push_ms;      /* snapshot period, 100..60000 */
+	int trace_idle_s; /* unviewed traces live this long */
+	int max_agents;   /* agent table bound */
+	char *log_level;  /* warn | info | debug */
 };
 
 /* Fill in the zero-config defaults. */

@@ -310,6 +310,7 @@ enum fk {
 	K_DIRECTION,
 	K_STACK,
 	K_AGENT,
+	K_DISCARDREASON,
 	/* functions */
 	F_OR,
 	F_NULL,
@@ -365,6 +366,8 @@ static const struct keydef keydefs[] = {
 	{ "direction", K_DIRECTION, FLOWKEY_STR, false },
 	{ "stack", K_STACK, FLOWKEY_STR, false },
 	{ "agent", K_AGENT, FLOWKEY_ADDR, false },
+	/* fabmon's: why the packet was dropped, "none" if it was not */
+	{ "discardreason", K_DISCARDREASON, FLOWKEY_STR, false },
 };
 
 static const struct {
@@ -1260,6 +1263,19 @@ eval(const struct flowkey *k, const struct flow_rec *r,
 		return r->agent.family == 4 || r->agent.family == 6
 		    ? set_addr(v, r->agent.family, r->agent.a)
 		    : 0;
+	case K_DISCARDREASON: {
+		const char *s = "none";
+
+		if (r->output.format == SFLOW_IF_DISCARD &&
+		    (s = sflow_discard_reason_name(r->discard_reason)) ==
+		        NULL) {
+			int n = snprintf(
+			    v->buf, sizeof(v->buf), "%u", r->discard_reason);
+
+			return set_str(v, v->buf, (size_t)n);
+		}
+		return set_str(v, s, strlen(s));
+	}
 	case F_OR:
 		for (size_t i = 0; i < k->n_args; i++) {
 			if (eval(k->args[i], r, ctx, v)) {

@@ -115,6 +115,7 @@ struct cand {
 
 struct snent {
 	double acc;
+	uint64_t first_ms, last_ms;
 	struct sflow_addr agent;
 	uint32_t ds;
 	uint32_t keyhash;
@@ -1226,6 +1227,8 @@ flowtab_snapshot(const struct flowtab *ft, uint64_t now_ms)
 
 			memcpy(sn->keys + keylen, ent_key(e), e->keylen);
 			se->acc = e->acc;
+			se->first_ms = e->first_ms;
+			se->last_ms = e->last_ms;
 			se->agent = s->agent;
 			se->ds = s->ds;
 			se->keyhash = e->keyhash;
@@ -1265,6 +1268,8 @@ flowtab_snapshot_foreach(const struct flowtab_snapshot *sn, uint64_t now_ms,
 		h.agent = se->agent;
 		h.ds = se->ds;
 		h.merged = 1;
+		h.first_ms = se->first_ms;
+		h.last_ms = se->last_ms;
 		fn(arg, &h);
 	}
 }

@@ -158,6 +158,9 @@ struct flowtab_hit {
 	struct sflow_addr agent;
 	uint32_t ds;
 	uint32_t merged;
+	/* flowtab_snapshot_foreach() only (0 elsewhere): the entry's first
+	 * and latest sample (monotonic ms) */
+	uint64_t first_ms, last_ms;
 };
 
 /* One entry, as flowtab_get() and the removal callback see it. */

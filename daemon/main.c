@@ -527,6 +527,7 @@ main(int argc, char **argv)
 	snap_slot_clear(&snmp_ifc_slot);
 	snmp_global_shutdown();
 	store_reader_close(api.reader);
+	api_trace_free(&api);
 	store_close(store);
 	free(db_path);
 	conf_free(&conf);

@@ -596,6 +596,7 @@ built_vxlan(void)
 	KV(r, "macsource.1", "020000000001");
 	KV(r, "macdestination.1", "020000000002");
 	KV(r, "ipsource", "192.0.2.1");
+	KV(r, "discardreason", "none");
 	KV(r, "ipdestination", "192.0.2.2");
 	KV(r, "ipsource.1", "10.0.1.5");
 	KV(r, "ipdestination.1", "10.2.0.9");
@@ -776,6 +777,7 @@ built_discard(void)
 	T_EQ(r->discard_ifindex, 12);
 	T_EQ(r->output.format, SFLOW_IF_DISCARD);
 	KV(r, "outputifindex", "discard");
+	KV(r, "discardreason", "acl");
 	KV(r, "inputifindex", "9");
 	KV(r, "direction", "ingress");
 	KV(r, "ipsource", "10.0.1.5");

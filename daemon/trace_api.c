@@ -1,0 +1,254 @@
+/*
+ * trace_api.c: live traces (DESIGN §5), on the lws service thread.
+ *
+ *   POST   /api/v1/trace        {"filter": "..."}  -> 201 {"id", ...}
+ *   GET    /api/v1/trace        every trace
+ *   GET    /api/v1/trace/{id}   the path now (trace.h), and a view
+ *   DELETE /api/v1/trace/{id}
+ *
+ * A trace is measured by a flow definition of its own, "trace-{id}",
+ * keyed by TRACE_KEYS, with the trace's filter. Each GET counts as a
+ * viewer; a trace nobody has looked at for engine.trace_idle_s is
+ * deleted (checked on every request that reaches the API).
+ */
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "engine.h"
+#include "flowdef.h"
+#include "topo.h"
+#include "trace.h"
+#include "util.h"
+
+#define TRACE_MAX        64
+#define TRACE_FILTER_MAX 1024
+
+struct trace_ent {
+	unsigned id;
+	char filter[TRACE_FILTER_MAX];
+	uint64_t created_ms, viewed_ms; /* wall clock */
+};
+
+struct trace_reg {
+	struct trace_ent t[TRACE_MAX];
+	size_t n;
+	unsigned next_id;
+};
+
+static struct trace_reg *
+reg(struct api_ctx *api)
+{
+	if (api->traces == NULL) {
+		api->traces = xcalloc(1, sizeof(*api->traces));
+		api->traces->next_id = 1;
+	}
+	return api->traces;
+}
+
+static void
+def_name(char *buf, size_t len, unsigned id)
+{
+	snprintf(buf, len, "trace-%u", id);
+}
+
+static void
+remove_at(struct api_ctx *api, size_t i)
+{
+	struct trace_reg *tr = reg(api);
+	char name[32];
+
+	def_name(name, sizeof(name), tr->t[i].id);
+	engine_delete(api->engine, name);
+	tr->t[i] = tr->t[--tr->n];
+}
+
+void
+api_trace_expire(struct api_ctx *api)
+{
+	uint64_t now = now_wall_ms(),
+	         idle = (uint64_t)api->conf->trace_idle_s * 1000;
+
+	if (api->traces == NULL)
+		return;
+	for (size_t i = 0; i < api->traces->n;)
+		if (now - api->traces->t[i].viewed_ms > idle)
+			remove_at(api, i);
+		else
+			i++;
+}
+
+static struct trace_ent *
+find(struct api_ctx *api, const char *arg, size_t *at)
+{
+	struct trace_reg *tr = reg(api);
+	char *end;
+	unsigned long id = strtoul(arg, &end, 10);
+
+	if (*end != '\0' || end == arg)
+		return NULL;
+	for (size_t i = 0; i < tr->n; i++)
+		if (tr->t[i].id == id) {
+			if (at != NULL)
+				*at = i;
+			return &tr->t[i];
+		}
+	return NULL;
+}
+
+static json_t *
+ent_json(struct api_ctx *api, const struct trace_ent *t)
+{
+	return json_pack("{s:i, s:s, s:I, s:I, s:I}", "id", t->id, "filter",
+	    t->filter, "created", (json_int_t)t->created_ms, "lastViewed",
+	    (json_int_t)t->viewed_ms, "expires",
+	    (json_int_t)(t->viewed_ms +
+	        (uint64_t)api->conf->trace_idle_s * 1000));
+}
+
+void
+api_trace_post(struct api_ctx *api, const struct req *q, struct reply *r)
+{
+	struct trace_reg *tr = reg(api);
+	json_error_t je;
+	json_t *body, *spec;
+	const char *filter;
+	struct flowdef d;
+	struct trace_ent *t;
+	char name[32], err[512], *s;
+
+	body = q->body ? json_loadb(q->body, q->body_len, 0, &je) : NULL;
+	filter = json_string_value(json_object_get(body, "filter"));
+	if (filter == NULL || filter[0] == '\0' ||
+	    strlen(filter) >= TRACE_FILTER_MAX) {
+		json_decref(body);
+		api_reply_error(r, HTTP_STATUS_BAD_REQUEST,
+		    "a trace needs {\"filter\": \"...\"} (sFlow-RT filter "
+		    "syntax, e.g. ipsource=10.2.1.11&udpdestinationport=53)");
+		return;
+	}
+	if (tr->n >= TRACE_MAX) {
+		json_decref(body);
+		api_reply_error(r, HTTP_STATUS_SERVICE_UNAVAILABLE,
+		    "%d traces already: delete one first", TRACE_MAX);
+		return;
+	}
+	def_name(name, sizeof(name), tr->next_id);
+	spec = json_pack("{s:s, s:s, s:s, s:f, s:i}", "keys", TRACE_KEYS,
+	    "value", "frames", "filter", filter, "t", 2.0, "n", 50);
+	s = json_dumps(spec, JSON_COMPACT);
+	json_decref(spec);
+	if (flowdef_parse(name, s, strlen(s), &d, err, sizeof(err)) != 0 ||
+	    engine_put(api->engine, &d, err, sizeof(err)) < 0) {
+		free(s);
+		json_decref(body);
+		api_reply_error(r, HTTP_STATUS_BAD_REQUEST, "%s", err);
+		return;
+	}
+	free(s);
+	t = &tr->t[tr->n++];
+	t->id = tr->next_id++;
+	snprintf(t->filter, sizeof(t->filter), "%s", filter);
+	t->created_ms = t->viewed_ms = now_wall_ms();
+	json_decref(body);
+	api_reply_json(
+	    r, 201, ent_json(api, t)); /* lws 4.1 has no name for it */
+}
+
+void
+api_trace_list(struct api_ctx *api, const struct req *q, struct reply *r)
+{
+	struct trace_reg *tr = reg(api);
+	json_t *a = json_array();
+
+	(void)q;
+	for (size_t i = 0; i < tr->n; i++)
+		json_array_append_new(a, ent_json(api, &tr->t[i]));
+	api_reply_json(r, HTTP_STATUS_OK, a);
+}
+
+/* The trace's flow table entries, as observations. */
+struct obs_acc {
+	struct trace_obs *o;
+	size_t n, cap;
+	int64_t mono_to_wall;
+};
+
+static void
+obs_cb(void *arg, const struct flowtab_hit *h)
+{
+	struct obs_acc *a = arg;
+	struct trace_obs *o;
+
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 64;
+		a->o = xrealloc(a->o, a->cap * sizeof(*a->o));
+	}
+	o = &a->o[a->n++];
+	memset(o, 0, sizeof(*o));
+	o->agent = h->agent;
+	o->ds = h->ds;
+	snprintf(o->key, sizeof(o->key), "%.*s", (int)h->keylen, h->key);
+	o->fps = h->value;
+	o->first_ms = (uint64_t)((int64_t)h->first_ms + a->mono_to_wall);
+	o->last_ms = (uint64_t)((int64_t)h->last_ms + a->mono_to_wall);
+}
+
+void
+api_trace_get(struct api_ctx *api, const struct req *q, struct reply *r)
+{
+	struct trace_ent *t = find(api, q->args[0], NULL);
+	struct engine_snap *es;
+	struct topo_snap *ts;
+	struct obs_acc acc = { 0 };
+	char name[32];
+	json_t *o, *path;
+
+	if (t == NULL) {
+		api_reply_error(
+		    r, HTTP_STATUS_NOT_FOUND, "no trace '%s'", q->args[0]);
+		return;
+	}
+	t->viewed_ms = now_wall_ms();
+	acc.mono_to_wall = (int64_t)now_wall_ms() - (int64_t)now_mono_ms();
+	def_name(name, sizeof(name), t->id);
+	es = api->engine_snap ? (void *)snap_slot_get(api->engine_snap) : NULL;
+	ts = api->topology ? (void *)snap_slot_get(api->topology) : NULL;
+	for (size_t i = 0; es != NULL && i < es->n; i++)
+		if (strcmp(es->flows[i].def.name, name) == 0)
+			flowtab_snapshot_foreach(
+			    es->flows[i].tab, now_mono_ms(), obs_cb, &acc);
+	path = trace_path_json(ts ? ts->graph : NULL, acc.o, acc.n);
+	o = ent_json(api, t);
+	json_object_update(o, path);
+	json_decref(path);
+	free(acc.o);
+	if (ts != NULL)
+		snap_put(&ts->base);
+	if (es != NULL)
+		snap_put(&es->base);
+	api_reply_json(r, HTTP_STATUS_OK, o);
+}
+
+void
+api_trace_delete(struct api_ctx *api, const struct req *q, struct reply *r)
+{
+	size_t at;
+
+	if (find(api, q->args[0], &at) == NULL) {
+		api_reply_error(
+		    r, HTTP_STATUS_NOT_FOUND, "no trace '%s'", q->args[0]);
+		return;
+	}
+	remove_at(api, at);
+	r->status = HTTP_STATUS_NO_CONTENT;
+	r->body = xstrdup("");
+}
+
+void
+api_trace_free(struct api_ctx *api)
+{
+	free(api->traces);
+	api->traces = NULL;
+}

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""lab_trace: live trace-flow against the lab fabric (issue 6, trace).
+
+- POST /api/v1/trace with a filter, then hping3 from h1 (leaf l1) to h5
+  (leaf l4) with one source port (-k -s): the path is exactly l1 -> one
+  spine -> l4, with the real ports and links, ingress h1's port and
+  egress h5's, every share 1. The time from hping3's first packet to the
+  first GET that shows the whole path is printed.
+- Without -k (hping3 moves its source port every packet) the same trace
+  shows both spines, each with a share near 1/2.
+- Bad filters give 400, unknown traces 404, DELETE removes it.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from fablib import ROOT, FABMOND, ok  # noqa: E402
+import fablib  # noqa: E402
+
+PREFIX = os.environ.get('LAB_PREFIX_TEST', f'tr{os.getpid() % 10000}')
+ENV = dict(os.environ, LAB_PREFIX=PREFIX)
+LAB = os.path.join(ROOT, 'tests', 'lab', 'lab.sh')
+
+
+def lab(*args, check=True, **kw):
+    return subprocess.run([LAB, *args], env=ENV, check=check, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          **kw)
+
+
+def curl(path, method='GET', data=None):
+    cmd = ['curl', '-s', '--max-time', '5', '-w', '\n%{http_code}',
+           '-X', method, f'http://127.0.0.1:8008{path}']
+    if data is not None:
+        cmd += ['-H', 'Content-Type: application/json', '--data-binary', '@-']
+    r = subprocess.run([LAB, 'exec', 'c1', *cmd], env=ENV, input=data,
+                       stdout=subprocess.PIPE, text=True)
+    body, _, code = r.stdout.rpartition('\n')
+    return int(code or 0), body
+
+
+def get(path):
+    code, body = curl(path)
+    return json.loads(body) if code == 200 else None
+
+
+def hping(h5, port, fixed):
+    args = ['hping3', '-n', '-q', '-i', 'u2000', '--udp', '-p', str(port)]
+    if fixed:
+        args += ['-k', '-s', '40123']
+    return subprocess.Popen([LAB, 'exec', 'h1', *args, h5], env=ENV,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def stop(p):
+    p.terminate()
+    p.wait(timeout=30)
+    lab('exec', 'h1', 'pkill', '-x', 'hping3', check=False)
+
+
+def complete(path):
+    return (path is not None and path['stages'] == 3 and
+            path['ingress'] is not None and path['egress'] is not None)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix='fabmon-trace-test-')
+    procs = []
+    try:
+        r = lab('up', check=False)
+        if not ok(r.returncode == 0, 'trace/lab up', r.stdout[-1500:]):
+            return 1
+        log = open(os.path.join(tmp, 'fabmond.log'), 'w')
+        procs.append(subprocess.Popen(
+            [LAB, 'exec', 'c1', FABMOND, '-d', '--sflow', '10.99.0.101:6343',
+             '--http', '127.0.0.1:8008', '--state-dir',
+             os.path.join(tmp, 'state'), '--snmp-seed', '10.99.0.21',
+             '-o', 'snmp.poll_s=5', '-o', 'engine.push_ms=100',
+             '-o', 'sflow.counters=0'],
+            env=ENV, stdout=log, stderr=subprocess.STDOUT))
+        lab('wait', check=False)
+        I = dict(line.split('=', 1) for line in lab('info').stdout.splitlines()
+                 if '=' in line)
+        deadline = time.time() + 30
+        topo = None
+        while time.time() < deadline:
+            topo = get('/api/v1/topology')
+            if topo and len(topo['links']) == 8:
+                break
+            time.sleep(0.5)
+        ok(topo and len(topo['links']) == 8, 'trace/topology known')
+        run(I, topo)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        lab('down', check=False)
+        if fablib.failures:
+            print('# fabmond log tail:\n# ' + open(os.path.join(
+                tmp, 'fabmond.log')).read()[-2000:].replace('\n', '\n# '))
+    return 1 if fablib.failures else 0
+
+
+def run(I, topo):
+    h1, h5 = I['host.h1.ip'], I['host.h5.ip']
+    h1port = I['host.h1.port'].split(':')[1]
+    h5port = I['host.h5.port'].split(':')[1]
+    links = {l['name']: l for l in topo['links']}
+
+    code, body = curl('/api/v1/trace', 'POST', json.dumps(
+        {'filter': f'ipsource={h1}&ipdestination={h5}&udpdestinationport=9'}))
+    ok(code == 201, 'trace/POST a trace', body)
+    tid = json.loads(body)['id'] if code == 201 else 0
+    p = hping(h5, 9, True)
+    t0 = time.time()
+    path, first = None, None
+    while time.time() - t0 < 15:
+        path = get(f'/api/v1/trace/{tid}')
+        if complete(path) and first is None:
+            first = time.time() - t0
+        if first is not None and time.time() - t0 > first + 3:
+            break  # let the rates settle
+        time.sleep(0.1)
+    path = get(f'/api/v1/trace/{tid}')
+    stop(p)
+    print(f'# first complete path {first and round(first, 2)} s after '
+          f'hping3 started (engine.push_ms=100, GET every 0.1 s)')
+    hops = path['hops'] if path else []
+    print('# ' + json.dumps([(h['stage'], h['node'], h['inPort'],
+                              h['outPort'], round(h['fps']),
+                              round(h['share'], 2)) for h in hops]))
+    ok(first is not None, 'trace/the path appears', path)
+    ok(path and path['stages'] == 3 and len(hops) == 3 and
+       [h['node'] for h in hops][0] == 'l1' and hops[2]['node'] == 'l4' and
+       hops[1]['role'] == 'spine',
+       'trace/one 5-tuple: exactly l1 -> one spine -> l4', hops)
+    ok(path and path['ingress'] == {'node': 'l1', 'port': h1port,
+                                    'host': 'h1'} and
+       path['egress'] == {'node': 'l4', 'port': h5port, 'host': 'h5'},
+       'trace/ingress is h1\'s port on l1, egress h5\'s on l4',
+       path and (path['ingress'], path['egress']))
+    if len(hops) == 3:
+        spine = hops[1]['node']
+        ok(hops[0]['outLink'] == hops[1]['inLink'] and
+           hops[1]['outLink'] == hops[2]['inLink'] and
+           hops[0]['outLink'] in links and hops[2]['inLink'] in links and
+           hops[0]['to'] == spine and hops[2]['from'] == spine,
+           'trace/the hops chain over real links', hops)
+        ok(all(abs(h['share'] - 1) < 1e-9 for h in hops) and
+           all(h['discard'] is None for h in hops) and
+           hops[0]['ttl'] > hops[1]['ttl'] > hops[2]['ttl'],
+           'trace/shares 1, no discard, TTL falls hop by hop', hops)
+        ok(all(h['firstSeen'] <= h['lastSeen'] for h in hops),
+           'trace/first and last seen', hops)
+
+    # Many source ports: ECMP over both spines.
+    code, body = curl('/api/v1/trace', 'POST', json.dumps(
+        {'filter': f'ipsource={h1}&ipdestination={h5}&udpdestinationport=10'}))
+    tid2 = json.loads(body)['id'] if code == 201 else 0
+    p = hping(h5, 10, False)
+    time.sleep(8)
+    path = get(f'/api/v1/trace/{tid2}')
+    stop(p)
+    hops = path['hops'] if path else []
+    print('# ' + json.dumps([(h['stage'], h['node'], h['inPort'],
+                              h['outPort'], round(h['fps']),
+                              round(h['share'], 2)) for h in hops]))
+    spines = [h for h in hops if h['role'] == 'spine']
+    ok(len(spines) == 2 and all(0.3 <= h['share'] <= 0.7 for h in spines),
+       'trace/many source ports: both spines, shares near 1/2', spines)
+
+    code, body = curl('/api/v1/trace', 'POST', json.dumps(
+        {'filter': 'ipsource=10.0.0.0/33'}))
+    ok(code == 400 and 'filter' in body, 'trace/a bad filter -> 400', body)
+    code, body = curl('/api/v1/trace', 'POST', '{"filtr": "x"}')
+    ok(code == 400, 'trace/no filter -> 400', body)
+    ok(curl('/api/v1/trace/999')[0] == 404, 'trace/unknown -> 404')
+    listed = get('/api/v1/trace') or []
+    ok(sorted(t['id'] for t in listed) == sorted([tid, tid2]),
+       'trace/GET /api/v1/trace lists both', listed)
+    code, _ = curl(f'/api/v1/trace/{tid}', 'DELETE')
+    ok(code == 204 and curl(f'/api/v1/trace/{tid}')[0] == 404 and
+       f'trace-{tid}' not in (get('/flow/json') or {}),
+       'trace/DELETE removes it and its flow definition')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
