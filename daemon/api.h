@@ -24,6 +24,7 @@ struct store;
 struct store_reader;
 struct history;
 struct trace_reg;
+struct bh_event;
 struct reply;
 struct pss;
 struct api_ctx;
@@ -129,6 +130,10 @@ void api_history_links(struct api_ctx *, const struct req *, struct reply *);
 void api_history_top(struct api_ctx *, const struct req *, struct reply *);
 void api_store_events(struct api_ctx *, const struct req *, struct reply *);
 json_t *api_store_health(struct api_ctx *, const char **status);
+
+/* trace_api.c: black holes now (engine snapshot). */
+void api_blackholes(struct api_ctx *, const struct req *, struct reply *);
+json_t *api_blackhole_json(const struct bh_event *);
 
 /* trace_api.c: live traces. */
 void api_trace_post(struct api_ctx *, const struct req *, struct reply *);

@@ -98,6 +98,9 @@ static const struct key keys[] = {
 	    "role override NODE=spine|leaf|other; repeat" },
 	{ "engine.push_ms", K_INT, F(push_ms), 0, 60000, 100, 0,
 	    "snapshot/push period, milliseconds" },
+	{ "blackhole.quiet_s", K_INT, F(blackhole_quiet_s), 0, 86400, 1, 0,
+	    "a black-hole event ends once its signal has been quiet this long, "
+	    "seconds" },
 	{ "engine.trace_idle_s", K_INT, F(trace_idle_s), 0, 86400, 5, 0,
 	    "a trace nobody has viewed for this long is deleted, seconds" },
 	{ "engine.max_agents", K_INT, F(max_agents), 0, 1 << 20, 1, 0,
@@ -157,6 +160,7 @@ conf_defaults(struct conf *c)
 	c->snmp_max_parallel = 64;
 	c->push_ms = 1000;
 	c->trace_idle_s = 300;
+	c->blackhole_quiet_s = 30;
 	c->max_agents = 65536;
 	c->log_level = xstrdup("info");
 }

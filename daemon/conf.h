@@ -50,8 +50,9 @@ struct conf {
 	int n_topo_roles;
 	int push_ms;      /* snapshot period, 100..60000 */
 	int trace_idle_s; /* unviewed traces live this long */
-	int max_agents;   /* agent table bound */
-	char *log_level;  /* warn | info | debug */
+	int blackhole_quiet_s;
+	int max_agents;  /* agent table bound */
+	char *log_level; /* warn | info | debug */
 };
 
 /* Fill in the zero-config defaults. */

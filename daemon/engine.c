@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "filter.h"
 #include "flowrec.h"
+#include "blackhole.h"
 #include "counters.h"
 #include "graph.h"
 #include "logring.h"
@@ -53,6 +54,8 @@ struct op {
 struct engine {
 	struct snap_slot *topo_slot;
 	uint64_t src_seed; /* every table's: a sample's source hashed once */
+	struct bh *bh;     /* black holes (NULL: off) */
+	uint64_t bh_tick_ms;
 
 	/* Shared with the API thread. */
 	pthread_mutex_t mu;
@@ -197,6 +200,15 @@ engine_set_flowlog(struct engine *e, struct logring *ring)
 }
 
 void
+engine_set_blackholes(struct engine *e, uint64_t quiet_ms)
+{
+	struct bh_conf c = { .quiet_ms = quiet_ms, .max_keys = 4096 };
+
+	bh_free(e->bh);
+	e->bh = bh_new(&c);
+}
+
+void
 engine_set_counters(struct engine *e, bool on)
 {
 	e->use_counters = on;
@@ -242,6 +254,7 @@ engine_free(struct engine *e)
 	for (size_t i = 0; i < e->n_flows; i++)
 		compiled_free(e->flows[i]);
 	free(e->flows);
+	bh_free(e->bh);
 	while (e->ops != NULL) {
 		struct op *o = e->ops;
 
@@ -420,6 +433,10 @@ engine_tick(struct engine *e, uint64_t mono_ms)
 			snap_put(&e->topo->base);
 		e->topo = ts;
 	}
+	if (e->bh != NULL && mono_ms - e->bh_tick_ms >= 1000) {
+		bh_tick(e->bh, now_wall_ms());
+		e->bh_tick_ms = mono_ms;
+	}
 	if (mono_ms - e->last_expire >= 1000) {
 		for (size_t i = 0; i < e->n_flows; i++) {
 			struct compiled *c = e->flows[i];
@@ -475,6 +492,94 @@ counter_sample(struct engine *e, const struct sflow_datagram *dg,
 		if (ifc_from_sflow(&rd, &dg->agent, &r) == 0)
 			ifc_update(e->ifc, &rd, mono_ms,
 			    now_wall_ms() - (now_mono_ms() - mono_ms));
+}
+
+static void
+port_text(char *buf, size_t len, const struct topo_hit *h, bool have,
+    const struct sflow_if *ifx)
+{
+	if (have && h->port != NULL)
+		snprintf(buf, len, "%s", h->port->name);
+	else if (ifx->format == SFLOW_IF_DISCARD)
+		snprintf(buf, len, "discard");
+	else
+		snprintf(buf, len, "%u", ifx->value);
+}
+
+/*
+ * The black-hole signals of one sample (blackhole.h), from the topology:
+ * a discard, a leaf sending what came from a spine back up (valley) or
+ * a spine sending it back down where it came from (hairpin), and, for
+ * samples that came over a fabric link, the TTL for loop tracking.
+ */
+static void
+blackhole_signals(struct engine *e, const struct flow_rec *rec)
+{
+	const struct flowrec_layer *L = &rec->l[0];
+	struct topo_hit in = { 0 }, out = { 0 };
+	bool have_in = false, have_out = false;
+	struct bh_sample s;
+
+	if (rec->input.format == SFLOW_IF_INDEX)
+		have_in = topo_lookup(
+		    e->topo->graph, &rec->agent, rec->input.value, &in);
+	if (rec->output.format == SFLOW_IF_INDEX)
+		have_out = topo_lookup(
+		    e->topo->graph, &rec->agent, rec->output.value, &out);
+	memset(&s, 0, sizeof(s));
+	s.discard = rec->dropped || rec->output.format == SFLOW_IF_DISCARD;
+	if (s.discard) {
+		const char *why =
+		    sflow_discard_reason_name(rec->discard_reason);
+
+		if (why != NULL)
+			snprintf(s.discard_reason, sizeof(s.discard_reason),
+			    "%s", why);
+		else
+			snprintf(s.discard_reason, sizeof(s.discard_reason),
+			    "%u", rec->discard_reason);
+	}
+	if (have_in && have_out && in.peer_node != NULL &&
+	    out.peer_node != NULL) {
+		if (in.node->role == TOPO_ROLE_LEAF &&
+		    in.peer_node->role == TOPO_ROLE_SPINE &&
+		    out.peer_node->role == TOPO_ROLE_SPINE) {
+			s.valley = true;
+			snprintf(
+			    s.valley_kind, sizeof(s.valley_kind), "valley");
+		} else if (in.node->role == TOPO_ROLE_SPINE &&
+		    in.peer_node == out.peer_node) {
+			s.valley = true;
+			snprintf(
+			    s.valley_kind, sizeof(s.valley_kind), "hairpin");
+		}
+	}
+	s.on_fabric_link = have_in && in.link != NULL;
+	if (!s.discard && !s.valley && !s.on_fabric_link)
+		return;
+	if (have_in || have_out)
+		snprintf(s.node, sizeof(s.node), "%s",
+		    (have_in ? in.node : out.node)->name);
+	else
+		addr_fmt(
+		    s.node, sizeof(s.node), rec->agent.family, rec->agent.a);
+	port_text(s.in_port, sizeof(s.in_port), &in, have_in, &rec->input);
+	port_text(s.out_port, sizeof(s.out_port), &out, have_out, &rec->output);
+	if (L->have & (FLOWREC_IP4 | FLOWREC_IP6)) {
+		uint8_t fam = (L->have & FLOWREC_IP4) ? 4 : 6;
+
+		s.src.family = s.dst.family = fam;
+		memcpy(s.src.a, L->src_ip, fam == 4 ? 4 : 16);
+		memcpy(s.dst.a, L->dst_ip, fam == 4 ? 4 : 16);
+		s.proto = L->ip_proto;
+	}
+	if (L->have & FLOWREC_PORTS) {
+		s.sport = L->src_port;
+		s.dport = L->dst_port;
+	}
+	s.ttl = (L->have & FLOWREC_TTL) ? L->ip_ttl : -1;
+	s.sampling_rate = rec->sampling_rate ? rec->sampling_rate : 1;
+	bh_observe(e->bh, &s, now_wall_ms());
 }
 
 /* Stage 1: filters, keys, hashes, and the index slots prefetched. */
@@ -574,10 +679,15 @@ engine_sample(struct engine *e, const struct sflow_datagram *dg,
 		drain(s);
 		return;
 	}
-	if (e->n_flows == 0 || flowrec_from_sample(&rec, dg, s) != 0) {
+	if ((e->n_flows == 0 && e->bh == NULL) ||
+	    flowrec_from_sample(&rec, dg, s) != 0) {
 		drain(s);
 		return;
 	}
+	if (e->bh != NULL && e->topo != NULL)
+		blackhole_signals(e, &rec);
+	if (e->n_flows == 0)
+		return;
 	e->samples++;
 	src.agent = rec.agent;
 	src.ds = rec.source_index;
@@ -625,6 +735,7 @@ snap_free_fn(struct snap *s)
 		flowtab_snapshot_free(es->flows[i].tab);
 	if (es->ifc != NULL)
 		snap_put(&es->ifc->base);
+	free(es->bh);
 	free(es->flows);
 	free(es);
 }
@@ -644,6 +755,11 @@ engine_snapshot(struct engine *e, uint64_t mono_ms)
 	engine_flush(e);
 	snap_init(&es->base, snap_free_fn);
 	es->taken_mono_ms = mono_ms;
+	if (e->bh != NULL) {
+		es->bh_on = true;
+		es->n_bh = bh_events(e->bh, now_wall_ms(), &es->bh);
+		bh_stats(e->bh, &es->bh_stats);
+	}
 	es->samples = e->samples;
 	es->flowlog_records = e->flowlog_records;
 	{

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "blackhole.h"
 #include "flowdef.h"
 #include "flowtab.h"
 #include "sflow.h"
@@ -41,6 +42,11 @@ struct engine_snap {
 	struct ifc_snap *ifc; /* sFlow counter rates (a reference) */
 	size_t n;
 	struct engine_flow *flows; /* sorted by name */
+	/* black holes (blackhole.h): open and recently closed events */
+	struct bh_event *bh;
+	size_t n_bh;
+	struct bh_stats bh_stats;
+	bool bh_on;
 };
 
 /* Flow log records kept (sFlow-RT's /flows/json), for all definitions. */
@@ -105,6 +111,9 @@ void engine_set_flowlog(struct engine *, struct logring *);
 struct thresholds;
 void engine_set_thresholds(
     struct engine *, struct thresholds *th, struct snap_slot *snmp_ifc);
+/* Before the ingest thread starts: detect black holes (blackhole.h),
+ * closing an event once quiet for quiet_ms. */
+void engine_set_blackholes(struct engine *, uint64_t quiet_ms);
 /* Before the ingest thread starts: use counter samples for rates? */
 void engine_set_counters(struct engine *, bool on);
 /* Ingest thread: true if records were logged since the last call. */

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "api.h"
+#include "blackhole.h"
 #include "counters.h"
 #include "engine.h"
 #include "graph.h"
@@ -45,6 +47,13 @@ struct history {
 	int64_t thresh_id;
 	struct topacc *top;
 	size_t n_top;
+	/* black-hole events stored: id, and whether its end was */
+	struct bh_seen {
+		uint64_t id;
+		bool ended;
+		uint64_t stored_ms;
+	} * bh;
+	size_t n_bh;
 };
 
 static double
@@ -390,6 +399,73 @@ top_take(struct history *h, uint64_t now)
 	free(rows);
 }
 
+/*
+ * Black-hole events (from the engine's snapshot) to the store: when one
+ * opens, every minute while it lasts (its rate and evidence), and when
+ * it ends. The (type, ref) upsert keeps one row per event.
+ */
+static void
+blackholes(struct history *h, uint64_t now)
+{
+	struct engine_snap *es = h->in.engine
+	    ? (struct engine_snap *)snap_slot_get(h->in.engine)
+	    : NULL;
+	size_t keep = 0;
+
+	if (es == NULL)
+		return;
+	for (size_t i = 0; i < es->n_bh; i++) {
+		const struct bh_event *e = &es->bh[i];
+		struct bh_seen *s = NULL;
+		struct store_event se = { 0 };
+		json_t *d;
+		char *txt;
+
+		for (size_t k = 0; k < h->n_bh && s == NULL; k++)
+			if (h->bh[k].id == e->id)
+				s = &h->bh[k];
+		if (s != NULL && s->ended == (e->end_ms != 0) &&
+		    now - s->stored_ms < 60000)
+			continue;
+		if (s == NULL) {
+			if (h->n_bh >= 4096)
+				continue;
+			s = &h->bh[h->n_bh++];
+			s->id = e->id;
+		}
+		s->ended = e->end_ms != 0;
+		s->stored_ms = now;
+		snprintf(se.type, sizeof(se.type), "blackhole");
+		snprintf(se.ref, sizeof(se.ref), "%llu-%llu",
+		    (unsigned long long)h->in.started_ms,
+		    (unsigned long long)e->id);
+		se.start_ms = (int64_t)e->start_ms;
+		se.end_ms = (int64_t)e->end_ms;
+		snprintf(se.node, sizeof(se.node), "%s", e->node);
+		snprintf(se.reason, sizeof(se.reason), "%s:%.100s",
+		    bh_type_name(e->type), e->reason);
+		se.value = e->fps;
+		d = api_blackhole_json(e);
+		txt = json_dumps(d, JSON_COMPACT);
+		json_decref(d);
+		snprintf(se.detail, sizeof(se.detail), "%s", txt ? txt : "");
+		free(txt);
+		store_event(h->in.store, &se);
+		h->st.events++;
+	}
+	/* forget the events the engine no longer shows */
+	for (size_t k = 0; k < h->n_bh; k++) {
+		bool shown = false;
+
+		for (size_t i = 0; i < es->n_bh && !shown; i++)
+			shown = es->bh[i].id == h->bh[k].id;
+		if (shown)
+			h->bh[keep++] = h->bh[k];
+	}
+	h->n_bh = keep;
+	snap_put(&es->base);
+}
+
 static void
 thresh_cb(void *arg, uint64_t id, const void *rec)
 {
@@ -435,6 +511,7 @@ tick(struct history *h)
 		links(h, ts, t0, now);
 		topology(h, ts);
 		top_flows(h, now, (double)(now - t0) / 1000.0);
+		blackholes(h, now);
 		snap_put(&ts->base);
 	}
 	if (h->in.thresh_events != NULL)
@@ -475,6 +552,7 @@ history_start(const struct history_in *in)
 	h->in = *in;
 	h->ru = rollup_new(ROLLUP_ROWS);
 	h->top = xcalloc(TOPACC_MAX, sizeof(*h->top));
+	h->bh = xcalloc(4096, sizeof(*h->bh));
 	h->thresh_id = 0;
 	pthread_mutex_init(&h->mu, NULL);
 	if (pthread_create(&h->th, NULL, history_main, h) != 0) {
@@ -495,6 +573,7 @@ history_stop(struct history *h)
 	pthread_join(h->th, NULL);
 	rollup_free(h->ru);
 	free(h->top);
+	free(h->bh);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 }

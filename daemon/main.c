@@ -454,6 +454,7 @@ main(int argc, char **argv)
 	th = thresholds_new(eventlog);
 	engine_set_thresholds(engine, th, &snmp_ifc_slot);
 	engine_set_counters(engine, conf.sflow_counters != 0);
+	engine_set_blackholes(engine, (uint64_t)conf.blackhole_quiet_s * 1000);
 	api.eventlog = eventlog;
 	api.thresholds = th;
 	api.engine = engine;

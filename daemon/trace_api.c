@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "blackhole.h"
 #include "engine.h"
 #include "flowdef.h"
 #include "topo.h"
@@ -251,4 +252,66 @@ api_trace_free(struct api_ctx *api)
 {
 	free(api->traces);
 	api->traces = NULL;
+}
+
+/* ---- black holes ------------------------------------------------------ */
+
+json_t *
+api_blackhole_json(const struct bh_event *e)
+{
+	json_t *o = json_object(), *ev = json_array();
+
+	json_object_set_new(o, "id", json_integer((json_int_t)e->id));
+	json_object_set_new(o, "type", json_string(bh_type_name(e->type)));
+	json_object_set_new(o, "node", json_string(e->node));
+	json_object_set_new(
+	    o, "prefix", e->prefix[0] ? json_string(e->prefix) : json_null());
+	json_object_set_new(o, "reason", json_string(e->reason));
+	json_object_set_new(o, "start", json_integer((json_int_t)e->start_ms));
+	json_object_set_new(
+	    o, "lastSeen", json_integer((json_int_t)e->last_ms));
+	json_object_set_new(o, "end",
+	    e->end_ms ? json_integer((json_int_t)e->end_ms) : json_null());
+	json_object_set_new(o, "fps", json_real(e->fps));
+	json_object_set_new(o, "samples", json_integer((json_int_t)e->samples));
+	for (size_t i = 0; i < e->n_ev; i++)
+		json_array_append_new(ev,
+		    json_pack("{s:I, s:s, s:s, s:s, s:s, s:i}", "time",
+		        (json_int_t)e->ev[i].ms, "inPort", e->ev[i].in_port,
+		        "outPort", e->ev[i].out_port, "src", e->ev[i].src,
+		        "dst", e->ev[i].dst, "ttl", e->ev[i].ttl));
+	json_object_set_new(o, "evidence", ev);
+	return o;
+}
+
+/*
+ * GET /api/v1/blackholes[?type=discard|valley|ttl_loop]: the open events
+ * and those that ended in the last blackhole.quiet_s, newest first.
+ */
+void
+api_blackholes(struct api_ctx *api, const struct req *q, struct reply *r)
+{
+	struct engine_snap *es =
+	    api->engine_snap ? (void *)snap_slot_get(api->engine_snap) : NULL;
+	json_t *o = json_object(), *a = json_array();
+	char type[16];
+	bool filter = api_query_arg(q, "type", type, sizeof(type)) != NULL;
+
+	for (size_t i = 0; es != NULL && i < es->n_bh; i++) {
+		if (filter && strcmp(type, bh_type_name(es->bh[i].type)) != 0)
+			continue;
+		json_array_append_new(a, api_blackhole_json(&es->bh[i]));
+	}
+	json_object_set_new(o, "events", a);
+	if (es != NULL)
+		json_object_set_new(o, "stats",
+		    json_pack("{s:I, s:I, s:I, s:I, s:I}", "samples",
+		        (json_int_t)es->bh_stats.samples, "opened",
+		        (json_int_t)es->bh_stats.opened, "closed",
+		        (json_int_t)es->bh_stats.closed, "refused",
+		        (json_int_t)es->bh_stats.refused, "open",
+		        (json_int_t)es->bh_stats.open));
+	if (es != NULL)
+		snap_put(&es->base);
+	api_reply_json(r, HTTP_STATUS_OK, o);
 }

@@ -50,7 +50,49 @@ def main():
                   fab.logtext().replace('\n', '\n# ')[-3000:])
     dual_stack(tempfile.mkdtemp(prefix='fabmon-local6-'))
     idle(tempfile.mkdtemp(prefix='fabmon-idle-'))
+    discard_event(tempfile.mkdtemp(prefix='fabmon-discard-'))
     return 1 if fablib.failures else 0
+
+
+def discard_event(tmp):
+    """A real capture of a discarded packet (output format 1, host
+    unreachable), sent three times: a discard black-hole event, its
+    reason, node and destination prefix; it ends once quiet."""
+    fab = Fabmond(tmp, extra=['-o', 'snmp.enable=0',
+                              '-o', 'blackhole.quiet_s=2'])
+    try:
+        dg = list(udp_payloads(os.path.join(
+            FIXTURES, 'sflow-data-discard-interface.pcap')))
+        fab.send(dg * 3)
+        ev = []
+        deadline = time.time() + 10
+        while time.time() < deadline and not ev:
+            ev = fab.json('/api/v1/blackholes')['events']
+            time.sleep(0.2)
+        e = ev[0] if ev else {}
+        ok(len(ev) == 1 and e['type'] == 'discard' and
+           e['reason'] == 'host_unreachable' and e['node'] == '172.16.0.3'
+           and e['prefix'].endswith('/64') and e['end'] is None and
+           e['samples'] == 3 and e['evidence'][0]['inPort'] == '27',
+           'blackhole/a discard sample from a real capture opens an event',
+           ev)
+        deadline = time.time() + 10
+        while time.time() < deadline and ev and ev[0]['end'] is None:
+            ev = fab.json('/api/v1/blackholes')['events']
+            time.sleep(0.3)
+        ok(ev and ev[0]['end'] is not None,
+           'blackhole/the event ends once quiet (blackhole.quiet_s)', ev)
+        stored = fab.json('/api/v1/events?from=-600&type=blackhole')
+        deadline = time.time() + 5
+        while time.time() < deadline and not any(
+                x['end'] for x in stored['events']):
+            time.sleep(0.3)
+            stored = fab.json('/api/v1/events?from=-600&type=blackhole')
+        ok(len(stored['events']) == 1 and stored['events'][0]['end'] and
+           stored['events'][0]['reason'] == 'discard:host_unreachable',
+           'blackhole/stored as one event with its end', stored)
+    finally:
+        fab.stop()
 
 
 def cpu_ticks(pid):

@@ -9,6 +9,11 @@
 - Without -k (hping3 moves its source port every packet) the same trace
   shows both spines, each with a share near 1/2.
 - Bad filters give 400, unknown traces 404, DELETE removes it.
+- Black hole by valley routing (LAB.md): with l4's route to h5 deleted,
+  l4 sends h5's traffic back up to the spines, which send it down again
+  until the TTL runs out. A valley event names l4 and 10.2.4.0/24, the
+  spines hairpin, the TTL loops; all end after the route comes back and
+  are stored.
 """
 import json
 import os
@@ -81,7 +86,7 @@ def main():
              '--http', '127.0.0.1:8008', '--state-dir',
              os.path.join(tmp, 'state'), '--snmp-seed', '10.99.0.21',
              '-o', 'snmp.poll_s=5', '-o', 'engine.push_ms=100',
-             '-o', 'sflow.counters=0'],
+             '-o', 'sflow.counters=0', '-o', 'blackhole.quiet_s=3'],
             env=ENV, stdout=log, stderr=subprocess.STDOUT))
         lab('wait', check=False)
         I = dict(line.split('=', 1) for line in lab('info').stdout.splitlines()
@@ -187,10 +192,55 @@ def run(I, topo):
     listed = get('/api/v1/trace') or []
     ok(sorted(t['id'] for t in listed) == sorted([tid, tid2]),
        'trace/GET /api/v1/trace lists both', listed)
+    valley(I)
     code, _ = curl(f'/api/v1/trace/{tid}', 'DELETE')
     ok(code == 204 and curl(f'/api/v1/trace/{tid}')[0] == 404 and
        f'trace-{tid}' not in (get('/flow/json') or {}),
        'trace/DELETE removes it and its flow definition')
+
+
+def valley(I):
+    h5 = I['host.h5.ip']
+    leaf, port = I['host.h5.port'].split(':')
+    n = leaf[1:]
+    prefix = '.'.join(h5.split('.')[:3]) + '.0/24'
+    t0 = time.time()
+    lab('exec', leaf, 'ip', 'route', 'del', f'{h5}/32')
+    p = hping(h5, 11, True)
+    ev, kinds = [], set()
+    while time.time() - t0 < 20 and not {'valley', 'hairpin',
+                                        'ttl_loop'} <= kinds:
+        time.sleep(0.5)
+        ev = (get('/api/v1/blackholes') or {}).get('events', [])
+        kinds = {e['reason'] for e in ev}
+    stop(p)
+    lab('exec', leaf, 'ip', 'route', 'add', f'{h5}/32', 'dev', port, 'src',
+        f'10.2.{n}.1')
+    print('# ' + json.dumps([(e['type'], e['node'], e['prefix'],
+                              e['reason'], round(e['fps'])) for e in ev]))
+    v = [e for e in ev if e['reason'] == 'valley']
+    ok(len(v) == 1 and v[0]['node'] == leaf and v[0]['prefix'] == prefix
+       and v[0]['end'] is None and v[0]['evidence'],
+       f'blackhole/valley routing: an event names {leaf} and {prefix}', ev)
+    hp = [e for e in ev if e['reason'] == 'hairpin']
+    ok(hp and all(e['node'] in ('s1', 's2') and e['prefix'] == prefix
+                  for e in hp), 'blackhole/the spines hairpin', hp)
+    ok(any(e['type'] == 'ttl_loop' and e['prefix'] == prefix for e in ev),
+       'blackhole/the TTL loops', ev)
+    # The route is back: every event ends once quiet (blackhole.quiet_s=3).
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        ev = (get('/api/v1/blackholes') or {}).get('events', [])
+        if ev and all(e['end'] for e in ev):
+            break
+        time.sleep(0.5)
+    ok(ev and all(e['end'] for e in ev),
+       'blackhole/the events end after the route comes back', ev)
+    time.sleep(2)  # the history thread stores them
+    st = get(f'/api/v1/events?from={int(t0) - 5}&type=blackhole') or {}
+    ok(any(e['reason'] == 'valley:valley' and e['node'] == leaf and
+           e['end'] for e in st.get('events', [])),
+       'blackhole/stored with start and end', st)
 
 
 if __name__ == '__main__':
