@@ -73,6 +73,7 @@ struct api_ctx {
 	struct store_reader *reader;
 	const char *db_path;
 	struct history *history;
+	struct snap_slot *links; /* struct links_snap (history.h) */
 	bool restoring; /* replaying stored definitions: don't store back */
 	struct trace_reg *traces; /* trace_api.c (service thread only) */
 	/* Parked long-polls (service thread only). */
@@ -129,6 +130,7 @@ void api_persist(
 void api_history_links(struct api_ctx *, const struct req *, struct reply *);
 void api_history_top(struct api_ctx *, const struct req *, struct reply *);
 void api_store_events(struct api_ctx *, const struct req *, struct reply *);
+void api_links(struct api_ctx *, const struct req *, struct reply *);
 json_t *api_store_health(struct api_ctx *, const char **status);
 
 /* trace_api.c: black holes now (engine snapshot). */

@@ -256,3 +256,23 @@ api_store_health(struct api_ctx *api, const char **status)
 	}
 	return o;
 }
+
+/* GET /api/v1/links: the history thread's latest link state, as is. */
+void
+api_links(struct api_ctx *api, const struct req *q, struct reply *r)
+{
+	struct links_snap *ls =
+	    api->links ? (struct links_snap *)snap_slot_get(api->links) : NULL;
+
+	(void)q;
+	if (ls == NULL || ls->json == NULL) {
+		api_reply_error(r, HTTP_STATUS_SERVICE_UNAVAILABLE,
+		    "no link state yet: the topology is not known");
+		if (ls != NULL)
+			snap_put(&ls->base);
+		return;
+	}
+	r->status = HTTP_STATUS_OK;
+	r->body = xstrdup(ls->json);
+	snap_put(&ls->base);
+}

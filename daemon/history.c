@@ -14,6 +14,7 @@
 #include "graph.h"
 #include "graph_json.h"
 #include "history.h"
+#include "ingest.h"
 #include "log.h"
 #include "rollup.h"
 #include "threshold.h"
@@ -135,6 +136,141 @@ port_rates(const struct topo_graph *g, const struct topo_port *p,
 	return ifc_rates_find(r, n, &nd->agent, p->ifindex);
 }
 
+/* Flow-sample estimates: bytes/s per (link, receiving node). */
+struct est {
+	char link[TOPO_NAME_MAX];
+	char node[TOPO_NAME_MAX];
+	double bytes_s;
+};
+
+struct est_acc {
+	const struct topo_graph *g;
+	struct est *e;
+	size_t n, cap;
+};
+
+static void
+est_cb(void *arg, const struct flowtab_hit *hit)
+{
+	struct est_acc *a = arg;
+	struct topo_hit th;
+	char link[TOPO_NAME_MAX];
+	size_t len = 0, i;
+
+	while (
+	    len < hit->keylen && hit->key[len] != ',' && len < sizeof(link) - 1)
+		len++;
+	memcpy(link, hit->key, len);
+	link[len] = '\0';
+	if (!topo_lookup(a->g, &hit->agent, hit->ds, &th))
+		return;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->e[i].link, link) == 0 &&
+		    strcmp(a->e[i].node, th.node->name) == 0)
+			break;
+	if (i == a->n) {
+		if (a->n == a->cap) {
+			a->cap = a->cap ? a->cap * 2 : 32;
+			a->e = xrealloc(a->e, a->cap * sizeof(*a->e));
+		}
+		memset(&a->e[i], 0, sizeof(a->e[i]));
+		snprintf(a->e[i].link, sizeof(a->e[i].link), "%s", link);
+		snprintf(
+		    a->e[i].node, sizeof(a->e[i].node), "%s", th.node->name);
+		a->n++;
+	}
+	a->e[i].bytes_s += hit->value;
+}
+
+static double
+est_of(const struct est_acc *a, const char *link, const char *to_node)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->e[i].link, link) == 0 &&
+		    strcmp(a->e[i].node, to_node) == 0)
+			return a->e[i].bytes_s;
+	return -1;
+}
+
+/* Does this node's agent send flow samples (in the last minute)? */
+static bool
+sends_flows(
+    const struct ingest_snap *is, const struct topo_node *nd, uint64_t mono)
+{
+	for (size_t i = 0; is != NULL && i < is->n_agents; i++) {
+		const struct agent_stats *a = &is->agents[i];
+
+		if (a->addr.family == nd->agent.family &&
+		    memcmp(a->addr.a, nd->agent.a, sizeof(a->addr.a)) == 0 &&
+		    a->flow_samples > 0 && mono - a->last_seen_mono_ms < 60000)
+			return true;
+	}
+	return false;
+}
+
+static json_t *
+num_or_null(double v)
+{
+	return v >= 0 ? json_real(v) : json_null();
+}
+
+static json_t *
+dir_json(const struct rollup_in *ri, double est_bytes_s, double speed_bps)
+{
+	json_t *o = json_object();
+	double bps = ri->bytes_s >= 0 ? ri->bytes_s * 8 : -1;
+	const char *src = ri->source && ri->source[0] ? ri->source : NULL;
+	double util = ri->util;
+	bool est = false;
+
+	if (bps < 0 && est_bytes_s >= 0) {
+		bps = est_bytes_s * 8;
+		src = "estimate";
+		est = true;
+		util = speed_bps > 0 ? bps / speed_bps * 100 : -1;
+	}
+	json_object_set_new(o, "dir", json_integer(ri->dir));
+	json_object_set_new(o, "from",
+	    json_pack("{s:s, s:s}", "node", ri->dir ? ri->node2 : ri->node1,
+	        "port", ri->dir ? ri->port2 : ri->port1));
+	json_object_set_new(o, "to",
+	    json_pack("{s:s, s:s}", "node", ri->dir ? ri->node1 : ri->node2,
+	        "port", ri->dir ? ri->port1 : ri->port2));
+	json_object_set_new(o, "bps", num_or_null(bps));
+	json_object_set_new(
+	    o, "pps", est ? json_null() : num_or_null(ri->packets_s));
+	json_object_set_new(o, "utilization", num_or_null(util));
+	json_object_set_new(
+	    o, "discards", est ? json_null() : num_or_null(ri->discards_s));
+	json_object_set_new(
+	    o, "errors", est ? json_null() : num_or_null(ri->errors_s));
+	json_object_set_new(
+	    o, "speedBps", speed_bps > 0 ? json_real(speed_bps) : json_null());
+	json_object_set_new(o, "source", src ? json_string(src) : json_null());
+	return o;
+}
+
+static json_t *
+end_json(const struct topo_graph *g, const struct topo_port *p,
+    const struct ifc_rates *r, const struct ingest_snap *is, uint64_t mono)
+{
+	return json_pack("{s:s, s:s, s:o, s:b}", "node", g->nodes[p->node].name,
+	    "port", p->name, "counters",
+	    r == NULL                        ? json_null()
+	        : r->source == IFC_SRC_SFLOW ? json_string("sflow")
+	                                     : json_string("snmp"),
+	    "flows", sends_flows(is, &g->nodes[p->node], mono));
+}
+
+static void
+links_snap_free(struct snap *s)
+{
+	struct links_snap *ls = (struct links_snap *)s;
+
+	free(ls->json);
+	free(ls);
+}
+
 static void
 links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 {
@@ -144,9 +280,19 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 	    : NULL;
 	struct ifc_snap *sn =
 	    h->in.snmp ? (struct ifc_snap *)snap_slot_get(h->in.snmp) : NULL;
+	struct ingest_snap *is = h->in.ingest
+	    ? (struct ingest_snap *)snap_slot_get(h->in.ingest)
+	    : NULL;
 	struct ifc_rates *r;
 	size_t n = ifc_rates_merge(es ? es->ifc : NULL, sn, t1, &r);
+	struct est_acc est = { .g = g };
+	json_t *arr = json_array();
+	uint64_t mono = now_mono_ms();
 
+	for (size_t i = 0; es != NULL && i < es->n; i++)
+		if (strcmp(es->flows[i].def.name, HISTORY_LINK_FLOW) == 0)
+			flowtab_snapshot_foreach(
+			    es->flows[i].tab, mono, est_cb, &est);
 	for (size_t i = 0; i < g->n_links; i++) {
 		const struct topo_link *l = &g->links[i];
 		const struct topo_port *p1 = &g->ports[l->port1],
@@ -159,17 +305,55 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 			.node2 = g->nodes[p2->node].name,
 			.port2 = p2->name };
 
-		if (r1 == NULL && r2 == NULL)
-			continue;
+		json_t *lo = json_object(), *dirs = json_array();
+		double speed = p1->speed_mbps ? p1->speed_mbps * 1e6
+		    : p2->speed_mbps          ? p2->speed_mbps * 1e6
+		                              : 0;
+
+		json_object_set_new(lo, "name", json_string(l->name));
+		json_object_set_new(lo, "status",
+		    json_string(topo_link_status_name(l->status)));
+		json_object_set_new(lo, "ends",
+		    json_pack("[o, o]", end_json(g, p1, r1, is, mono),
+		        end_json(g, p2, r2, is, mono)));
 		ri.dir = 0;
 		dir_rates(&ri, r1, r2);
-		if (rollup_add(h->ru, &ri, t0, t1) != 0)
+		if ((r1 != NULL || r2 != NULL) &&
+		    rollup_add(h->ru, &ri, t0, t1) != 0)
 			h->st.refused++;
+		json_array_append_new(dirs,
+		    dir_json(&ri, est_of(&est, l->name, ri.node2),
+		        speed > 0 ? speed : ri.speed_bps));
 		ri.dir = 1;
 		dir_rates(&ri, r2, r1);
-		if (rollup_add(h->ru, &ri, t0, t1) != 0)
+		if ((r1 != NULL || r2 != NULL) &&
+		    rollup_add(h->ru, &ri, t0, t1) != 0)
 			h->st.refused++;
+		json_array_append_new(dirs,
+		    dir_json(&ri, est_of(&est, l->name, ri.node1),
+		        speed > 0 ? speed : ri.speed_bps));
+		json_object_set_new(lo, "directions", dirs);
+		json_array_append_new(arr, lo);
 	}
+	if (h->in.links_out != NULL) {
+		struct links_snap *ls = xcalloc(1, sizeof(*ls));
+		json_t *o = json_object();
+
+		snap_init(&ls->base, links_snap_free);
+		ls->taken_ms = t1;
+		json_object_set_new(o, "time", json_integer((json_int_t)t1));
+		json_object_set_new(o, "topologyVersion",
+		    json_integer((json_int_t)ts->version));
+		json_object_set_new(o, "links", arr);
+		ls->json = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+		json_decref(o);
+		snap_slot_publish(h->in.links_out, &ls->base);
+	} else {
+		json_decref(arr);
+	}
+	free(est.e);
+	if (is != NULL)
+		snap_put(&is->base);
 	free(r);
 	if (sn != NULL)
 		snap_put(&sn->base);
@@ -204,7 +388,8 @@ topology(struct history *h, const struct topo_snap *ts)
 		snprintf(se.detail, sizeof(se.detail), "%s", s ? s : "");
 		free(s);
 		json_decref(o);
-		store_event(h->in.store, &se);
+		if (h->in.store != NULL)
+			store_event(h->in.store, &se);
 		h->st.events++;
 	}
 	if (ts->version == h->topo_version || ts->graph->n_nodes == 0)
@@ -215,7 +400,8 @@ topology(struct history *h, const struct topo_snap *ts)
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (s != NULL) {
-		store_topology(h->in.store, ts->version, s);
+		if (h->in.store != NULL)
+			store_topology(h->in.store, ts->version, s);
 		h->st.topologies++;
 	}
 	free(s);
@@ -394,7 +580,8 @@ top_take(struct history *h, uint64_t now)
 	h->n_top = keep;
 	free(g);
 	if (n > 0)
-		store_top_flows(h->in.store, rows, n);
+		if (h->in.store != NULL)
+			store_top_flows(h->in.store, rows, n);
 	h->st.top_rows += n;
 	free(rows);
 }
@@ -450,7 +637,8 @@ blackholes(struct history *h, uint64_t now)
 		json_decref(d);
 		snprintf(se.detail, sizeof(se.detail), "%s", txt ? txt : "");
 		free(txt);
-		store_event(h->in.store, &se);
+		if (h->in.store != NULL)
+			store_event(h->in.store, &se);
 		h->st.events++;
 	}
 	/* forget the events the engine no longer shows */
@@ -491,7 +679,8 @@ thresh_cb(void *arg, uint64_t id, const void *rec)
 	snprintf(se.detail, sizeof(se.detail), "%s", s ? s : "");
 	free(s);
 	json_decref(o);
-	store_event(h->in.store, &se);
+	if (h->in.store != NULL)
+		store_event(h->in.store, &se);
 	h->st.events++;
 }
 
@@ -520,7 +709,8 @@ tick(struct history *h)
 	top_take(h, now);
 	n = rollup_take(h->ru, now, &rows);
 	if (n > 0)
-		store_link_minutes(h->in.store, rows, n);
+		if (h->in.store != NULL)
+			store_link_minutes(h->in.store, rows, n);
 	free(rows);
 	h->st.link_minutes += n;
 	h->st.ticks++;

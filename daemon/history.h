@@ -41,6 +41,22 @@ struct history_in {
 	struct snap_slot *snmp;        /* struct ifc_snap (SNMP rates) */
 	struct logring *thresh_events; /* struct thresh_event, or NULL */
 	uint64_t started_ms;           /* the daemon's start: event refs */
+	struct snap_slot *ingest;      /* struct ingest_snap: who sends flows */
+	struct snap_slot *links_out;   /* struct links_snap, every second */
+};
+
+/*
+ * Link state now (DESIGN §5), published every second: GET /api/v1/links
+ * serves `json` as it is. Per link and direction: bps, pps, utilisation,
+ * discards/s, errors/s from the interface counters (sFlow or SNMP, as in
+ * the rollups); where neither end has counters, bps from the flow samples
+ * (the built-in HISTORY_LINK_FLOW definition) marked "estimate". Per end:
+ * which counters it has and whether its agent sends flow samples.
+ */
+struct links_snap {
+	struct snap base;
+	uint64_t taken_ms;
+	char *json;
 };
 
 struct history_stats {

@@ -255,6 +255,7 @@ main(int argc, char **argv)
 	char err[512];
 	struct api_ctx api;
 	struct snap_slot ingest_slot, topo_slot, engine_slot, snmp_ifc_slot;
+	struct snap_slot links_slot;
 	struct logring *flowlog;
 	struct forward *fwd;
 	struct logring *eventlog;
@@ -434,6 +435,8 @@ main(int argc, char **argv)
 	snap_slot_init(&topo_slot);
 	snap_slot_init(&engine_slot);
 	snap_slot_init(&snmp_ifc_slot);
+	snap_slot_init(&links_slot);
+	api.links = &links_slot;
 	api.snmp_counters = &snmp_ifc_slot;
 	api.topology = &topo_slot;
 	api.store = store;
@@ -495,13 +498,16 @@ main(int argc, char **argv)
 		log_warnx("main", "cannot start the topology thread");
 		return 1;
 	}
-	if (store != NULL) {
+	{
+		/* Without a store it still publishes the link state. */
 		struct history_in hi = { .store = store,
 			.topo = &topo_slot,
 			.engine = &engine_slot,
 			.snmp = &snmp_ifc_slot,
 			.thresh_events = eventlog,
-			.started_ms = api.started_ms };
+			.started_ms = api.started_ms,
+			.ingest = &ingest_slot,
+			.links_out = &links_slot };
 
 		hist = history_start(&hi);
 		api.history = hist;
@@ -526,6 +532,7 @@ main(int argc, char **argv)
 	snap_slot_clear(&topo_slot);
 	snap_slot_clear(&ingest_slot);
 	snap_slot_clear(&snmp_ifc_slot);
+	snap_slot_clear(&links_slot);
 	snmp_global_shutdown();
 	store_reader_close(api.reader);
 	api_trace_free(&api);

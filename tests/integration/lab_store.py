@@ -138,6 +138,33 @@ def run(I, tmp, log, proc):
         [LAB, 'exec', 'h1', 'hping3', '-n', '-q', '-i', 'u5000', '--udp',
          '-k', '-s', '40099', '-p', '9', '-d', str(PAYLOAD), h5], env=ENV,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Link state now, mid-way (SNMP IF-MIB counters every 3 s).
+    time.sleep(30)
+    bm, tm = tx_bytes('h1', h1if), time.time()
+    ls = get('/api/v1/links')
+    now_bps = (bm - b0) * 8 / (tm - t0)
+    busy = []
+    for l in (ls or {}).get('links', []):
+        for d in l['directions']:
+            if d['bps'] and d['bps'] > 0.5 * now_bps:
+                busy.append((l['name'], d['from']['node'], d['to']['node'],
+                             round(d['bps']), d['source'],
+                             d['utilization']))
+    print(f'# link state: sending {now_bps:.0f} b/s; busy directions {busy}')
+    ok(len(busy) == 2 and all(0.6 * now_bps <= b[3] <= 1.4 * now_bps and
+                              b[4] == 'snmp' and b[5] is not None
+                              for b in busy) and
+       sorted((b[1][0], b[2][0]) for b in busy) == [('l', 's'), ('s', 'l')]
+       and any(b[1] == 'l1' for b in busy) and
+       any(b[2] == 'l4' for b in busy),
+       'links/now: the two links on the path carry the stream, from the '
+       'counters, with utilisation', busy)
+    ends = [e for l in (ls or {}).get('links', []) for e in l['ends']]
+    on_path = {b[1] for b in busy} | {b[2] for b in busy}
+    ok(len(ends) == 16 and all(e['counters'] == 'snmp' for e in ends) and
+       all(e['flows'] for e in ends if e['node'] in on_path),
+       'links/every end has counters (SNMP); the switches on the path send '
+       'flow samples (idle ones need not)', ends)
     time.sleep(first + 122 - time.time())
     b1, t1 = tx_bytes('h1', h1if), time.time()
     hp.terminate()
