@@ -422,6 +422,7 @@ static const struct route routes[] = {
 	{ LWSHUMETH_GET, "/api/v1/events", api_store_events },
 	{ LWSHUMETH_GET, "/api/v1/blackholes", api_blackholes },
 	{ LWSHUMETH_GET, "/api/v1/links", api_links },
+	{ LWSHUMETH_GET, "/api/v1/prometheus", api_prometheus_fabmon },
 	{ LWSHUMETH_POST, "/api/v1/trace", api_trace_post },
 	{ LWSHUMETH_GET, "/api/v1/trace", api_trace_list },
 	{ LWSHUMETH_GET, "/api/v1/trace/*", api_trace_get },

@@ -135,6 +135,9 @@ json_t *api_store_health(struct api_ctx *, const char **status);
 
 /* trace_api.c: black holes now (engine snapshot). */
 void api_blackholes(struct api_ctx *, const struct req *, struct reply *);
+/* GET /api/v1/prometheus: black holes open and link state, for a scrape. */
+void api_prometheus_fabmon(
+    struct api_ctx *, const struct req *, struct reply *);
 json_t *api_blackhole_json(const struct bh_event *);
 
 /* trace_api.c: live traces. */

@@ -12,6 +12,7 @@
  * deleted (checked on every request that reaches the API).
  */
 #include <libwebsockets.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@
 #include "blackhole.h"
 #include "engine.h"
 #include "flowdef.h"
+#include "history.h"
 #include "topo.h"
 #include "trace.h"
 #include "util.h"
@@ -314,4 +316,154 @@ api_blackholes(struct api_ctx *api, const struct req *q, struct reply *r)
 	if (es != NULL)
 		snap_put(&es->base);
 	api_reply_json(r, HTTP_STATUS_OK, o);
+}
+
+/* ---- Prometheus ------------------------------------------------------- */
+
+/* A label value: backslash, double quote and newline escaped. */
+static void
+label(char *out, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 3 < len; s++) {
+		if (*s == '\\' || *s == '"') {
+			out[o++] = '\\';
+			out[o++] = *s;
+		} else if (*s == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *s;
+		}
+	}
+	out[o] = '\0';
+}
+
+static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+append(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < *cap - *len)
+			break;
+		*cap = *cap * 2 + (size_t)n;
+		*buf = xrealloc(*buf, *cap);
+	}
+	*len += (size_t)n;
+}
+
+/*
+ * GET /api/v1/prometheus: fabmon's own series for a Prometheus scrape:
+ * the black-hole events open now, and the link state (history.h).
+ */
+void
+api_prometheus_fabmon(struct api_ctx *api, const struct req *q, struct reply *r)
+{
+	struct engine_snap *es =
+	    api->engine_snap ? (void *)snap_slot_get(api->engine_snap) : NULL;
+	struct links_snap *ls =
+	    api->links ? (struct links_snap *)snap_slot_get(api->links) : NULL;
+	size_t len = 0, cap = 4096;
+	char *b = xmalloc(cap);
+	json_t *lj = ls && ls->json ? json_loads(ls->json, 0, NULL) : NULL;
+	size_t i;
+	json_t *l;
+
+	(void)q;
+	b[0] = '\0';
+	append(&b, &len, &cap,
+	    "# HELP fabmon_blackhole_active A black-hole event is open.\n"
+	    "# TYPE fabmon_blackhole_active gauge\n");
+	for (i = 0; es != NULL && i < es->n_bh; i++) {
+		const struct bh_event *e = &es->bh[i];
+		char node[2 * BH_NAME_MAX], reason[2 * BH_NAME_MAX];
+
+		if (e->end_ms != 0)
+			continue;
+		label(node, sizeof(node), e->node);
+		label(reason, sizeof(reason), e->reason);
+		append(&b, &len, &cap,
+		    "fabmon_blackhole_active{type=\"%s\",node=\"%s\","
+		    "prefix=\"%s\",reason=\"%s\"} 1\n",
+		    bh_type_name(e->type), node, e->prefix, reason);
+	}
+	append(&b, &len, &cap,
+	    "# HELP fabmon_blackhole_fps Frames per second a black hole "
+	    "stands for.\n# TYPE fabmon_blackhole_fps gauge\n");
+	for (i = 0; es != NULL && i < es->n_bh; i++) {
+		const struct bh_event *e = &es->bh[i];
+		char node[2 * BH_NAME_MAX], reason[2 * BH_NAME_MAX];
+
+		if (e->end_ms != 0)
+			continue;
+		label(node, sizeof(node), e->node);
+		label(reason, sizeof(reason), e->reason);
+		append(&b, &len, &cap,
+		    "fabmon_blackhole_fps{type=\"%s\",node=\"%s\",prefix=\"%"
+		    "s\","
+		    "reason=\"%s\"} %.6g\n",
+		    bh_type_name(e->type), node, e->prefix, reason, e->fps);
+	}
+	static const char *const metric[][3] = {
+		{ "bps", "fabmon_link_bps", "Bits per second on a link." },
+		{ "utilization", "fabmon_link_utilization",
+		    "Utilisation of a link, percent." },
+		{ "discards", "fabmon_link_discards",
+		    "Discards per second on a link." },
+		{ "errors", "fabmon_link_errors",
+		    "Errors per second on a link." },
+	};
+	for (size_t m = 0; m < nitems(metric); m++) {
+		append(&b, &len, &cap, "# HELP %s %s\n# TYPE %s gauge\n",
+		    metric[m][1], metric[m][2], metric[m][1]);
+		json_array_foreach(json_object_get(lj, "links"), i, l)
+		{
+			size_t k;
+			json_t *d;
+
+			json_array_foreach(
+			    json_object_get(l, "directions"), k, d)
+			{
+				const json_t *v =
+				    json_object_get(d, metric[m][0]);
+				char ln[256], fr[256], to[256];
+				const char *src = json_string_value(
+				    json_object_get(d, "source"));
+
+				if (!json_is_number(v))
+					continue;
+				label(ln, sizeof(ln),
+				    json_string_value(
+				        json_object_get(l, "name")));
+				label(fr, sizeof(fr),
+				    json_string_value(json_object_get(
+				        json_object_get(d, "from"), "node")));
+				label(to, sizeof(to),
+				    json_string_value(json_object_get(
+				        json_object_get(d, "to"), "node")));
+				append(&b, &len, &cap,
+				    "%s{link=\"%s\",from=\"%s\",to=\"%s\","
+				    "source=\"%s\"} %.6g\n",
+				    metric[m][1], ln, fr, to, src ? src : "",
+				    json_number_value(v));
+			}
+		}
+	}
+	json_decref(lj);
+	if (ls != NULL)
+		snap_put(&ls->base);
+	if (es != NULL)
+		snap_put(&es->base);
+	r->status = HTTP_STATUS_OK;
+	r->type = "text/plain; version=0.0.4; charset=utf-8";
+	r->body = b;
 }

@@ -8,8 +8,10 @@ garbage HTTP requests get 4xx and a counter, and that fabmond never dies.
 import json
 import os
 import random
+import shutil
 import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -76,6 +78,17 @@ def discard_event(tmp):
            e['samples'] == 3 and e['evidence'][0]['inPort'] == '27',
            'blackhole/a discard sample from a real capture opens an event',
            ev)
+        prom = fab.get('/api/v1/prometheus')[1]
+        if isinstance(prom, bytes):
+            prom = prom.decode()
+        ok('fabmon_blackhole_active{type="discard",node="172.16.0.3",'
+           'prefix="' in prom and 'reason="host_unreachable"} 1' in prom,
+           'blackhole/exported to Prometheus while open', prom[:600])
+        if shutil.which('promtool'):
+            p = subprocess.run(['promtool', 'check', 'metrics'], input=prom,
+                               capture_output=True, text=True)
+            ok(p.returncode == 0, 'blackhole/the export passes promtool',
+               p.stdout + p.stderr)
         deadline = time.time() + 10
         while time.time() < deadline and ev and ev[0]['end'] is None:
             ev = fab.json('/api/v1/blackholes')['events']

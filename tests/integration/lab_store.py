@@ -18,6 +18,7 @@ state directory. Checks, right after the restart:
 """
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -159,6 +160,15 @@ def run(I, tmp, log, proc):
        any(b[2] == 'l4' for b in busy),
        'links/now: the two links on the path carry the stream, from the '
        'counters, with utilisation', busy)
+    prom = curl('/api/v1/prometheus')[1]
+    ok(prom.count('fabmon_link_bps{') == 16 and
+       'fabmon_link_utilization{link="' in prom,
+       'links/exported to Prometheus (16 directions)', prom[:800])
+    if shutil.which('promtool'):
+        p = subprocess.run(['promtool', 'check', 'metrics'], input=prom,
+                           capture_output=True, text=True)
+        ok(p.returncode == 0, 'links/the export passes promtool',
+           p.stdout + p.stderr)
     ends = [e for l in (ls or {}).get('links', []) for e in l['ends']]
     on_path = {b[1] for b in busy} | {b[2] for b in busy}
     ok(len(ends) == 16 and all(e['counters'] == 'snmp' for e in ends) and
