@@ -229,8 +229,8 @@ bh_signal(struct bh *b, enum bh_type t, const char *reason,
 }
 
 /* TTL loops: distinct TTLs of one 5-tuple on fabric links. */
-static void
-ttl_track(struct bh *b, const struct bh_sample *s, uint64_t now)
+bool
+bh_ttl_track(struct bh *b, const struct bh_flow *s, uint64_t now)
 {
 	struct {
 		uint8_t src[16], dst[16];
@@ -241,7 +241,7 @@ ttl_track(struct bh *b, const struct bh_sample *s, uint64_t now)
 	uint64_t h;
 
 	if (s->ttl < 0 || s->ttl > 255 || s->dst.family == 0)
-		return;
+		return false;
 	memset(&k, 0, sizeof(k));
 	memcpy(k.src, s->src.a, sizeof(k.src));
 	memcpy(k.dst, s->dst.a, sizeof(k.dst));
@@ -260,8 +260,7 @@ ttl_track(struct bh *b, const struct bh_sample *s, uint64_t now)
 		t->bits[s->ttl / 8] |= (uint8_t)(1u << (s->ttl % 8));
 		t->distinct++;
 	}
-	if (t->distinct > BH_TTL_DIAMETER)
-		bh_signal(b, BH_TTL_LOOP, "ttl_loop", s, now);
+	return t->distinct > BH_TTL_DIAMETER;
 }
 
 void
@@ -281,7 +280,15 @@ bh_observe(struct bh *b, const struct bh_sample *s, uint64_t now)
 		any = true;
 	}
 	if (s->on_fabric_link) {
-		ttl_track(b, s, now);
+		struct bh_flow f = { s->src, s->dst, s->proto, s->sport,
+			s->dport, s->ttl };
+
+		if (bh_ttl_track(b, &f, now))
+			bh_signal(b, BH_TTL_LOOP, "ttl_loop", s, now);
+		any = true;
+	}
+	if (s->ttl_loop) {
+		bh_signal(b, BH_TTL_LOOP, "ttl_loop", s, now);
 		any = true;
 	}
 	if (any)

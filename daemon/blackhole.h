@@ -59,7 +59,16 @@ struct bh_sample {
 	char discard_reason[BH_NAME_MAX];
 	bool valley;
 	char valley_kind[16]; /* "valley" or "hairpin" */
-	bool on_fabric_link;  /* it arrived over a leaf-spine link */
+	bool on_fabric_link;  /* it arrived over a leaf-spine link: track */
+	bool ttl_loop;        /* bh_ttl_track() said so already */
+};
+
+/* What TTL-loop tracking needs of a sample. */
+struct bh_flow {
+	struct sflow_addr src, dst;
+	uint8_t proto;
+	uint16_t sport, dport;
+	int ttl; /* -1 unknown */
 };
 
 struct bh_evidence {
@@ -101,6 +110,14 @@ void bh_free(struct bh *);
 
 /* A sample at now_ms (wall clock). Cheap: a hash lookup or two. */
 void bh_observe(struct bh *, const struct bh_sample *, uint64_t now_ms);
+
+/*
+ * TTL-loop tracking alone, for the hot path (every sample that came over
+ * a fabric link): true if this 5-tuple now shows a loop. The caller then
+ * builds the whole sample and hands it to bh_observe() with ttl_loop
+ * set (and on_fabric_link clear, or the TTL would count twice).
+ */
+bool bh_ttl_track(struct bh *, const struct bh_flow *, uint64_t now_ms);
 
 /*
  * Close the events quiet since quiet_ms, and forget closed groups after

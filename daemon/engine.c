@@ -513,22 +513,59 @@ port_text(char *buf, size_t len, const struct topo_hit *h, bool have,
  * samples that came over a fabric link, the TTL for loop tracking.
  */
 static void
-blackhole_signals(struct engine *e, const struct flow_rec *rec)
+blackhole_signals(
+    struct engine *e, const struct flow_rec *rec, const struct topo_hit *inp)
 {
 	const struct flowrec_layer *L = &rec->l[0];
 	struct topo_hit in = { 0 }, out = { 0 };
-	bool have_in = false, have_out = false;
+	bool have_in = inp != NULL, have_out = false, discard, fabric;
+	bool valley = false, hairpin = false, loop = false;
+	struct bh_flow f = { .ttl = -1 };
+	uint64_t now = 0;
 	struct bh_sample s;
 
-	if (rec->input.format == SFLOW_IF_INDEX)
-		have_in = topo_lookup(
-		    e->topo->graph, &rec->agent, rec->input.value, &in);
+	if (have_in)
+		in = *inp;
+	discard = rec->dropped || rec->output.format == SFLOW_IF_DISCARD;
+	fabric = have_in && in.link != NULL;
+	/* the common case: from a host port, forwarded: nothing to check */
+	if (!discard && !fabric)
+		return;
 	if (rec->output.format == SFLOW_IF_INDEX)
 		have_out = topo_lookup(
 		    e->topo->graph, &rec->agent, rec->output.value, &out);
+	if (have_in && have_out && in.peer_node != NULL &&
+	    out.peer_node != NULL) {
+		valley = in.node->role == TOPO_ROLE_LEAF &&
+		    in.peer_node->role == TOPO_ROLE_SPINE &&
+		    out.peer_node->role == TOPO_ROLE_SPINE;
+		hairpin = in.node->role == TOPO_ROLE_SPINE &&
+		    in.peer_node == out.peer_node;
+	}
+	if (L->have & (FLOWREC_IP4 | FLOWREC_IP6)) {
+		uint8_t fam = (L->have & FLOWREC_IP4) ? 4 : 6;
+
+		f.src.family = f.dst.family = fam;
+		memcpy(f.src.a, L->src_ip, fam == 4 ? 4 : 16);
+		memcpy(f.dst.a, L->dst_ip, fam == 4 ? 4 : 16);
+		f.proto = L->ip_proto;
+	}
+	if (L->have & FLOWREC_PORTS) {
+		f.sport = L->src_port;
+		f.dport = L->dst_port;
+	}
+	f.ttl = (L->have & FLOWREC_TTL) ? L->ip_ttl : -1;
+	if (fabric) {
+		now = now_wall_ms();
+		loop = bh_ttl_track(e->bh, &f, now);
+	}
+	/* only now, for the few samples that signal, the whole sample */
+	if (!discard && !valley && !hairpin && !loop)
+		return;
 	memset(&s, 0, sizeof(s));
-	s.discard = rec->dropped || rec->output.format == SFLOW_IF_DISCARD;
-	if (s.discard) {
+	s.discard = discard;
+	s.ttl_loop = loop;
+	if (discard) {
 		const char *why =
 		    sflow_discard_reason_name(rec->discard_reason);
 
@@ -539,24 +576,11 @@ blackhole_signals(struct engine *e, const struct flow_rec *rec)
 			snprintf(s.discard_reason, sizeof(s.discard_reason),
 			    "%u", rec->discard_reason);
 	}
-	if (have_in && have_out && in.peer_node != NULL &&
-	    out.peer_node != NULL) {
-		if (in.node->role == TOPO_ROLE_LEAF &&
-		    in.peer_node->role == TOPO_ROLE_SPINE &&
-		    out.peer_node->role == TOPO_ROLE_SPINE) {
-			s.valley = true;
-			snprintf(
-			    s.valley_kind, sizeof(s.valley_kind), "valley");
-		} else if (in.node->role == TOPO_ROLE_SPINE &&
-		    in.peer_node == out.peer_node) {
-			s.valley = true;
-			snprintf(
-			    s.valley_kind, sizeof(s.valley_kind), "hairpin");
-		}
+	if (valley || hairpin) {
+		s.valley = true;
+		snprintf(s.valley_kind, sizeof(s.valley_kind), "%s",
+		    valley ? "valley" : "hairpin");
 	}
-	s.on_fabric_link = have_in && in.link != NULL;
-	if (!s.discard && !s.valley && !s.on_fabric_link)
-		return;
 	if (have_in || have_out)
 		snprintf(s.node, sizeof(s.node), "%s",
 		    (have_in ? in.node : out.node)->name);
@@ -565,21 +589,14 @@ blackhole_signals(struct engine *e, const struct flow_rec *rec)
 		    s.node, sizeof(s.node), rec->agent.family, rec->agent.a);
 	port_text(s.in_port, sizeof(s.in_port), &in, have_in, &rec->input);
 	port_text(s.out_port, sizeof(s.out_port), &out, have_out, &rec->output);
-	if (L->have & (FLOWREC_IP4 | FLOWREC_IP6)) {
-		uint8_t fam = (L->have & FLOWREC_IP4) ? 4 : 6;
-
-		s.src.family = s.dst.family = fam;
-		memcpy(s.src.a, L->src_ip, fam == 4 ? 4 : 16);
-		memcpy(s.dst.a, L->dst_ip, fam == 4 ? 4 : 16);
-		s.proto = L->ip_proto;
-	}
-	if (L->have & FLOWREC_PORTS) {
-		s.sport = L->src_port;
-		s.dport = L->dst_port;
-	}
-	s.ttl = (L->have & FLOWREC_TTL) ? L->ip_ttl : -1;
+	s.src = f.src;
+	s.dst = f.dst;
+	s.proto = f.proto;
+	s.sport = f.sport;
+	s.dport = f.dport;
+	s.ttl = f.ttl;
 	s.sampling_rate = rec->sampling_rate ? rec->sampling_rate : 1;
-	bh_observe(e->bh, &s, now_wall_ms());
+	bh_observe(e->bh, &s, now ? now : now_wall_ms());
 }
 
 /* Stage 1: filters, keys, hashes, and the index slots prefetched. */
@@ -666,6 +683,7 @@ engine_sample(struct engine *e, const struct sflow_datagram *dg,
 	struct flowtab_src src = { 0 };
 	struct flow_rec rec;
 	struct topo_hit hit;
+	bool have_in;
 
 	if (e->use_counters &&
 	    (s->tag == SFLOW_SAMPLE_COUNTERS ||
@@ -684,8 +702,10 @@ engine_sample(struct engine *e, const struct sflow_datagram *dg,
 		drain(s);
 		return;
 	}
+	have_in = e->topo != NULL && rec.input.format == SFLOW_IF_INDEX &&
+	    topo_lookup(e->topo->graph, &rec.agent, rec.input.value, &hit);
 	if (e->bh != NULL && e->topo != NULL)
-		blackhole_signals(e, &rec);
+		blackhole_signals(e, &rec, have_in ? &hit : NULL);
 	if (e->n_flows == 0)
 		return;
 	e->samples++;
@@ -696,9 +716,7 @@ engine_sample(struct engine *e, const struct sflow_datagram *dg,
 	 * port), so counting only these counts each packet once. Core: it
 	 * arrived over a fabric link.
 	 */
-	if (e->topo != NULL && rec.input.format == SFLOW_IF_INDEX &&
-	    topo_lookup(e->topo->graph, &rec.agent, rec.input.value, &hit) &&
-	    hit.port != NULL) {
+	if (have_in && hit.port != NULL) {
 		src.edge = hit.port->edge;
 		src.core = hit.link != NULL;
 	}
