@@ -169,6 +169,21 @@ snap_free(struct snap *s)
 }
 
 /*
+ * A reading of socket k's cumulative drop counter (it wraps at 2^32).
+ * Readings come from two places, SO_MEMINFO now and SO_RXQ_OVFL stamped
+ * on each datagram when it was queued, so an older (smaller) value can
+ * arrive after a newer one: only a forward step counts.
+ */
+static void
+drops_seen(struct ingest *in, int k, uint32_t v)
+{
+	if ((int32_t)(v - in->ovfl[k]) > 0) {
+		in->kernel_drops += (uint32_t)(v - in->ovfl[k]);
+		in->ovfl[k] = v;
+	}
+}
+
+/*
  * SO_RXQ_OVFL only comes with the next datagram: drops at the end of a
  * burst would stay unseen until more traffic came. The socket's drop
  * counter (SO_MEMINFO) is read at each publish as well.
@@ -185,9 +200,7 @@ meminfo_drops(struct ingest *in)
 		        0 ||
 		    len <= SK_MEMINFO_DROPS * sizeof(uint32_t))
 			continue;
-		in->kernel_drops +=
-		    (uint32_t)(mi[SK_MEMINFO_DROPS] - in->ovfl[k]);
-		in->ovfl[k] = mi[SK_MEMINFO_DROPS];
+		drops_seen(in, k, mi[SK_MEMINFO_DROPS]);
 	}
 #else
 	(void)in;
@@ -302,9 +315,7 @@ drain(struct ingest *in, int k)
 					memcpy(&v, CMSG_DATA(cm), sizeof(v));
 					/* cumulative per socket; wraps at 2^32
 					 */
-					in->kernel_drops +=
-					    (uint32_t)(v - in->ovfl[k]);
-					in->ovfl[k] = v;
+					drops_seen(in, k, v);
 				}
 			}
 			if (len > in->dgram_max)
