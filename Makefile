@@ -182,6 +182,7 @@ bench:
 		$(filter-out $(BENCH_BUILD)/obj/daemon/main.o,$(DAEMON:%.c=$(BENCH_BUILD)/obj/%.o)) \
 		$(BENCH_BUILD)/libfabmon.a $(LIBS)
 	$(CC) $(CFLAGS_ALL) -O2 -o $(BENCH_BUILD)/blast bench/blast.c bench/gen.c
+	$(CC) $(CFLAGS_ALL) -O2 -o $(BENCH_BUILD)/recvcount bench/recvcount.c
 	$(CC) $(CFLAGS_ALL) -O2 -o $(BENCH_BUILD)/flowtab_bench \
 		bench/flowtab_bench.c $(BENCH_BUILD)/libfabmon.a -lm
 	$(BENCH_BUILD)/engine_bench 10

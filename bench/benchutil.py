@@ -69,7 +69,8 @@ def thread_times(pid):
 
 
 def group_pids(pgid):
-    """The processes in process group pgid (a peer and its children)."""
+    """The live processes in process group pgid (a peer and its
+    children); zombies are left out."""
     out = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -82,7 +83,7 @@ def group_pids(pgid):
         # The command may hold spaces and parentheses: fields follow the
         # last ')'. pgrp is the 3rd of them (state, ppid, pgrp).
         rest = st[st.rfind(")") + 2:].split()
-        if len(rest) > 2 and int(rest[2]) == pgid:
+        if len(rest) > 2 and int(rest[2]) == pgid and rest[0] != "Z":
             out.append(int(d))
     return out
 

@@ -70,9 +70,9 @@ def prefill(db, days=7, now=None):
     "links", "from", "to", "seconds", "bytes"}."""
     t0 = time.monotonic()
     now = int(time.time()) if now is None else int(now)
-    # An hour inside the retention; up to the last whole minute.
+    # One to two hours inside the retention; up to the last whole minute.
     start = (now - days * 86400) // 3600 * 3600 + 2 * 3600
-    end = now // 60 * 60 - 60
+    end = now // 60 * 60
     # The first hour the store's rollup has not done (store.c: an hour is
     # complete 120 s after it ends).
     rollup_next = (now - 120) // 3600 * 3600

@@ -1,29 +1,41 @@
 #!/usr/bin/env python3
-"""lossless.py: fabmond's maximum lossless sFlow ingest rate, decode only and
-with 10 flow definitions (the same as bench/engine_bench.c's), end to end.
+"""lossless.py: the maximum lossless sFlow ingest rate of fabmond and of
+its peers, on the same datagrams, end to end.
 
-It starts fabmond on free loopback ports, then, for each mode, searches for
-the highest rate at which bench/blast's datagrams all arrive and are all
-counted: an exponential ramp from --start, a bisection to within 5% (10% with
---quick), and the result repeated to confirm it (bench/README.md). A trial
-sends 2.5 s' worth of datagrams (at least 100k unless that takes over 5 s)
-and is lossless when, between a health reading before and one after (once
-fabmond's counters stop moving):
+Rows (bench/README.md has the details):
+  fabmond decode only; 10 flows (engine_bench.c's definitions);
+  decode only with the store off (-o store.enable=0); 10 flows while a
+  thread queries the history API (on a database pre-filled with a week of
+  history, bench/fabric.py); and the peers (bench/peers.py): a bare
+  recvmmsg counter (bench/recvcount.c), nfdump's sfcapd, pmacct's sfacctd
+  with the memory and the sqlite3 plugins.
+
+For each row it searches for the highest rate at which everything blast
+sent is stored: an exponential ramp from --start, a bisection to within 5%
+(10% with --quick), and the result repeated to confirm it. A trial sends
+2.5 s' worth of datagrams (at least 50k unless that takes over 5 s). The
+collector has the last CPU to itself; blast and this script the others
+(--no-pin: all share all).
+For fabmond a trial is lossless when, between a health reading before and
+one after (once its counters stop moving):
   - ingest.datagrams went up by exactly what blast sent,
   - ingest.samples by the flow + counter samples blast sent,
   - ingest.kernelDrops, recvErrors, errors.* and agentsOverflow did not move,
   - the agents' seqLost and samplesLost did not move (blast's sequences have
     no gaps, so any gap is a datagram lost),
   - with flow definitions: "pairs" (no filter) matched every flow sample sent.
-/proc/net/udp's drops for fabmond's socket and /proc/net/snmp's
-Udp RcvbufErrors are read before and after as well and reported.
+For a peer, started afresh for each trial, what it stored must equal what
+was sent: peers.py says what that is for each one.
+/proc/net/udp's drops for the socket and /proc/net/snmp's Udp
+RcvbufErrors are read before and after as well and reported.
 
 Python 3 standard library only. It prints a table (or --json) and exits 0;
-it asserts nothing about the numbers. It exits 1 when fabmond does not start
-or a trial cannot run.
+it asserts nothing about the numbers. It exits 1 when fabmond does not
+start, a trial cannot run, or a row could not be measured at all.
 
   python3 bench/lossless.py --fabmond build/bench/fabmond \\
-      --blast build/bench/blast [--quick] [--json]
+      --blast build/bench/blast [--quick] [--json] [--no-peers] [--no-pin]
+      [--only ROW,...]
 """
 
 import argparse
@@ -36,9 +48,18 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import fabric  # noqa: E402
+import peers  # noqa: E402
+from benchutil import (busiest, free_port, log, rcvbuf_errors,  # noqa: E402
+                       set_subreaper, thread_times, udp_socket_stats)
 
 # The same definitions as engine_bench.c's defs[].
 DEFS = [
@@ -57,72 +78,45 @@ DEFS = [
              "filter": "udpdestinationport=53|tcpdestinationport=53"}),
 ]
 
-MODES = [("decode only", False), ("10 flows", True)]
+# Row keys, in the table's order (--only takes them).
+FABMOND_ROWS = ["decode", "flows", "storeoff", "queries"]
+PEER_ROWS = ["recvcount", "sfcapd", "sfacctd-memory", "sfacctd-sqlite3"]
+ROW_NAMES = {
+    "decode": "fabmond decode only",
+    "flows": "fabmond 10 flows",
+    "storeoff": "fabmond decode only, store off",
+    "queries": "fabmond 10 flows + history queries",
+}
+RCVBUF = 16 << 20
+RMEM_MAX = "/proc/sys/net/core/rmem_max"
+HISTORY_FROM = -604800
 
 
 class Fail(Exception):
     """The benchmark cannot go on: fabmond died, an API call failed."""
 
 
-def log(msg):
-    print("lossless: " + msg, file=sys.stderr, flush=True)
-
-
-def free_port(kind):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def udp_socket_stats(port):
-    """(rx_queue bytes, drops) of the 127.0.0.1:port socket, or None."""
-    want = "0100007F:%04X" % port
-    with open("/proc/net/udp") as f:
-        next(f)
-        for line in f:
-            p = line.split()
-            if p[1] == want:
-                return int(p[4].split(":")[1], 16), int(p[-1])
-    return None
-
-
-def rcvbuf_errors():
-    with open("/proc/net/snmp") as f:
-        rows = [l.split() for l in f if l.startswith("Udp:")]
-    return int(rows[1][rows[0].index("RcvbufErrors")])
-
-
-def thread_times(pid):
-    """{tid: (seconds on a CPU, seconds runnable but waiting for one)} of
-    every thread of pid (/proc/PID/task/TID/schedstat)."""
-    out = {}
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                run, wait = f.read().split()[:2]
-            out[int(tid)] = (int(run) / 1e9, int(wait) / 1e9)
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return out
-
-
 class Fabmond:
-    def __init__(self, path, workdir, opts):
+    def __init__(self, path, workdir, opts, store=True, preexec=None):
+        self.workdir = workdir
+        os.makedirs(workdir, exist_ok=True)
         self.sport = free_port(socket.SOCK_DGRAM)
         self.hport = free_port(socket.SOCK_STREAM)
         self.base = "http://127.0.0.1:%d" % self.hport
+        self.db = os.path.join(workdir, "x.db") if store else None
         self.logpath = os.path.join(workdir, "fabmond.log")
-        self.logf = open(self.logpath, "w")
+        self.logf = open(self.logpath, "a")
+        self.idle_tids = set()
+        self.ingest_tid = None
         cmd = [path, "-d", "--sflow", "127.0.0.1:%d" % self.sport,
                "--http", "127.0.0.1:%d" % self.hport,
-               "--db", os.path.join(workdir, "x.db"),
                "--state-dir", workdir, "-o", "snmp.enable=0"]
+        cmd += ["--db", self.db] if store else ["-o", "store.enable=0"]
         for o in opts:
             cmd += ["-o", o]
         self.proc = subprocess.Popen(cmd, stdout=self.logf,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT,
+                                     preexec_fn=preexec)
 
     def wait_ready(self):
         deadline = time.monotonic() + 15
@@ -224,22 +218,246 @@ def counters(h):
     return c
 
 
-class Bench:
-    def __init__(self, args, fab, workdir):
-        self.args = args
-        self.fab = fab
-        self.state = os.path.join(workdir, "blast.state")
-        self.trials = []
-        self.prev_lossless = True
-        self.idle_tids = set()
-        self.drained = None
-        self.cap = 0
-        self.mode = None
+class Hammer(threading.Thread):
+    """Queries fabmond's history API back to back, one request at a
+    time, until stopped: a link's week of minutes and the week's top flows
+    fabric-wide, in turn."""
 
-    def blast(self, to, rate, count, pool=None, sample_port=None):
+    def __init__(self, base, paths):
+        super().__init__(daemon=True)
+        self.base = base
+        self.paths = paths
+        self.halt = threading.Event()
+        self.done = {}      # path kind -> [latency seconds]
+        self.bad = {}       # "kind status" -> n
+        self.t0 = self.t1 = None
+
+    def run(self):
+        self.t0 = time.monotonic()
+        i = 0
+        while not self.halt.is_set():
+            kind, path = self.paths[i % len(self.paths)]
+            i += 1
+            t = time.monotonic()
+            try:
+                with urllib.request.urlopen(self.base + path,
+                                            timeout=30) as r:
+                    r.read()
+                    status = r.status
+            except urllib.error.HTTPError as e:
+                status = e.code
+            except OSError:
+                status = "error"
+            if status == 200:
+                self.done.setdefault(kind, []).append(time.monotonic() - t)
+            else:
+                k = "%s %s" % (kind, status)
+                self.bad[k] = self.bad.get(k, 0) + 1
+        self.t1 = time.monotonic()
+
+    def stop(self):
+        self.halt.set()
+        self.join(60)
+
+
+class FabmondTarget:
+    """One fabmond row: a running fabmond, with or without the flow
+    definitions, with or without history queries during each trial."""
+
+    def __init__(self, key, fab, flows_mode, state, queries=None,
+                 notes=()):
+        self.key = key
+        self.name = ROW_NAMES[key]
+        self.fab = fab
+        self.flows_mode = flows_mode
+        self.state = state
+        self.queries = queries       # [(kind, path)] or None
+        self.seconds = None
+        self.port = fab.sport
+        self.skip = fab.idle_tids
+        self.main_tid = fab.ingest_tid
+        self.prev_lossless = True
+        self.setup_notes = list(notes)
+        self.hammer = None
+        self.query_stats = []        # per trial: (seconds, done, bad)
+
+    def begin(self):
+        self.hb = self.fab.health()
+        self.before = counters(self.hb)
+        self.rcvbuf = self.hb["ingest"]["listen"][0]["rcvbuf"]
+        if self.queries:
+            self.hammer = Hammer(self.fab.base, self.queries)
+            self.hammer.start()
+
+    def threads(self):
+        return thread_times(self.fab.proc.pid)
+
+    def alive(self):
+        self.fab.alive()
+
+    def wait(self, sent, flow_samples):
+        """Health once fabmond has counted what was sent, or once its
+        socket has been empty for a whole publish period (what is missing
+        then is lost)."""
+        want = self.before["datagrams"] + sent
+        want_matched = self.before.get("flow.pairs.matched", 0) + \
+            flow_samples
+        deadline = time.monotonic() + 30
+        drained = None
+        while True:
+            self.fab.alive()
+            st = udp_socket_stats(self.port)
+            now = time.monotonic()
+            if st is not None and st[0] == 0:
+                if drained is None:
+                    drained = now
+            else:
+                drained = None
+            h = self.fab.health()
+            c = counters(h)
+            done = c["datagrams"] >= want and (
+                not self.flows_mode or c.get("flow.pairs.matched", 0) >=
+                want_matched)
+            # The engine's snapshot is published right after the ingest
+            # one: one more period covers a reading between the two.
+            if done or (drained and h["_taken"] > drained + 1.1) or \
+                    now > deadline:
+                return h
+            time.sleep(0.2)
+
+    def settle(self, res, bench):
+        self.wait(res["sent"], res["flowSamples"])
+        # One more datagram: fabmond learns the kernel's drop count
+        # (SO_RXQ_OVFL) only with the next datagram it receives, so drops
+        # at the end of this trial would otherwise show in the next one.
+        self.flush, _, _ = bench.blast("127.0.0.1:%d" % self.port, 0, 1,
+                                       self.state, pool=1)
+        self.sent = res["sent"] + self.flush["sent"]
+        self.fs = res["flowSamples"] + self.flush["flowSamples"]
+        self.cs = res["counterSamples"] + self.flush["counterSamples"]
+        self.after = counters(self.wait(self.sent, self.fs))
+
+    def count(self, res):
+        d = {k: self.after.get(k, 0) - self.before.get(k, 0)
+             for k in self.after}
+        checks = {
+            "datagrams": d["datagrams"] == self.sent,
+            "samples": d["samples"] == self.fs + self.cs,
+            "kernelDrops": d["kernelDrops"] == 0,
+            "errors": d["errors"] == 0 and d["recvErrors"] == 0 and
+            d["agentsOverflow"] == 0,
+        }
+        # A datagram lost at the end of a trial shows as a sequence gap
+        # only when its agent's next datagram arrives, in the next trial.
+        if self.prev_lossless:
+            checks["sequence"] = d["seqLost"] == 0 and d["samplesLost"] == 0
+        if self.flows_mode:
+            checks["pairs matched"] = d.get("flow.pairs.matched") == self.fs
+        self.prev_lossless = all(checks.values())
+        return {"checks": checks, "delta": d, "sent": self.sent,
+                "flowSamples": self.fs, "counterSamples": self.cs,
+                "lost": self.sent - d["datagrams"],
+                "retries": self.flush["retries"]}
+
+    def end(self):
+        if self.hammer is not None:
+            self.hammer.stop()
+            h = self.hammer
+            self.query_stats.append((h.t1 - h.t0, h.done, h.bad))
+            self.hammer = None
+
+    def notes(self, t):
+        """Notes for the row, given the trial that counts."""
+        out = list(self.setup_notes)
+        if self.queries and self.query_stats:
+            # Over every trial of the row.
+            secs = sum(s for s, _, _ in self.query_stats)
+            lat = {}
+            bad = {}
+            for _, done, b in self.query_stats:
+                for k, v in done.items():
+                    lat.setdefault(k, []).extend(v)
+                for k, v in b.items():
+                    bad[k] = bad.get(k, 0) + v
+            n = sum(len(v) for v in lat.values())
+            parts = []
+            for k in sorted(lat):
+                v = sorted(lat[k])
+                parts.append("%s median %.0f ms" % (k, 1e3 * v[len(v) // 2]))
+            out.append("history queries during the trials: %.1f/s (%s)%s" % (
+                n / secs if secs else 0, ", ".join(parts),
+                "; failed: " + ", ".join("%s x%d" % kv for kv in
+                                         sorted(bad.items())) if bad else ""))
+        return out
+
+
+class PeerTarget:
+    """A peers.Peer, as a row: started for each trial."""
+
+    def __init__(self, peer):
+        self.peer = peer
+        self.key = peer.key
+        self.name = peer.name
+        self.state = peer.state
+        self.seconds = peer.trial_seconds
+        self.skip = set()
+        self.main_tid = None
+        self.prev_lossless = True
+        self.dup_trials = 0
+
+    @property
+    def port(self):
+        return self.peer.port
+
+    def begin(self):
+        self.peer.begin()
+        rb = self.peer.kernel_rcvbuf
+        self.rcvbuf = rb // 2 if rb else RCVBUF
+
+    def threads(self):
+        return self.peer.threads()
+
+    def alive(self):
+        self.peer.alive()
+
+    def settle(self, res, bench):
+        self.peer.settle(res)
+
+    def count(self, res):
+        out = self.peer.count(res)
+        out.setdefault("sent", res["sent"])
+        out.setdefault("flowSamples", res["flowSamples"])
+        out.setdefault("counterSamples", res["counterSamples"])
+        if any(k.endswith("duplicated") and not ok
+               for k, ok in out["checks"].items()):
+            self.dup_trials += 1
+        return out
+
+    def end(self):
+        self.peer.end()
+
+    def notes(self, t):
+        out = [self.peer.setup]
+        rb = t.get("rcvbuf")
+        if rb and rb != RCVBUF:
+            out.append("SO_RCVBUF %d (asked %d)" % (rb, RCVBUF))
+        if self.dup_trials:
+            out.append("stored MORE than was sent in %d trial(s)" %
+                       self.dup_trials)
+        return out + t.get("peerNotes", [])
+
+
+class Bench:
+    def __init__(self, args, workdir):
+        self.args = args
+        self.workdir = workdir
+        self.trials = []
+        self.cap = 0
+
+    def blast(self, to, rate, count, state, pool=None, sample_port=None):
         """Runs blast; returns its JSON, peak rx_queue and CPU seconds."""
         cmd = [self.args.blast, "--to", to, "--rate", str(int(rate)),
-               "--count", str(count), "--state", self.state]
+               "--count", str(count), "--state", state]
         if pool is not None:
             cmd += ["--pool", str(pool)]
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -271,141 +489,116 @@ class Bench:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
         try:
-            # Its own sequence state: this is not fabmond's stream.
-            saved, self.state = self.state, self.state + ".max"
-            res, _, _ = self.blast("127.0.0.1:%d" % port, 0,
-                                   self.args.min_count * 2)
+            # Its own sequence state: this is no collector's stream.
+            res, _, _ = self.blast(
+                "127.0.0.1:%d" % port, 0, self.args.min_count * 2,
+                os.path.join(self.workdir, "blast.max.state"))
         finally:
-            self.state = saved
             s.close()
         return res["rate"]
 
-    def settle(self, sent, flow_samples, flows_mode, before):
-        """Health once fabmond has counted what was sent, or once its
-        socket has been empty for a whole publish period (what is missing
-        then is lost)."""
-        want = before["datagrams"] + sent
-        want_matched = before.get("flow.pairs.matched", 0) + flow_samples
+    def wait_drained(self, tg):
+        """(when, thread times) as the socket is first seen empty: the
+        collector's busy time ends there."""
         deadline = time.monotonic() + 30
-        drained = None
-        while True:
-            self.fab.alive()
-            st = udp_socket_stats(self.fab.sport)
-            now = time.monotonic()
-            if st is not None and st[0] == 0:
-                if drained is None:
-                    drained = now
-                    self.drained = (now, thread_times(self.fab.proc.pid))
-            else:
-                drained = None
-            h = self.fab.health()
-            c = counters(h)
-            done = c["datagrams"] >= want and (
-                not flows_mode or c.get("flow.pairs.matched", 0) >=
-                want_matched)
-            # The engine's snapshot is published right after the ingest
-            # one: one more period covers a reading between the two.
-            if done or (drained and h["_taken"] > drained + 1.1) or \
-                    now > deadline:
-                return h
-            time.sleep(0.2)
+        while time.monotonic() < deadline:
+            tg.alive()
+            st = udp_socket_stats(tg.port)
+            if st is None or st[0] == 0:
+                break
+            time.sleep(0.01)
+        return time.monotonic(), tg.threads()
 
-    def trial(self, rate, flows_mode):
+    def trial(self, tg, rate):
         a = self.args
         # At least min_count datagrams, but not more than 5 s' worth.
         r = rate or self.cap
-        count = int(max(r * a.seconds, min(a.min_count, r * 5)))
-        to = "127.0.0.1:%d" % self.fab.sport
-        hb = self.fab.health()
-        before = counters(hb)
-        udp0 = udp_socket_stats(self.fab.sport)
-        rbe0 = rcvbuf_errors()
-        tk0 = thread_times(self.fab.proc.pid)
-        t0 = time.monotonic()
-        res, peak, bcpu = self.blast(to, rate, count,
-                                     sample_port=self.fab.sport)
-        t_send = time.monotonic() - t0
-        self.drained = None
-        self.settle(res["sent"], res["flowSamples"], flows_mode, before)
-        # The ingest thread's CPU while it had datagrams to read: from the
-        # start to when its socket was first seen empty.
-        t_busy, tk1 = self.drained or (time.monotonic(),
-                                       thread_times(self.fab.proc.pid))
-        t_busy = max(t_busy - t0, t_send)
-        # One more datagram: fabmond learns the kernel's drop count
-        # (SO_RXQ_OVFL) only with the next datagram it receives, so drops
-        # at the end of this trial would otherwise show in the next one.
-        flush, _, _ = self.blast(to, 0, 1, pool=1)
-        sent = res["sent"] + flush["sent"]
-        fs = res["flowSamples"] + flush["flowSamples"]
-        cs = res["counterSamples"] + flush["counterSamples"]
-        after = counters(self.settle(sent, fs, flows_mode, before))
-        udp1 = udp_socket_stats(self.fab.sport)
-        rbe1 = rcvbuf_errors()
-        d = {k: after.get(k, 0) - before.get(k, 0) for k in after}
-        checks = {
-            "datagrams": d["datagrams"] == sent,
-            "samples": d["samples"] == fs + cs,
-            "kernelDrops": d["kernelDrops"] == 0,
-            "errors": d["errors"] == 0 and d["recvErrors"] == 0 and
-            d["agentsOverflow"] == 0,
-        }
-        # A datagram lost at the end of a trial shows as a sequence gap
-        # only when its agent's next datagram arrives, in the next trial.
-        if self.prev_lossless:
-            checks["sequence"] = d["seqLost"] == 0 and d["samplesLost"] == 0
-        if flows_mode:
-            checks["pairs matched"] = d.get("flow.pairs.matched") == fs
-        # The ingest thread: the busiest one, bar those busy while idle.
-        run, wait = max(((tk1[t][0] - tk0.get(t, (0, 0))[0],
-                          tk1[t][1] - tk0.get(t, (0, 0))[1])
-                         for t in tk1 if t not in self.idle_tids),
-                        default=(0, 0))
+        secs = tg.seconds or a.seconds
+        count = int(max(r * secs, min(a.min_count, r * 5)))
+        tg.begin()
+        try:
+            port = tg.port
+            udp0 = udp_socket_stats(port)
+            rbe0 = rcvbuf_errors()
+            tk0 = tg.threads()
+            t0 = time.monotonic()
+            res, peak, bcpu = self.blast("127.0.0.1:%d" % port, rate,
+                                         count, tg.state, sample_port=port)
+            t_send = time.monotonic() - t0
+            t_drained, tk1 = self.wait_drained(tg)
+            t_busy = max(t_drained - t0, t_send)
+            tg.settle(res, self)
+            udp1 = udp_socket_stats(port)
+            rbe1 = rcvbuf_errors()
+            out = tg.count(res)
+        finally:
+            tg.end()
+        checks = out["checks"]
+        # fabmond's ingest thread, else the collector's busiest thread,
+        # bar those busy while idle; and the busiest of the others.
+        if tg.main_tid in tk1:
+            m = tg.main_tid
+            run = tk1[m][0] - tk0.get(m, (0, 0))[0]
+            wait = tk1[m][1] - tk0.get(m, (0, 0))[1]
+            other, _ = busiest(tk0, tk1, set(tg.skip) | {m})
+        else:
+            run, wait = busiest(tk0, tk1, tg.skip)
+            other = None
         t = {
-            "mode": self.mode,
+            "mode": tg.name,
+            "row": tg.key,
             # A trial as fast as blast goes counts as asking for what it
             # reached, so that the search can bisect below it.
             "requested": rate or res["rate"],
             "atCap": rate == 0,
             "rate": res["rate"],
-            "sent": sent,
-            "flowSamples": fs,
-            "counterSamples": cs,
+            "sent": out["sent"],
+            "flowSamples": out["flowSamples"],
+            "counterSamples": out["counterSamples"],
             "flowSamplesPerS": res["flowSamples"] / res["seconds"]
             if res["seconds"] > 0 else 0,
             "seconds": res["seconds"],
-            "blastRetries": res["retries"] + flush["retries"],
+            "blastRetries": res["retries"] + out.get("retries", 0),
             "lossless": all(checks.values()),
             "failed": [k for k, ok in checks.items() if not ok],
-            "lost": sent - d["datagrams"],
-            "delta": d,
+            "lost": out["lost"],
+            "stored": out.get("stored"),
+            "peerNotes": out.get("notes", []),
+            "delta": out.get("delta", {}),
             "udpDrops": udp1[1] - udp0[1] if udp0 and udp1 else None,
             "rcvbufErrors": rbe1 - rbe0,
             "peakQueueBytes": peak,
-            "rcvbuf": hb["ingest"]["listen"][0]["rcvbuf"],
+            "rcvbuf": tg.rcvbuf,
             "ingestThreadCpu": run / t_busy,
             "ingestThreadWait": wait / t_busy,
+            "otherThreadCpu": None if other is None else other / t_busy,
             "blastCpu": bcpu / max(t_send, 1e-9),
             "blastKeptUp": rate == 0 or res["rate"] >= 0.97 * rate,
         }
         self.trials.append(t)
-        self.prev_lossless = t["lossless"]
-        log("  %8s/s -> sent %7d at %7.0f/s, queue peak %3.0f%%, ingest "
+        log("  %8s/s -> sent %7d at %7.0f/s, queue peak %3.0f%%, %s "
             "thread %3.0f%% CPU %3.0f%% waiting: %s%s" % (
-            "max" if rate == 0 else "%.0f" % rate, sent, res["rate"],
-            100.0 * peak / (2 * t["rcvbuf"]), 100 * t["ingestThreadCpu"],
-            100 * t["ingestThreadWait"],
-            "lossless" if t["lossless"] else
-            "LOSS (%s; %d datagrams lost, udp drops %s)" % (
-                ", ".join(t["failed"]), t["lost"], t["udpDrops"]),
-            "" if t["blastKeptUp"] else " [blast could not keep up]"))
+                "max" if rate == 0 else "%.0f" % rate, t["sent"],
+                res["rate"], 100.0 * peak / (2 * t["rcvbuf"]),
+                "ingest" if tg.main_tid else "busiest",
+                100 * t["ingestThreadCpu"], 100 * t["ingestThreadWait"],
+                "lossless" if t["lossless"] else
+                "LOSS (%s; %d lost, udp drops %s)" % (
+                    ", ".join(t["failed"]), t["lost"], t["udpDrops"]),
+                "" if t["blastKeptUp"] else " [blast could not keep up]"))
         return t
 
-    def search(self, name, flows_mode, cap):
+    def search(self, tg, cap):
         a = self.args
-        self.mode = name
         log("%s: searching from %.0f/s (blast's limit %.0f/s)" % (
-            name, a.start, cap))
+            tg.name, a.start, cap))
+        mine = []
+
+        def run(rate):
+            t = self.trial(tg, rate)
+            mine.append(t)
+            return t
+
         best = None    # the fastest lossless trial
         bad = None     # the lowest requested rate that lost
         limited = False
@@ -413,7 +606,7 @@ class Bench:
         # Ramp up until a trial loses or blast is the limit.
         while True:
             at_cap = rate >= cap
-            t = self.trial(0 if at_cap else rate, flows_mode)
+            t = run(0 if at_cap else rate)
             if not t["lossless"]:
                 bad = t["requested"]
                 break
@@ -428,17 +621,17 @@ class Bench:
             rate = a.start
             while best is None and rate > 1000:
                 rate /= a.ramp
-                t = self.trial(rate, flows_mode)
+                t = run(rate)
                 if t["lossless"]:
                     best = t
                 else:
                     bad = rate
             if best is None:
-                return self.result(name, None, False, False, flows_mode)
+                return self.result(tg, mine, None, False, False)
         while not limited and bad is not None and \
                 bad > best["requested"] * (1 + a.precision):
             mid = math.sqrt(best["requested"] * bad)
-            t = self.trial(mid, flows_mode)
+            t = run(mid)
             if t["lossless"]:
                 best = t
             else:
@@ -448,7 +641,7 @@ class Bench:
         rate, at_cap = best["requested"], best["atCap"]
         passes, confirmed = 1, None
         for _ in range(4):
-            t = self.trial(0 if at_cap else rate, flows_mode)
+            t = run(0 if at_cap else rate)
             if t["lossless"]:
                 passes += 1
                 if passes >= 2:
@@ -462,46 +655,65 @@ class Bench:
         if confirmed is None:
             # A noisy machine: take the fastest lossless trial slower than
             # every trial that lost, so that no result contradicts it.
-            mine = [t for t in self.trials if t["mode"] == name]
             floor = min((t["requested"] for t in mine if not t["lossless"]),
                         default=math.inf)
             best = max((t for t in mine if t["lossless"] and
                         t["requested"] < floor),
                        key=lambda t: t["requested"], default=None)
-        return self.result(name, confirmed or best, confirmed is not None,
-                           limited, flows_mode)
+        return self.result(tg, mine, confirmed or best,
+                           confirmed is not None, limited)
 
-    def result(self, name, t, ok, limited, flows_mode):
-        r = {"mode": name, "flowDefinitions": len(DEFS) if flows_mode else 0,
-             "losslessRate": None, "flowSamplesPerS": None,
-             "confirmed": False, "blastLimited": limited, "notes": []}
+    def result(self, tg, mine, t, ok, limited):
+        r = {"row": tg.key, "mode": tg.name, "losslessRate": None,
+             "flowSamplesPerS": None, "confirmed": False,
+             "blastLimited": limited, "trials": len(mine), "notes": []}
         if t is None:
             r["notes"].append("no rate was lossless below every lossy one")
+            r["notes"] += tg.notes({})
             return r
         r.update(losslessRate=round(t["rate"]),
                  flowSamplesPerS=round(t["flowSamplesPerS"]),
                  confirmed=ok, trial=t)
-        mine = [x for x in self.trials if x["mode"] == name]
         once = max((x["rate"] for x in mine if x["lossless"]), default=0)
         notes = r["notes"]
         if limited:
-            notes.append("blast's limit: fabmond may go faster")
+            notes.append("blast's limit: it may go faster")
         notes.append("confirmed" if ok else "NOT confirmed: the fastest "
                      "lossless trial below every lossy one")
         if not ok and once > t["rate"]:
             notes.append("fastest lossless trial %.0f/s" % once)
-        notes.append("ingest thread %.0f%% CPU, %.0f%% waiting for one" % (
+        notes.append("%s %.0f%% CPU, %.0f%% waiting for one" % (
+            "ingest thread" if tg.main_tid else "busiest thread",
             100 * t["ingestThreadCpu"], 100 * t["ingestThreadWait"]))
+        if t.get("otherThreadCpu") and t["otherThreadCpu"] >= 0.2:
+            notes.append("busiest other thread %.0f%% CPU" %
+                         (100 * t["otherThreadCpu"]))
         notes.append("peak queue %.0f%% of rcvbuf" %
                      (100.0 * t["peakQueueBytes"] / (2 * t["rcvbuf"])))
-        # Starved: in the trials that lost, the ingest thread was often
+        # Starved: in the trials that lost, the busiest thread was often
         # runnable with no CPU to run on; the machine set the limit.
         waits = sorted(x["ingestThreadWait"] for x in mine
                        if not x["lossless"])
         if waits and waits[len(waits) // 2] > 0.2:
-            notes.append("in the lossy trials the ingest thread waited for "
-                         "a CPU %.0f%% of the time (median)" %
+            notes.append("in the lossy trials it waited for a CPU %.0f%% "
+                         "of the time (median)" %
                          (100 * waits[len(waits) // 2]))
+        lossy = [x for x in mine if not x["lossless"]]
+        if lossy and not isinstance(tg, FabmondTarget):
+            # Where the peer lost: in the kernel (socket drops) or inside.
+            inside = [x for x in lossy if not x["udpDrops"]]
+            if inside:
+                notes.append("%d of %d lossy trials had no kernel drops "
+                             "(lost inside the process)" %
+                             (len(inside), len(lossy)))
+            said = []
+            for x in lossy:
+                for n in x["peerNotes"]:
+                    n = n.rsplit(" x", 1)[0]
+                    if n not in said:
+                        said.append(n)
+            if said:
+                notes.append("in the lossy trials: " + ", ".join(said))
         d = t["delta"]
         odd = []
         if d.get("seqReordered") or d.get("seqResets"):
@@ -515,8 +727,214 @@ class Bench:
             odd.append("%d keyless" % kl)
         if t["blastRetries"]:
             odd.append("blast retried %d sends" % t["blastRetries"])
-        r["notes"] += odd
+        r["notes"] += odd + tg.notes(t)
         return r
+
+
+def build_recvcount(blast):
+    """Compiles bench/recvcount.c next to blast unless it is there and
+    newer than its source (the Makefile may build it). Returns its path,
+    or None with a log line."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    src = os.path.join(here, "recvcount.c")
+    exe = os.path.join(os.path.dirname(os.path.abspath(blast)), "recvcount")
+    if os.path.exists(exe) and os.path.getmtime(exe) >= \
+            os.path.getmtime(src):
+        return exe
+    cmd = [os.environ.get("CC", "cc"), "-std=c11", "-D_GNU_SOURCE", "-Wall",
+           "-Wextra", "-O2", "-o", exe, src]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        log("%s: %s" % (" ".join(cmd), p.stderr.strip()))
+        return None
+    return exe
+
+
+def find_ingest_thread(fab, bench, state):
+    """fabmond's ingest thread (it decodes and runs the flow engine): the
+    thread that works most while 10,000 datagrams come at 20,000/s, well
+    below any rate that loses (so that no kernel drop is left to show in
+    the first trial). Their sequence numbers continue in state."""
+    before = fab.health()["ingest"]["datagrams"]
+    t0 = thread_times(fab.proc.pid)
+    res, _, _ = bench.blast("127.0.0.1:%d" % fab.sport, 20000, 10000, state)
+    deadline = time.monotonic() + 10
+    while fab.health()["ingest"]["datagrams"] < before + res["sent"] and \
+            time.monotonic() < deadline:
+        time.sleep(0.1)
+    t1 = thread_times(fab.proc.pid)
+    work = sorted(((t1[t][0] - t0.get(t, (0, 0))[0], t) for t in t1
+                   if t not in fab.idle_tids), reverse=True)
+    return work[0][1] if work else None
+
+
+def start_fabmond(args, workdir, store, preexec, bench, state,
+                  prefill=False):
+    """A fabmond with blast's fabric as its topology, its built-in flow
+    definitions deleted (unless --keep-builtin), its ingest thread found;
+    with prefill, on a database that holds a week of history first.
+    Returns (fabmond, idle [(tid, share)], builtin names, prefill info or
+    None)."""
+    info = None
+    if prefill:
+        # fabmond makes the schema; then it stops and the history goes in.
+        f0 = Fabmond(args.fabmond, workdir, args.opt, store, preexec)
+        try:
+            f0.wait_ready()
+        finally:
+            f0.stop()
+        log("pre-filling %s with a week of history" % f0.db)
+        info = fabric.prefill(f0.db)
+        log("  %d link minutes, %d link hours, %d top flows for %d links, "
+            "%.0f MB in %.1f s" % (info["linkMinutes"], info["linkHours"],
+                                   info["topRows"], info["links"],
+                                   info["bytes"] / 1e6, info["seconds"]))
+    fab = Fabmond(args.fabmond, workdir, args.opt, store, preexec)
+    fab.wait_ready()
+    log("fabmond %d (store %s): sflow 127.0.0.1:%d, http 127.0.0.1:%d" % (
+        fab.proc.pid, "on" if store else "off", fab.sport, fab.hport))
+    _, body = fab.request("PUT", "/topology/json", fabric.topology())
+    log("topology: %s" % json.dumps(json.loads(body)))
+    idle = fab.busy_while_idle()
+    for tid, c in idle:
+        log("fabmond thread %d uses %.0f%% of a core while idle%s" % (
+            tid, 100 * c, ": reniced to 19" if args.nice_busy_idle
+            else ""))
+        if args.nice_busy_idle:
+            os.setpriority(os.PRIO_PROCESS, tid, 19)
+    fab.idle_tids.update(t for t, _ in idle)
+    builtin = [f["name"] for f in fab.health().get("flows", [])]
+    if builtin:
+        log("fabmond starts with flow definitions %s%s" % (
+            ", ".join(builtin), ": kept" if args.keep_builtin else
+            ": deleting them"))
+    if builtin and not args.keep_builtin:
+        for n in builtin:
+            fab.request("DELETE", "/flow/%s/json" % n)
+        fab.wait_flows(0)
+    fab.ingest_tid = find_ingest_thread(fab, bench, state)
+    log("fabmond's ingest thread: %s" % fab.ingest_tid)
+    return fab, idle, builtin, info
+
+
+def put_defs(fab, args, builtin):
+    for n, body in DEFS:
+        st, _ = fab.request("PUT", "/flow/%s/json" % n, body)
+        if st not in (200, 204):
+            raise Fail("PUT /flow/%s/json: %d" % (n, st))
+    fab.wait_flows(len(DEFS) + (len(builtin) if args.keep_builtin else 0))
+
+
+def history_paths(fab):
+    """The history queries to run, and a note when the one asked for
+    (a week of minutes, step=60) cannot be answered."""
+    names = [n for n, _, _, _, _ in fabric.links()]
+    q = urllib.parse.quote
+    step = 60
+    notes = []
+    probe = "/api/v1/history/links/%s?from=%d&step=%d" % (
+        q(names[0], safe=":"), HISTORY_FROM, step)
+    try:
+        fab.request("GET", probe, timeout=30)
+    except Fail as e:
+        # A week of minutes is 10,080 points, over the API's limit.
+        step = 120
+        notes.append("links?from=%d&step=60 answers %s: step=120 used" % (
+            HISTORY_FROM, str(e).split(": ", 1)[-1][:120]))
+    paths = []
+    for n in names:
+        paths.append(("links", "/api/v1/history/links/%s?from=%d&step=%d" % (
+            q(n, safe=":"), HISTORY_FROM, step)))
+        paths.append(("top", "/api/v1/history/top?edge=1&from=%d" %
+                      HISTORY_FROM))
+    return paths, notes
+
+
+def set_rmem_max(value):
+    """Raises net.core.rmem_max to value if it is lower, so that a peer's
+    SO_RCVBUF (no FORCE) gets what it asks for. Returns the old value to
+    restore, or None when it was high enough or could not be changed."""
+    try:
+        with open(RMEM_MAX) as f:
+            old = int(f.read())
+        if old >= value:
+            return None
+        with open(RMEM_MAX, "w") as f:
+            f.write(str(value))
+        log("net.core.rmem_max %d -> %d for the peers (restored at the "
+            "end)" % (old, value))
+        return old
+    except (OSError, ValueError) as e:
+        log("cannot raise net.core.rmem_max to %d: %s; the peers' "
+            "SO_RCVBUF is capped by it" % (value, e))
+        return None
+
+
+def restore_rmem_max(old):
+    if old is not None:
+        try:
+            with open(RMEM_MAX, "w") as f:
+                f.write(str(old))
+            log("net.core.rmem_max restored to %d" % old)
+        except OSError as e:
+            log("cannot restore net.core.rmem_max to %d: %s" % (old, e))
+
+
+def pinning(args):
+    """(collector preexec_fn, description). Pinned, the collector (every
+    thread and process of it) gets the last CPU to itself, and blast,
+    this script and what it runs (nfdump, pmacct's client) the others:
+    the peers were measured on one core, and the collector does not
+    compete with its sender."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not args.pin or len(cpus) < 2:
+        return None, "not pinned: blast and the collector share the %d " \
+            "CPUs" % len(cpus)
+    coll, rest = {cpus[-1]}, set(cpus[:-1])
+
+    def pin_collector():
+        os.sched_setaffinity(0, coll)
+    # This process and all it starts from now on, blast included.
+    os.sched_setaffinity(0, rest)
+    return pin_collector, "pinned: the collector (all its threads and " \
+        "processes) on CPU %d, blast and this script on CPU %s" % (
+            cpus[-1], ",".join(str(c) for c in sorted(rest)))
+
+
+def fmt_rate(r):
+    if r["losslessRate"] is None:
+        return "-"
+    return "%.0f%s" % (r["losslessRate"], "+" if r["blastLimited"] else "")
+
+
+def print_table(out, rows, skipped):
+    by = {r["row"]: r for r in rows}
+
+    def rate(k):
+        r = by.get(k)
+        return r["losslessRate"] if r else None
+
+    rd, rf = rate("decode"), rate("flows")
+    print("lossless ingest on loopback (blast alone: %.0f datagrams/s; %s)"
+          % (out["blastMaxRate"], out["pinning"]))
+    cols = ("tool", "lossless datagrams/s", "flow samples/s",
+            "decode only / tool", "10 flows / tool")
+    w = max([len(r["mode"]) for r in rows] + [len(n) for n, _ in skipped] +
+            [len(cols[0])])
+    print("%-*s | %20s | %14s | %18s | %15s | notes" % ((w,) + cols))
+    for r in rows:
+        x = r["losslessRate"]
+
+        def ratio(ref):
+            return "%.2f" % (ref / x) if ref and x else "-"
+        print("%-*s | %20s | %14s | %18s | %15s | %s" % (
+            w, r["mode"], fmt_rate(r),
+            "-" if r["flowSamplesPerS"] is None else
+            "%.0f" % r["flowSamplesPerS"], ratio(rd), ratio(rf),
+            "; ".join(r["notes"])))
+    for name, why in skipped:
+        print("%-*s | %20s | %14s | %18s | %15s | %s" % (
+            w, name, "-", "-", "-", "-", why))
 
 
 def main():
@@ -529,6 +947,19 @@ def main():
                     help="print the result as JSON")
     ap.add_argument("--start", type=float, default=20000,
                     help="first rate tried, datagrams/s (20000)")
+    ap.add_argument("--peers", dest="peers", action="store_true",
+                    default=True, help="measure the peers too (default)")
+    ap.add_argument("--no-peers", dest="peers", action="store_false",
+                    help="fabmond's rows only")
+    ap.add_argument("--only", metavar="ROW,...",
+                    help="these rows only, of: " +
+                    ",".join(FABMOND_ROWS + PEER_ROWS))
+    ap.add_argument("--pin", dest="pin", action="store_true", default=True,
+                    help="one CPU for the collector (the last), the others "
+                    "for blast and this script (default)")
+    ap.add_argument("--no-pin", dest="pin", action="store_false",
+                    help="let the collector, blast and this script share "
+                    "all the CPUs")
     ap.add_argument("--nice-busy-idle", action="store_true",
                     help="renice fabmond threads that use CPU while idle "
                     "to 19 (to see what they cost)")
@@ -543,7 +974,7 @@ def main():
                     help="keep the work directory (fabmond's log)")
     args = ap.parse_args()
     args.seconds = 1.5 if args.quick else 2.5
-    args.min_count = 50000 if args.quick else 100000
+    args.min_count = 30000 if args.quick else 50000
     args.precision = 0.10 if args.quick else 0.05
     args.ramp = 2.0
     for p in (args.fabmond, args.blast):
@@ -554,44 +985,90 @@ def main():
     if args.start < 2000:
         print("lossless: --start: at least 2000", file=sys.stderr)
         return 1
+    want = FABMOND_ROWS + (PEER_ROWS if args.peers else [])
+    if args.only:
+        only = [k.strip() for k in args.only.split(",") if k.strip()]
+        bad = [k for k in only if k not in FABMOND_ROWS + PEER_ROWS]
+        if bad:
+            print("lossless: --only: unknown row %s (rows: %s)" % (
+                ", ".join(bad), ",".join(FABMOND_ROWS + PEER_ROWS)),
+                file=sys.stderr)
+            return 1
+        want = [k for k in FABMOND_ROWS + PEER_ROWS if k in only]
+    coll_pin, pin_text = pinning(args)
     workdir = tempfile.mkdtemp(prefix="fabmon-lossless-")
-    fab = None
+    set_subreaper()
     t_start = time.monotonic()
+    rows, skipped, errors = [], [], []
+    idle_all, builtin, prefill_info = [], [], None
+    fab = None
+    old_rmem = None
+    bench = Bench(args, workdir)
     try:
-        fab = Fabmond(args.fabmond, workdir, args.opt)
-        fab.wait_ready()
-        log("fabmond %d: sflow 127.0.0.1:%d, http 127.0.0.1:%d" % (
-            fab.proc.pid, fab.sport, fab.hport))
-        idle = fab.busy_while_idle()
-        for tid, c in idle:
-            log("fabmond thread %d uses %.0f%% of a core while idle%s" % (
-                tid, 100 * c, ": reniced to 19" if args.nice_busy_idle
-                else ""))
-            if args.nice_busy_idle:
-                os.setpriority(os.PRIO_PROCESS, tid, 19)
-        builtin = [f["name"] for f in fab.health().get("flows", [])]
-        if builtin:
-            log("fabmond starts with flow definitions %s%s" % (
-                ", ".join(builtin), ": kept" if args.keep_builtin else
-                ": deleting them"))
-        if builtin and not args.keep_builtin:
-            for n in builtin:
-                fab.request("DELETE", "/flow/%s/json" % n)
-            fab.wait_flows(0)
-        bench = Bench(args, fab, workdir)
-        bench.idle_tids = {t for t, _ in idle}
         cap = bench.cap = bench.blast_max()
-        log("blast alone (to a socket nobody reads): %.0f datagrams/s" % cap)
-        results = []
-        for name, flows_mode in MODES:
-            if flows_mode:
-                for n, body in DEFS:
-                    st, _ = fab.request("PUT", "/flow/%s/json" % n, body)
-                    if st not in (200, 204):
-                        raise Fail("PUT /flow/%s/json: %d" % (n, st))
-                fab.wait_flows(len(DEFS) + (len(builtin)
-                                            if args.keep_builtin else 0))
-            results.append(bench.search(name, flows_mode, cap))
+        log("blast alone (to a socket nobody reads): %.0f datagrams/s"
+            % cap)
+        log(pin_text)
+        on = [k for k in ("decode", "flows", "queries") if k in want]
+        if on:
+            state = os.path.join(workdir, "blast.fabmond.state")
+            fab, idle, builtin, prefill_info = start_fabmond(
+                args, os.path.join(workdir, "store-on"), True, coll_pin,
+                bench, state, prefill="queries" in want)
+            idle_all += idle
+            defs = False
+            for k in on:
+                if k in ("flows", "queries") and not defs:
+                    put_defs(fab, args, builtin)
+                    defs = True
+                queries, notes = None, []
+                if k == "queries":
+                    queries, notes = history_paths(fab)
+                    notes = ["store pre-filled with %d link minutes and %d "
+                             "top flows" % (prefill_info["linkMinutes"],
+                                            prefill_info["topRows"])] + \
+                        notes
+                tg = FabmondTarget(k, fab, k != "decode", state, queries,
+                                   notes)
+                rows.append(bench.search(tg, cap))
+            fab.stop()
+            fab = None
+        if "storeoff" in want:
+            state = os.path.join(workdir, "blast.fabmond-storeoff.state")
+            fab, idle, b2, _ = start_fabmond(
+                args, os.path.join(workdir, "store-off"), False, coll_pin,
+                bench, state)
+            idle_all += idle
+            tg = FabmondTarget("storeoff", fab, False, state,
+                               notes=["-o store.enable=0"])
+            rows.append(bench.search(tg, cap))
+            fab.stop()
+            fab = None
+        wanted_peers = [k for k in PEER_ROWS if k in want]
+        if wanted_peers:
+            rc = build_recvcount(args.blast) if "recvcount" in want \
+                else None
+            old_rmem = set_rmem_max(RCVBUF)
+            env = peers.Env(workdir, RCVBUF, coll_pin, rc, args.keep)
+            for p in peers.all_peers(env):
+                if p.key not in wanted_peers:
+                    continue
+                why = p.missing()
+                if why:
+                    log("%s: not measured: %s" % (p.name, why))
+                    skipped.append((p.name, "not measured: " + why))
+                    errors.append(p.name)
+                    continue
+                try:
+                    rows.append(bench.search(PeerTarget(p), cap))
+                except peers.PeerFail as e:
+                    p.end()
+                    log("%s: %s" % (p.name, e))
+                    skipped.append((p.name, "could not run: %s" %
+                                    str(e).splitlines()[0]))
+                    errors.append(p.name)
+            skipped.append(("sflowtool", "not packaged in Debian: not "
+                            "measured"))
     except Fail as e:
         print("lossless: " + str(e), file=sys.stderr)
         return 1
@@ -605,53 +1082,68 @@ def main():
     finally:
         if fab is not None:
             fab.stop()
+        restore_rmem_max(old_rmem)
         if args.keep:
             log("work directory kept: " + workdir)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    r0, r1 = results[0]["losslessRate"], results[1]["losslessRate"]
-    ratio = r1 / r0 if r0 and r1 else None
-    out = {"blastMaxRate": round(cap), "modes": results, "ratio": ratio,
-           "cpus": os.cpu_count(),
+    by = {r["row"]: r for r in rows}
+
+    def rate(k):
+        return by[k]["losslessRate"] if k in by else None
+
+    def ratio(a, b):
+        return rate(a) / rate(b) if rate(a) and rate(b) else None
+
+    out = {"blastMaxRate": round(cap), "rows": rows,
+           "skipped": [{"tool": n, "why": w} for n, w in skipped],
+           "ratio": ratio("flows", "decode"),
+           "storeOffRatio": ratio("storeoff", "decode"),
+           "queriesRatio": ratio("queries", "flows"),
+           "cpus": os.cpu_count(), "pinning": pin_text,
            "builtinFlows": builtin, "builtinKept": args.keep_builtin,
+           "prefill": prefill_info,
            "busyWhileIdle": [{"tid": t, "cpu": round(c, 2),
                               "reniced": args.nice_busy_idle}
-                             for t, c in idle],
+                             for t, c in idle_all],
            "seconds": round(time.monotonic() - t_start),
            "trials": bench.trials}
     if args.json:
         print(json.dumps(out))
-        return 0
-    print("lossless ingest (fabmond on loopback; blast alone: %.0f "
-          "datagrams/s)" % cap)
-    print("%-12s | %20s | %14s | %s" % (
-        "mode", "lossless datagrams/s", "flow samples/s", "notes"))
-    for r in results:
-        print("%-12s | %20s | %14s | %s" % (
-            r["mode"],
-            "-" if r["losslessRate"] is None else
-            ("%.0f" % r["losslessRate"]) +
-            ("+" if r["blastLimited"] else ""),
-            "-" if r["flowSamplesPerS"] is None else
-            "%.0f" % r["flowSamplesPerS"],
-            "; ".join(r["notes"])))
+        return 1 if errors else 0
+    print_table(out, rows, skipped)
+    print("ratios: fabmond's lossless rate over the row's (above 1: fabmond "
+          "is faster); + marks a rate that blast could not exceed")
     if builtin:
-        print("fabmond's built-in flow definitions (%s) %s" % (
-            ", ".join(builtin), "ran in both modes (--keep-builtin)"
-            if args.keep_builtin else "were deleted first, so that decode "
-            "only has none and 10 flows has engine_bench's 10"))
-    for tid, c in idle:
+        print("fabmond's built-in flow definitions (%s) %s; with the store "
+              "off there are none" % (
+                  ", ".join(builtin), "ran in the store-on rows "
+                  "(--keep-builtin)" if args.keep_builtin else "were "
+                  "deleted first, so that decode only has none and 10 "
+                  "flows has engine_bench's 10"))
+    if any(k in by for k in FABMOND_ROWS):
+        print("fabmond's topology: blast's 50 agents as 4 spines and 46 "
+              "leaves (bench/fabric.py), PUT before the trials")
+    for tid, c in idle_all:
         print("fabmond thread %d used %.0f%% of a core while idle%s" % (
             tid, 100 * c, " (reniced to 19 for this run)"
             if args.nice_busy_idle else
             " and competes with blast and the ingest thread for the %d "
             "CPUs (--nice-busy-idle shows what it costs)" % os.cpu_count()))
-    print("ratio 10 flows / decode only: %s (the flow engine issue asks "
-          ">= 0.50)%s" % ("-" if ratio is None else "%.2f" % ratio,
-                          "; decode only was blast-limited, so the true "
-                          "ratio is lower" if results[0]["blastLimited"]
-                          else ""))
-    return 0
+    r = out["ratio"]
+    if r is not None:
+        print("ratio 10 flows / decode only: %.2f (the flow engine issue "
+              "asks >= 0.50)%s" % (r, "; decode only was blast-limited, "
+                                   "so the true ratio is lower"
+                                   if by["decode"]["blastLimited"] else ""))
+    if out["storeOffRatio"] is not None:
+        print("store off / store on, decode only: %.2f" %
+              out["storeOffRatio"])
+    if out["queriesRatio"] is not None:
+        print("with / without history queries, 10 flows: %.2f" %
+              out["queriesRatio"])
+    print("%d trials in %d s" % (len(bench.trials), out["seconds"]))
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":
