@@ -388,8 +388,7 @@ topology(struct history *h, const struct topo_snap *ts)
 		snprintf(se.detail, sizeof(se.detail), "%s", s ? s : "");
 		free(s);
 		json_decref(o);
-		if (h->in.store != NULL)
-			store_event(h->in.store, &se);
+		store_event(h->in.store, &se);
 		h->st.events++;
 	}
 	if (ts->version == h->topo_version || ts->graph->n_nodes == 0)
@@ -400,8 +399,7 @@ topology(struct history *h, const struct topo_snap *ts)
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (s != NULL) {
-		if (h->in.store != NULL)
-			store_topology(h->in.store, ts->version, s);
+		store_topology(h->in.store, ts->version, s);
 		h->st.topologies++;
 	}
 	free(s);
@@ -580,8 +578,7 @@ top_take(struct history *h, uint64_t now)
 	h->n_top = keep;
 	free(g);
 	if (n > 0)
-		if (h->in.store != NULL)
-			store_top_flows(h->in.store, rows, n);
+		store_top_flows(h->in.store, rows, n);
 	h->st.top_rows += n;
 	free(rows);
 }
@@ -637,8 +634,7 @@ blackholes(struct history *h, uint64_t now)
 		json_decref(d);
 		snprintf(se.detail, sizeof(se.detail), "%s", txt ? txt : "");
 		free(txt);
-		if (h->in.store != NULL)
-			store_event(h->in.store, &se);
+		store_event(h->in.store, &se);
 		h->st.events++;
 	}
 	/* forget the events the engine no longer shows */
@@ -679,8 +675,7 @@ thresh_cb(void *arg, uint64_t id, const void *rec)
 	snprintf(se.detail, sizeof(se.detail), "%s", s ? s : "");
 	free(s);
 	json_decref(o);
-	if (h->in.store != NULL)
-		store_event(h->in.store, &se);
+	store_event(h->in.store, &se);
 	h->st.events++;
 }
 
@@ -709,8 +704,7 @@ tick(struct history *h)
 	top_take(h, now);
 	n = rollup_take(h->ru, now, &rows);
 	if (n > 0)
-		if (h->in.store != NULL)
-			store_link_minutes(h->in.store, rows, n);
+		store_link_minutes(h->in.store, rows, n);
 	free(rows);
 	h->st.link_minutes += n;
 	h->st.ticks++;

@@ -35,7 +35,7 @@
 #define HISTORY_TOP_LINKS 100 /* links with top flows kept, per minute */
 
 struct history_in {
-	struct store *store;
+	struct store *store; /* NULL: nothing stored, link state only */
 	struct snap_slot *topo;        /* struct topo_snap */
 	struct snap_slot *engine;      /* struct engine_snap (sFlow rates) */
 	struct snap_slot *snmp;        /* struct ifc_snap (SNMP rates) */
