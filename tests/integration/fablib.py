@@ -112,3 +112,32 @@ class Fabmond:
             self.proc.kill()
             self.proc.wait()
             return None
+
+
+class Lab:
+    """One lab fabric (tests/lab/lab.sh) under its own LAB_PREFIX, and
+    fabmond's API inside it (c1's 127.0.0.1:8008, reached with curl)."""
+
+    def __init__(self, prefix):
+        self.env = dict(os.environ, LAB_PREFIX=prefix)
+        self.sh = os.path.join(ROOT, 'tests', 'lab', 'lab.sh')
+
+    def run(self, *args, check=True, **kw):
+        return subprocess.run([self.sh, *args], env=self.env, check=check,
+                              text=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, **kw)
+
+    def curl(self, path, method='GET', data=None, timeout=10):
+        cmd = ['curl', '-s', '--max-time', str(timeout), '-w',
+               '\n%{http_code}', '-X', method, f'http://127.0.0.1:8008{path}']
+        if data is not None:
+            cmd += ['-H', 'Content-Type: application/json',
+                    '--data-binary', '@-']
+        r = subprocess.run([self.sh, 'exec', 'c1', *cmd], env=self.env,
+                           input=data, stdout=subprocess.PIPE, text=True)
+        body, _, code = r.stdout.rpartition('\n')
+        return int(code or 0), body
+
+    def get(self, path):
+        code, body = self.curl(path)
+        return json.loads(body) if code == 200 else None

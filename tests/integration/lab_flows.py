@@ -21,34 +21,14 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fablib import ROOT, FABMOND, ok  # noqa: E402
+from fablib import FABMOND, ok  # noqa: E402
 import fablib  # noqa: E402
 
 PREFIX = os.environ.get('LAB_PREFIX_TEST', f'fl{os.getpid() % 10000}')
-ENV = dict(os.environ, LAB_PREFIX=PREFIX)
-LAB = os.path.join(ROOT, 'tests', 'lab', 'lab.sh')
-
-
-def lab(*args, check=True, **kw):
-    return subprocess.run([LAB, *args], env=ENV, check=check, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          **kw)
-
-
-def curl(path, method='GET', data=None):
-    cmd = ['curl', '-s', '--max-time', '5', '-w', '\n%{http_code}',
-           '-X', method, f'http://127.0.0.1:8008{path}']
-    if data is not None:
-        cmd += ['-H', 'Content-Type: application/json', '--data-binary', '@-']
-    r = subprocess.run([LAB, 'exec', 'c1', *cmd], env=ENV, input=data,
-                       stdout=subprocess.PIPE, text=True)
-    body, _, code = r.stdout.rpartition('\n')
-    return int(code or 0), body
-
-
-def get(path):
-    code, body = curl(path)
-    return json.loads(body) if code == 200 else None
+LAB_ = fablib.Lab(PREFIX)
+ENV = LAB_.env
+LAB = LAB_.sh
+lab, curl, get = LAB_.run, LAB_.curl, LAB_.get
 
 
 def put_flow(name, spec):
