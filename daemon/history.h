@@ -35,10 +35,10 @@
 #define HISTORY_TOP_LINKS 100 /* links with top flows kept, per minute */
 
 struct history_in {
-	struct store *store; /* NULL: nothing stored, link state only */
-	struct snap_slot *topo;        /* struct topo_snap */
-	struct snap_slot *engine;      /* struct engine_snap (sFlow rates) */
-	struct snap_slot *snmp;        /* struct ifc_snap (SNMP rates) */
+	struct store *store;      /* NULL: nothing stored, link state only */
+	struct snap_slot *topo;   /* struct topo_snap */
+	struct snap_slot *engine; /* struct engine_snap (sFlow rates) */
+	struct snap_slot *snmp;   /* struct ifc_snap (SNMP rates) */
 	struct logring *thresh_events; /* struct thresh_event, or NULL */
 	uint64_t started_ms;           /* the daemon's start: event refs */
 	struct snap_slot *ingest;      /* struct ingest_snap: who sends flows */
