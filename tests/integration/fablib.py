@@ -141,3 +141,29 @@ class Lab:
     def get(self, path):
         code, body = self.curl(path)
         return json.loads(body) if code == 200 else None
+
+    def fabmond(self, statedir, log, *extra):
+        """fabmond in the collector c1, seeded with leaf l1's address,
+        its HTTP API on c1's loopback; extra: more arguments."""
+        return subprocess.Popen(
+            [self.sh, 'exec', 'c1', FABMOND, '-d',
+             '--sflow', '10.99.0.101:6343', '--http', '127.0.0.1:8008',
+             '--state-dir', statedir, '--snmp-seed', '10.99.0.21',
+             '-o', 'snmp.poll_s=5', *extra],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def info(self):
+        """lab.sh info as a dict (host.h1.ip, switch.l1.mgmt, ...)."""
+        return dict(line.split('=', 1)
+                    for line in self.run('info').stdout.splitlines()
+                    if '=' in line)
+
+    def wait_links(self, n=8, timeout=30):
+        """fabmond's /api/v1/topology once it has n links, else None."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            topo = self.get('/api/v1/topology')
+            if topo and len(topo['links']) == n:
+                return topo
+            time.sleep(0.5)
+        return None

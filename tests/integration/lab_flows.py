@@ -21,7 +21,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fablib import FABMOND, ok  # noqa: E402
+from fablib import ok  # noqa: E402
 import fablib  # noqa: E402
 
 PREFIX = os.environ.get('LAB_PREFIX_TEST', f'fl{os.getpid() % 10000}')
@@ -43,23 +43,13 @@ def main():
         if not ok(r.returncode == 0, 'flows/lab up', r.stdout[-1500:]):
             return 1
         log = open(os.path.join(tmp, 'fabmond.log'), 'w')
-        procs.append(subprocess.Popen(
-            [LAB, 'exec', 'c1', FABMOND, '-d', '--sflow', '10.99.0.101:6343',
-             '--http', '127.0.0.1:8008', '--state-dir',
-             os.path.join(tmp, 'state'), '--snmp-seed', '10.99.0.21',
-             '-o', 'snmp.poll_s=5', '-o', 'engine.push_ms=500',
-             '-o', 'snmp.counters_s=3', '-o', 'sflow.counters=0'],
-            env=ENV, stdout=log, stderr=subprocess.STDOUT))
+        procs.append(LAB_.fabmond(os.path.join(tmp, 'state'), log,
+                                  '-o', 'engine.push_ms=500',
+                                  '-o', 'snmp.counters_s=3',
+                                  '-o', 'sflow.counters=0'))
         lab('wait', check=False)
-        I = dict(line.split('=', 1) for line in lab('info').stdout.splitlines()
-                 if '=' in line)
-        deadline = time.time() + 30
-        topo = None
-        while time.time() < deadline:
-            topo = get('/api/v1/topology')
-            if topo and len(topo['links']) == 8:
-                break
-            time.sleep(0.5)
+        I = LAB_.info()
+        topo = LAB_.wait_links()
         ok(topo and len(topo['links']) == 8, 'flows/topology known')
         run(I)
     finally:

@@ -26,7 +26,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fablib import FABMOND, ok  # noqa: E402
+from fablib import ok  # noqa: E402
 import fablib  # noqa: E402
 
 PREFIX = os.environ.get('LAB_PREFIX_TEST', f'st{os.getpid() % 10000}')
@@ -38,13 +38,9 @@ PAYLOAD = 1000
 
 
 def start(tmp, log):
-    return subprocess.Popen(
-        [LAB, 'exec', 'c1', FABMOND, '-d', '--sflow', '10.99.0.101:6343',
-         '--http', '127.0.0.1:8008', '--state-dir',
-         os.path.join(tmp, 'state'), '--snmp-seed', '10.99.0.21',
-         '-o', 'snmp.poll_s=5', '-o', 'snmp.counters_s=3',
-         '-o', 'sflow.counters=0', '-o', 'store.batch_ms=500'],
-        env=ENV, stdout=log, stderr=subprocess.STDOUT)
+    return LAB_.fabmond(os.path.join(tmp, 'state'), log,
+                        '-o', 'snmp.counters_s=3', '-o', 'sflow.counters=0',
+                        '-o', 'store.batch_ms=500')
 
 
 def stop(p):
@@ -76,10 +72,8 @@ def main():
             return 1
         proc = start(tmp, log)
         lab('wait', check=False)
-        I = dict(line.split('=', 1) for line in lab('info').stdout.splitlines()
-                 if '=' in line)
-        topo = wait_for(lambda: (lambda t: t if t and len(t['links']) == 8
-                                 else None)(get('/api/v1/topology')), 30)
+        I = LAB_.info()
+        topo = LAB_.wait_links()
         if not ok(topo is not None, 'store/topology discovered'):
             return 1
         proc = run(I, tmp, log, proc)
