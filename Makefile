@@ -16,12 +16,19 @@ WARN	:= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 OPT	?= -O2 -g
 SAN	?=
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SAN) $(PKG_CFLAGS) \
-	      -Idaemon -Itopology -MMD -MP
+	      -Idaemon -Itopology -Itui -MMD -MP
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 # net-snmp: only topology/snmp.c includes its headers. Take its library
 # and the one define its headers need, not its build flags.
 SNMP_LIBS := $(shell net-snmp-config --libs 2>/dev/null)
 LIBS	:= $(PKG_LIBS) $(SNMP_LIBS) -lpthread
+CURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
+
+# fabtop: tui/main.c (ncurses) and tui/conn.c (the lws client) over pure
+# tui/*.c (the frame model and the views, drawn into a grid), which go
+# into libfabmon.a with the other pure code for the unit tests and fuzzers.
+TUI_SHELL := tui/main.c tui/conn.c
+TUI_PURE := $(filter-out $(TUI_SHELL),$(wildcard tui/*.c))
 
 # Pure code (no I/O, no lws/sqlite/snmp/ncurses): the daemon, the unit
 # tests and the fuzzers all link it.
@@ -32,14 +39,14 @@ PURE	:= daemon/util.c daemon/packet.c daemon/sflow.c daemon/sflow_json.c \
 	   daemon/flowrec.c daemon/filter.c daemon/ifcounters.c \
 	   daemon/metrics.c daemon/logring.c daemon/threshold.c \
 	   topology/ifmib.c daemon/fwddef.c daemon/rollup.c daemon/trace.c \
-	   daemon/blackhole.c
+	   daemon/blackhole.c daemon/elephant.c $(TUI_PURE)
 DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
 	   daemon/api.c daemon/decode.c topology/snmp.c topology/topo.c \
 	   topology/topo_api.c daemon/engine.c daemon/flow_api.c \
 	   daemon/counters.c daemon/metric_api.c daemon/forward.c \
 	   daemon/fwd_api.c daemon/thresholds.c daemon/thresh_api.c \
 	   daemon/store.c daemon/history.c daemon/hist_api.c \
-	   daemon/trace_api.c
+	   daemon/trace_api.c daemon/ws.c daemon/topn.c
 UNIT	:= $(wildcard tests/unit/test_*.c)
 FUZZ	:= $(wildcard tests/fuzz/fuzz_*.c)
 
@@ -48,6 +55,8 @@ DAEMON_O := $(DAEMON:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT:tests/unit/%.c=$(BUILD)/tests/%)
 REPLAY_BIN := $(FUZZ:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
+
+.PHONY: web-deps
 .PHONY: all deps test check unit fuzz bench demo run lab-up lab-down \
 	install format format-check clean test-bins
 
@@ -64,6 +73,9 @@ $(BUILD)/libfabmon.a: $(PURE_O)
 
 $(BUILD)/fabmond: $(DAEMON_O) $(BUILD)/libfabmon.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/fabtop: $(TUI_SHELL:%.c=$(BUILD)/obj/%.o) $(BUILD)/libfabmon.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) $(CURSES_LIBS)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/t.h tests/unit/labwalk.h $(BUILD)/libfabmon.a
 	@mkdir -p $(dir $@)
@@ -109,7 +121,8 @@ DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev \
 	libsqlite3-dev sqlite3 libsnmp-dev libncurses-dev \
 	python3 tshark pmacct lldpd snmpd snmp keepalived hping3 tmux \
 	iptables iproute2 ethtool iputils-ping procps psmisc curl \
-	clang-format socat prometheus nfdump nfdump-sflow
+	clang-format socat prometheus nfdump nfdump-sflow \
+	chromium iperf3
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -124,6 +137,20 @@ deps:
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
 		--no-install-recommends $$missing; rc=$$?; \
 	$$SUDO rm -f /usr/sbin/policy-rc.d; exit $$rc
+	@$(MAKE) --no-print-directory web-deps
+
+# npm packages: the web page's front-end libraries (web/, served by
+# fabmond from web/node_modules; no build step) and the browser tests'
+# playwright-core (tests/e2e/). `npm ci` only when a lock file changed.
+NPM_DIRS := web tests/e2e
+web-deps:
+	@for d in $(NPM_DIRS); do \
+		[ -f $$d/package-lock.json ] || continue; \
+		if [ $$d/node_modules/.package-lock.json -nt $$d/package-lock.json ]; then \
+			echo "deps: $$d/node_modules up to date"; continue; fi; \
+		echo "deps: npm ci in $$d"; \
+		(cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+	done
 
 # ---- tests ------------------------------------------------------------
 ASAN_BUILD := build/asan
@@ -148,7 +175,7 @@ fuzz: deps
 		n=$$(basename $$f .c | sed 's/^fuzz_//'); \
 		$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 \
 			-fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
-			-Idaemon -Itopology -o build/fuzz/$$n $$f $(PURE) $(PKG_LIBS); \
+			-Idaemon -Itopology -Itui -o build/fuzz/$$n $$f $(PURE) $(PKG_LIBS); \
 		mkdir -p build/fuzz/corpus-$$n; \
 		echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
 		build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) \

@@ -9,6 +9,9 @@
  * buffer, then lws writes it out as the socket allows. Nothing blocks.
  */
 #include <arpa/inet.h>
+#include <assert.h>
+#include <limits.h>
+#include <unistd.h>
 #include <libwebsockets.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -25,6 +28,7 @@
 #include "log.h"
 #include "logring.h"
 #include "util.h"
+#include "ws.h"
 
 struct pss {
 	/* Parked long-polls: a list on the api_ctx, service thread only. */
@@ -257,6 +261,7 @@ health(struct api_ctx *api)
 	json_object_set_new(o, "topology", topology_health(api));
 	json_object_set_new(o, "flows", flows_health(api));
 	json_object_set_new(o, "forwarding", api_forwarding_json(api));
+	json_object_set_new(o, "ws", api_ws_health(api));
 	json_object_set_new(o, "store", store_h);
 	json_object_set_new(o, "agents", agents);
 	out = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
@@ -391,6 +396,17 @@ h_version(struct api_ctx *api, const struct req *q, struct reply *r)
  * Handlers run on the lws service thread: they read snapshots or queue
  * work for another thread, and never block.
  */
+/* GET /api/v1/ha: the VRRP role (STANDALONE without keepalived). */
+static void
+h_ha(struct api_ctx *api, const struct req *q, struct reply *r)
+{
+	(void)q;
+	api_reply_json(r, HTTP_STATUS_OK,
+	    json_pack("{s:s, s:I, s:n, s:n, s:n}", "role", "STANDALONE",
+	        "since", (json_int_t)api->started_ms, "instance", "peer",
+	        "vip"));
+}
+
 static const struct route routes[] = {
 	{ LWSHUMETH_GET, "/api/v1/health", h_health },
 	{ LWSHUMETH_GET, "/agents/json", h_agents },
@@ -422,6 +438,9 @@ static const struct route routes[] = {
 	{ LWSHUMETH_GET, "/api/v1/events", api_store_events },
 	{ LWSHUMETH_GET, "/api/v1/blackholes", api_blackholes },
 	{ LWSHUMETH_GET, "/api/v1/links", api_links },
+	{ LWSHUMETH_GET, "/api/v1/ha", h_ha },
+	{ LWSHUMETH_GET, "/api/v1/top", api_top },
+	{ LWSHUMETH_GET, "/api/v1/top/link/*", api_top_link },
 	{ LWSHUMETH_GET, "/api/v1/prometheus", api_prometheus_fabmon },
 	{ LWSHUMETH_POST, "/api/v1/trace", api_trace_post },
 	{ LWSHUMETH_GET, "/api/v1/trace", api_trace_list },
@@ -484,6 +503,21 @@ route(struct api_ctx *api, struct req *q, struct reply *r)
 		api_reply_error(r, HTTP_STATUS_NOT_FOUND, "no such resource");
 }
 
+void
+api_call(struct api_ctx *api, int method, const char *path, const char *query,
+    const char *body, size_t len, struct reply *r)
+{
+	struct req q = { .method = method,
+		.path = path,
+		.query = query,
+		.body = body,
+		.body_len = len };
+
+	memset(r, 0, sizeof(*r));
+	route(api, &q, r);
+	assert(!r->wait); /* no long-poll is reachable from here */
+}
+
 const char *
 api_query_arg(const struct req *q, const char *name, char *buf, size_t len)
 {
@@ -496,6 +530,25 @@ api_query_arg(const struct req *q, const char *name, char *buf, size_t len)
 	 * buffer misses arguments after a long one): read every fragment
 	 * into a large buffer, then copy the value.
 	 */
+	if (q->wsi == NULL) {
+		/* api_call(): "a=b&c=d", not encoded */
+		const char *p = q->query;
+
+		while (p != NULL && *p != '\0') {
+			size_t n = strcspn(p, "&");
+
+			if (n > nl && strncmp(p, name, nl) == 0 &&
+			    p[nl] == '=') {
+				if (n - nl - 1 >= len)
+					return NULL;
+				memcpy(buf, p + nl + 1, n - nl - 1);
+				buf[n - nl - 1] = '\0';
+				return buf;
+			}
+			p += n + (p[n] == '&');
+		}
+		return NULL;
+	}
 	for (int i = 0; i < 64; i++) {
 		int n = lws_hdr_copy_fragment(q->wsi, frag, (int)sizeof(frag),
 		    WSI_TOKEN_HTTP_URI_ARGS, i);
@@ -845,6 +898,12 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			lws_callback_on_writable(wsi);
 		}
 		return 0;
+	case LWS_CALLBACK_ESTABLISHED:
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* A websocket without the subprotocol fabmon.v1 lands here:
+		 * refuse it rather than hold a socket nothing talks to. */
+		api->ws_refused++;
+		return reason == LWS_CALLBACK_ESTABLISHED ? -1 : 1;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		/* Another thread woke us: new records may answer polls. */
 		wake_waiters(api);
@@ -864,6 +923,7 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 static const struct lws_protocols protocols[] = {
 	{ "http", callback_http, sizeof(struct pss), 0, 0, NULL, 0 },
+	{ WS_PROTOCOL, ws_callback, WS_SESSION_SIZE, 4096, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -897,6 +957,62 @@ static const struct lws_http_mount mount_version =
 static const struct lws_http_mount mount_agents =
     MOUNT(&mount_version, "/agents");
 static const struct lws_http_mount mount_api = MOUNT(&mount_agents, "/api");
+
+/*
+ * The web page (web/): static files under "/", behind every API mount
+ * (lws takes the longest matching mountpoint). No caching of index.html,
+ * so that a new build shows after a reload.
+ */
+static struct lws_http_mount mount_web = {
+	.mount_next = &mount_api,
+	.mountpoint = "/",
+	.mountpoint_len = 1,
+	.origin_protocol = LWSMPRO_FILE,
+	.def = "index.html",
+	.cache_max_age = 0,
+};
+static char web_dir[PATH_MAX];
+
+#ifndef FABMON_SHARE
+#define FABMON_SHARE "/usr/local/share/fabmon"
+#endif
+
+/* http.web_dir, else web/ beside the build (build/fabmond -> web/),
+ * else FABMON_SHARE/web. Returns "" when none has an index.html. */
+static const char *
+find_web_dir(const struct conf *conf)
+{
+	char exe[PATH_MAX], probe[PATH_MAX + 32];
+	ssize_t n;
+
+	if (conf->web_dir != NULL)
+		return conf->web_dir;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		/* build/fabmond and build/asan/fabmond: try ../web, ../../web
+		 */
+		for (int up = 1; up <= 2; up++) {
+			slash = strrchr(exe, '/');
+			if (slash == NULL)
+				break;
+			*slash = '\0';
+			snprintf(
+			    probe, sizeof(probe), "%s/../web/index.html", exe);
+			if (access(probe, R_OK) == 0) {
+				snprintf(
+				    probe, sizeof(probe), "%s/../web", exe);
+				if (realpath(probe, web_dir) != NULL)
+					return web_dir;
+			}
+		}
+	}
+	if (access(FABMON_SHARE "/web/index.html", R_OK) == 0)
+		return FABMON_SHARE "/web";
+	return "";
+}
 
 static void
 lws_log_emit(int level, const char *line)
@@ -952,7 +1068,20 @@ api_start(struct api_ctx *api, char *err, size_t errlen)
 	}
 	info.port = port;
 	info.protocols = protocols;
-	info.mounts = &mount_api;
+	{
+		const char *wd = find_web_dir(api->conf);
+
+		if (wd[0] != '\0') {
+			mount_web.origin = wd;
+			info.mounts = &mount_web;
+			log_info("http", "web page from %s", wd);
+		} else {
+			info.mounts = &mount_api;
+			log_warnx("http",
+			    "no web page: no index.html in "
+			    "http.web_dir, web/ or " FABMON_SHARE "/web");
+		}
+	}
 	info.user = api;
 	info.vhost_name = "fabmond";
 	info.server_string = "fabmond/" FABMON_VERSION;

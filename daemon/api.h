@@ -74,12 +74,15 @@ struct api_ctx {
 	const char *db_path;
 	struct history *history;
 	struct snap_slot *links; /* struct links_snap (history.h) */
+	struct snap_slot *top;   /* struct top_snap (topn.h) */
 	bool restoring; /* replaying stored definitions: don't store back */
 	struct trace_reg *traces; /* trace_api.c (service thread only) */
 	/* Parked long-polls (service thread only). */
 	struct pss *waiters;
 	size_t n_waiters;
 	uint64_t polls_refused; /* over API_MAX_WAITERS */
+	struct ws_hub *ws;      /* ws.c (service thread only) */
+	uint64_t ws_refused;    /* upgrades without the subprotocol */
 };
 
 /* Long-polls parked at once; beyond it a poll is answered 503. */
@@ -93,7 +96,8 @@ struct req {
 	const char *path;
 	const char *body; /* NUL-terminated; NULL without a body */
 	size_t body_len;
-	struct lws *wsi; /* for headers and query arguments only */
+	struct lws *wsi;   /* for headers and query arguments; NULL: api_call */
+	const char *query; /* api_call() only: "a=b&c=d", not encoded */
 	/* The path segments matched by '*' in the route, in order. */
 	char args[4][128];
 	int n_args;
@@ -114,6 +118,14 @@ struct reply {
  */
 const char *api_query_arg(
     const struct req *, const char *name, char *buf, size_t len);
+
+/*
+ * Answer a request as if it came over HTTP (the websocket's topics and
+ * ops, ws.c): the same routes and handlers. Service thread only. r->body
+ * is the caller's to free.
+ */
+void api_call(struct api_ctx *, int method, const char *path, const char *query,
+    const char *body, size_t len, struct reply *r);
 
 void api_reply_error(struct reply *, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -148,6 +160,14 @@ void api_trace_delete(struct api_ctx *, const struct req *, struct reply *);
 /* Delete the traces nobody viewed for engine.trace_idle_s. */
 void api_trace_expire(struct api_ctx *);
 void api_trace_free(struct api_ctx *);
+
+/* topn.c: GET /api/v1/top and /api/v1/top/link/{link}. */
+void api_top(struct api_ctx *, const struct req *, struct reply *);
+void api_top_link(struct api_ctx *, const struct req *, struct reply *);
+
+/* ws.c: the /ws push channel (protocol WS_PROTOCOL). */
+struct ws_hub;
+json_t *api_ws_health(struct api_ctx *);
 
 /* Topology handlers (topology/topo_api.c). */
 void api_topology_get(struct api_ctx *, const struct req *, struct reply *);

@@ -47,6 +47,14 @@ static const struct key keys[] = {
 	    "bearer token that writes (PUT/POST/DELETE) need; unset: none", 1 },
 	{ "http.max_body", K_INT, F(http_max_body), 0, 1 << 30, 1024, 0,
 	    "largest request body, bytes" },
+	{ "http.web_dir", K_STR, F(web_dir), 0, 0, 0, 0,
+	    "the web page's files (default: web/ beside the build, else "
+	    "PREFIX/share/fabmon/web)" },
+	{ "http.ws_origins", K_STR, F(ws_origins), 0, 0, 0, 0,
+	    "websocket Origins accepted besides the page's own host: a comma "
+	    "list of scheme://host[:port], or * for any" },
+	{ "http.ws_max_clients", K_INT, F(ws_max_clients), 0, 100000, 1, 0,
+	    "most websocket clients at once" },
 	{ "store.state_dir", K_STR, F(state_dir), 0, 0, 0, 0,
 	    "directory for the database and state" },
 	{ "store.db", K_STR, F(db), 0, 0, 0, 0,
@@ -105,6 +113,12 @@ static const struct key keys[] = {
 	    "a trace nobody has viewed for this long is deleted, seconds" },
 	{ "engine.max_agents", K_INT, F(max_agents), 0, 1 << 20, 1, 0,
 	    "most sFlow agents tracked" },
+	{ "fabric.elephant_pct", K_INT, F(elephant_pct), 0, 100, 1, 0,
+	    "an elephant is a flow at or above this % of its ingress edge "
+	    "port's speed" },
+	{ "fabric.busy_pct", K_INT, F(busy_pct), 0, 100, 1, 0,
+	    "a fabric link at or above this % utilisation carrying two "
+	    "elephants is an ECMP collision" },
 	{ "log.level", K_LEVEL, F(log_level), 0, 0, 0, 0,
 	    "warn, info or debug" },
 };
@@ -160,6 +174,9 @@ conf_defaults(struct conf *c)
 	c->snmp_max_parallel = 64;
 	c->push_ms = 1000;
 	c->trace_idle_s = 300;
+	c->ws_max_clients = 256;
+	c->elephant_pct = 10;
+	c->busy_pct = 80;
 	c->blackhole_quiet_s = 30;
 	c->max_agents = 65536;
 	c->log_level = xstrdup("info");

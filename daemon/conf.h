@@ -25,6 +25,11 @@ struct conf {
 	char *http_listen;      /* ADDR:PORT */
 	char *http_token;       /* writes need it when set */
 	int http_max_body;      /* request body limit, bytes */
+	char *web_dir;          /* NULL: found beside the binary */
+	char *ws_origins;       /* NULL: same host only */
+	int ws_max_clients;
+	int elephant_pct; /* % of the ingress edge port's speed */
+	int busy_pct;     /* a fabric link this busy can have collisions */
 	char *state_dir;
 	char *db; /* NULL: <state_dir>/fabmon.db */
 	int store_enable;

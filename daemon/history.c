@@ -19,6 +19,7 @@
 #include "rollup.h"
 #include "threshold.h"
 #include "topo.h"
+#include "topn.h"
 #include "util.h"
 
 #define TICK_MS     1000
@@ -55,6 +56,10 @@ struct history {
 		uint64_t stored_ms;
 	} * bh;
 	size_t n_bh;
+	/* top-N (topn.h): the link directions of this tick */
+	struct topn *tn;
+	struct elephant_dir *dirs;
+	size_t n_dirs, cap_dirs;
 };
 
 static double
@@ -262,6 +267,81 @@ end_json(const struct topo_graph *g, const struct topo_port *p,
 	    "flows", sends_flows(is, &g->nodes[p->node], mono));
 }
 
+/* A link direction as topn.h sees it (the same numbers as dir_json). */
+static void
+add_dir(struct history *h, const struct rollup_in *ri, double est_bytes_s,
+    double speed_bps)
+{
+	struct elephant_dir *d;
+	double bps = ri->bytes_s >= 0 ? ri->bytes_s * 8
+	    : est_bytes_s >= 0        ? est_bytes_s * 8
+	                              : -1;
+
+	if (h->n_dirs == h->cap_dirs) {
+		h->cap_dirs = h->cap_dirs ? h->cap_dirs * 2 : 64;
+		h->dirs = xrealloc(h->dirs, h->cap_dirs * sizeof(*h->dirs));
+	}
+	d = &h->dirs[h->n_dirs++];
+	snprintf(d->link, sizeof(d->link), "%s", ri->link);
+	snprintf(
+	    d->from, sizeof(d->from), "%s", ri->dir ? ri->node2 : ri->node1);
+	snprintf(d->to, sizeof(d->to), "%s", ri->dir ? ri->node1 : ri->node2);
+	d->bps = bps;
+	d->utilization = ri->util >= 0  ? ri->util
+	    : bps >= 0 && speed_bps > 0 ? bps / speed_bps * 100
+	                                : -1;
+}
+
+/* A collision opened or ended: an event in the store. */
+static void
+collision_cb(void *arg, const struct elephant_coll *c, bool opened)
+{
+	struct history *h = arg;
+	struct store_event se = { 0 };
+	json_t *d = topn_collision_json(c);
+	char *txt = json_dumps(d, JSON_COMPACT);
+
+	(void)opened;
+	json_decref(d);
+	snprintf(se.type, sizeof(se.type), "collision");
+	snprintf(se.ref, sizeof(se.ref), "%llu-%llu",
+	    (unsigned long long)h->in.started_ms, (unsigned long long)c->id);
+	se.start_ms = (int64_t)c->start_ms;
+	se.end_ms = (int64_t)c->end_ms;
+	snprintf(se.node, sizeof(se.node), "%s", c->to);
+	snprintf(se.link, sizeof(se.link), "%s", c->link);
+	snprintf(se.reason, sizeof(se.reason), "ecmp_collision");
+	se.value = c->elephants;
+	snprintf(se.detail, sizeof(se.detail), "%s", txt ? txt : "");
+	free(txt);
+	store_event(h->in.store, &se);
+	h->st.events++;
+}
+
+/* The top-N of this second (topn.h), published for the API. */
+static void
+top(struct history *h, const struct topo_snap *ts, const struct engine_snap *es,
+    const struct ifc_rates *r, size_t n, uint64_t now)
+{
+	struct topn_in in = { .g = ts->graph,
+		.topology_version = ts->version,
+		.es = es,
+		.rates = r,
+		.n_rates = n,
+		.dirs = h->dirs,
+		.n_dirs = h->n_dirs,
+		.elephant_pct = h->in.elephant_pct,
+		.busy_pct = h->in.busy_pct,
+		.now_ms = now,
+		.now_mono_ms = now_mono_ms() };
+	struct top_snap *t;
+
+	if (h->in.top_out == NULL || es == NULL)
+		return;
+	t = topn_compute(h->tn, &in, collision_cb, h);
+	snap_slot_publish(h->in.top_out, &t->base);
+}
+
 static void
 links_snap_free(struct snap *s)
 {
@@ -293,6 +373,7 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 		if (strcmp(es->flows[i].def.name, HISTORY_LINK_FLOW) == 0)
 			flowtab_snapshot_foreach(
 			    es->flows[i].tab, mono, est_cb, &est);
+	h->n_dirs = 0;
 	for (size_t i = 0; i < g->n_links; i++) {
 		const struct topo_link *l = &g->links[i];
 		const struct topo_port *p1 = &g->ports[l->port1],
@@ -318,6 +399,8 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 		        end_json(g, p2, r2, is, mono)));
 		ri.dir = 0;
 		dir_rates(&ri, r1, r2);
+		add_dir(h, &ri, est_of(&est, l->name, ri.node2),
+		    speed > 0 ? speed : ri.speed_bps);
 		if ((r1 != NULL || r2 != NULL) &&
 		    rollup_add(h->ru, &ri, t0, t1) != 0)
 			h->st.refused++;
@@ -326,6 +409,8 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 		        speed > 0 ? speed : ri.speed_bps));
 		ri.dir = 1;
 		dir_rates(&ri, r2, r1);
+		add_dir(h, &ri, est_of(&est, l->name, ri.node1),
+		    speed > 0 ? speed : ri.speed_bps);
 		if ((r1 != NULL || r2 != NULL) &&
 		    rollup_add(h->ru, &ri, t0, t1) != 0)
 			h->st.refused++;
@@ -352,6 +437,7 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 		json_decref(arr);
 	}
 	free(est.e);
+	top(h, ts, es, r, n, t1);
 	if (is != NULL)
 		snap_put(&is->base);
 	free(r);
@@ -466,7 +552,15 @@ top_flows(struct history *h, uint64_t now, double dt)
 				top_add(
 				    h, minute, "edge", key, hits[k].value * dt);
 			} else if ((comma = strchr(key, ',')) != NULL) {
+				char *c3 = comma;
+
+				/* the 5-tuple summed by its first three fields
+				 */
 				*comma = '\0';
+				for (int fld = 0; fld < 3 && c3 != NULL; fld++)
+					c3 = strchr(c3 + 1, ',');
+				if (c3 != NULL)
+					*c3 = '\0';
 				top_add(h, minute, key, comma + 1,
 				    hits[k].value * dt);
 			}
@@ -737,6 +831,7 @@ history_start(const struct history_in *in)
 	h->ru = rollup_new(ROLLUP_ROWS);
 	h->top = xcalloc(TOPACC_MAX, sizeof(*h->top));
 	h->bh = xcalloc(4096, sizeof(*h->bh));
+	h->tn = topn_new();
 	h->thresh_id = 0;
 	pthread_mutex_init(&h->mu, NULL);
 	if (pthread_create(&h->th, NULL, history_main, h) != 0) {
@@ -758,6 +853,8 @@ history_stop(struct history *h)
 	rollup_free(h->ru);
 	free(h->top);
 	free(h->bh);
+	topn_free(h->tn);
+	free(h->dirs);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 }

@@ -31,10 +31,13 @@
 #define HISTORY_EDGE_FLOW "fabmon_edge"
 #define HISTORY_LINK_FLOW "fabmon_links"
 #define HISTORY_FLOW_KEYS "ipsource,ipdestination,ipprotocol"
+/* HISTORY_LINK_FLOW: link:inputifindex then TOPN_5TUPLE (topn.h), so
+ * that ECMP collisions see 5-tuples; its minutes are summed by the first
+ * three fields, as the edge's. */
 #define HISTORY_TOP_K     10
 #define HISTORY_TOP_LINKS 100 /* links with top flows kept, per minute */
 
-struct history_in {
+    struct history_in {
 	struct store *store;      /* NULL: nothing stored, link state only */
 	struct snap_slot *topo;   /* struct topo_snap */
 	struct snap_slot *engine; /* struct engine_snap (sFlow rates) */
@@ -43,6 +46,8 @@ struct history_in {
 	uint64_t started_ms;           /* the daemon's start: event refs */
 	struct snap_slot *ingest;      /* struct ingest_snap: who sends flows */
 	struct snap_slot *links_out;   /* struct links_snap, every second */
+	struct snap_slot *top_out;     /* struct top_snap (topn.h) */
+	int elephant_pct, busy_pct;    /* topn.h */
 };
 
 /*

@@ -22,6 +22,7 @@
 #include "engine.h"
 #include "forward.h"
 #include "history.h"
+#include "topn.h"
 #include "store.h"
 #include "topo_json.h"
 #include "thresholds.h"
@@ -173,8 +174,11 @@ builtin_flows(struct api_ctx *api)
 		    "{\"keys\":\"" HISTORY_FLOW_KEYS "\",\"value\":\"bytes\","
 		    "\"t\":10,\"n\":20}" },
 		{ HISTORY_LINK_FLOW,
-		    "{\"keys\":\"link:inputifindex," HISTORY_FLOW_KEYS "\","
-		    "\"value\":\"bytes\",\"t\":10,\"n\":20}" },
+		    "{\"keys\":\"link:inputifindex," TOPN_5TUPLE "\","
+		    "\"value\":\"bytes\",\"t\":10,\"n\":50}" },
+		{ TOPN_FLOW,
+		    "{\"keys\":\"" TOPN_KEYS "\",\"value\":\"bytes\","
+		    "\"t\":2,\"n\":200}" },
 	};
 
 	api->restoring = true;
@@ -255,7 +259,7 @@ main(int argc, char **argv)
 	char err[512];
 	struct api_ctx api;
 	struct snap_slot ingest_slot, topo_slot, engine_slot, snmp_ifc_slot;
-	struct snap_slot links_slot;
+	struct snap_slot links_slot, top_slot;
 	struct logring *flowlog;
 	struct forward *fwd;
 	struct logring *eventlog;
@@ -437,6 +441,8 @@ main(int argc, char **argv)
 	snap_slot_init(&snmp_ifc_slot);
 	snap_slot_init(&links_slot);
 	api.links = &links_slot;
+	snap_slot_init(&top_slot);
+	api.top = &top_slot;
 	api.snmp_counters = &snmp_ifc_slot;
 	api.topology = &topo_slot;
 	api.store = store;
@@ -507,7 +513,10 @@ main(int argc, char **argv)
 			.thresh_events = eventlog,
 			.started_ms = api.started_ms,
 			.ingest = &ingest_slot,
-			.links_out = &links_slot };
+			.links_out = &links_slot,
+			.top_out = &top_slot,
+			.elephant_pct = conf.elephant_pct,
+			.busy_pct = conf.busy_pct };
 
 		hist = history_start(&hi);
 		api.history = hist;
@@ -533,6 +542,7 @@ main(int argc, char **argv)
 	snap_slot_clear(&ingest_slot);
 	snap_slot_clear(&snmp_ifc_slot);
 	snap_slot_clear(&links_slot);
+	snap_slot_clear(&top_slot);
 	snmp_global_shutdown();
 	store_reader_close(api.reader);
 	api_trace_free(&api);

@@ -82,6 +82,7 @@ suite_style() {
 suite_daemon() {
 	run daemon/local python3 tests/integration/daemon_local.py
 	run daemon/api python3 tests/integration/daemon_api.py
+	run daemon/ws python3 tests/integration/daemon_ws.py
 	run daemon/snmp_walk python3 tests/integration/snmp_walk.py
 	run daemon/store_crash python3 tests/integration/store_crash.py
 	run daemon/store_diskfull python3 tests/integration/store_diskfull.py
