@@ -147,7 +147,6 @@ def run(I):
     prom = curl('/prometheus/metrics/ALL/ifinpkts,ifoututilization/txt')[1]
     hp.terminate()
     hp.wait(timeout=30)
-    lab('exec', 'h1', 'pkill', '-x', 'hping3', check=False)
     avg = {m: sum(v) / len(v) if v else 0 for m, v in reads.items()}
     print(f'# l1 {h1port} received {rx1 - rx0} packets in {t1 - t0:.1f}s '
           f'= {pps:.0f} pps; averages of {len(reads["edge"])} readings: '

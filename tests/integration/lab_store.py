@@ -80,7 +80,6 @@ def main():
     finally:
         if proc is not None:
             stop(proc)
-        lab('exec', 'h1', 'pkill', '-x', 'hping3', check=False)
         lab('down', check=False)
         if fablib.failures:
             log.flush()
@@ -153,7 +152,6 @@ def run(I, tmp, log, proc):
     b1, t1 = tx_bytes('h1', h1if), time.time()
     hp.terminate()
     hp.wait(timeout=30)
-    lab('exec', 'h1', 'pkill', '-x', 'hping3', check=False)
     sent_bps = (b1 - b0) * 8 / (t1 - t0)
     time.sleep(3)  # the last minute through the history thread and store
     h = get('/api/v1/health')

@@ -45,7 +45,6 @@ def hping(h5, port, fixed):
 def stop(p):
     p.terminate()
     p.wait(timeout=30)
-    lab('exec', 'h1', 'pkill', '-x', 'hping3', check=False)
 
 
 def complete(path):

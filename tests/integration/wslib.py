@@ -121,3 +121,48 @@ class WS:
             self.sock.close()
         except OSError:
             pass
+
+
+# ---- the shapes of frames (daemon/API.md's contract) ----------------------
+
+# Objects whose keys are data (names, classes), not fields.
+MAP_PATHS = {'data.ingest.errors', 'data.agents[].errors',
+             'data.forwarding', 'data.store.dropped',
+             'data.events[].detail'}
+
+
+def _kind(v):
+    if v is None:
+        return 'null'
+    if isinstance(v, bool):
+        return 'bool'
+    if isinstance(v, (int, float)):
+        return 'number'
+    return type(v).__name__
+
+
+def shape_diff(want, got, path='', out=None):
+    """How got's shape departs from want's: fields missing or added, or
+    of another type (null matches anything: "not known yet"). Lists are
+    compared element by element against want's first element."""
+    out = [] if out is None else out
+    if want is None or got is None:
+        return out
+    if _kind(want) != _kind(got):
+        out.append(f'{path}: {_kind(got)} instead of {_kind(want)}')
+        return out
+    if isinstance(want, dict):
+        if path in MAP_PATHS:
+            return out
+        for k in want:
+            if k not in got:
+                out.append(f'{path}.{k}: missing')
+            else:
+                shape_diff(want[k], got[k], f'{path}.{k}'.lstrip('.'), out)
+        for k in got:
+            if k not in want:
+                out.append(f'{path}.{k}: not in the golden frame')
+    elif isinstance(want, list) and want:
+        for item in got[:20]:
+            shape_diff(want[0], item, f'{path}[]', out)
+    return out
