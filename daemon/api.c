@@ -421,6 +421,7 @@ static const struct route routes[] = {
 	{ LWSHUMETH_DELETE, "/flow/*/json", api_flow_delete },
 	{ LWSHUMETH_GET, "/activeflows/*/*/json", api_activeflows },
 	{ LWSHUMETH_GET, "/flows/json", api_flows_log },
+	{ LWSHUMETH_GET, "/flowkeys/json", api_flowkeys },
 	{ LWSHUMETH_GET, "/metric/*/*/json", api_metric },
 	{ LWSHUMETH_GET, "/threshold/json", api_threshold_list },
 	{ LWSHUMETH_PUT, "/threshold/*/json", api_threshold_put },
@@ -811,6 +812,18 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 				    HTTP_STATUS_REQ_ENTITY_TOO_LARGE,
 				    "request body over the limit (%s)",
 				    "http.max_body");
+			/*
+			 * lws 4.1 does not decode a chunked request body: say
+			 * so rather than route an empty one.
+			 */
+			if (lws_hdr_total_length(
+			        wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 &&
+			    lws_hdr_total_length(
+			        wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+				return refuse(api, wsi, pss, 411,
+				    "%s: send the body with a Content-Length "
+				    "(chunked bodies are not taken)",
+				    pss->path);
 			/* The body arrives in LWS_CALLBACK_HTTP_BODY. */
 			pss->want_body = true;
 			if (lws_hdr_total_length(
@@ -948,7 +961,10 @@ static const struct lws_http_mount mount_table =
     MOUNT(&mount_prometheus, "/table");
 static const struct lws_http_mount mount_metric =
     MOUNT(&mount_table, "/metric");
-static const struct lws_http_mount mount_flows = MOUNT(&mount_metric, "/flows");
+static const struct lws_http_mount mount_flowkeys =
+    MOUNT(&mount_metric, "/flowkeys");
+static const struct lws_http_mount mount_flows =
+    MOUNT(&mount_flowkeys, "/flows");
 static const struct lws_http_mount mount_flow = MOUNT(&mount_flows, "/flow");
 static const struct lws_http_mount mount_topology =
     MOUNT(&mount_flow, "/topology");

@@ -182,6 +182,7 @@ void api_flow_delete(struct api_ctx *, const struct req *, struct reply *);
 void api_flow_list(struct api_ctx *, const struct req *, struct reply *);
 void api_activeflows(struct api_ctx *, const struct req *, struct reply *);
 void api_flows_log(struct api_ctx *, const struct req *, struct reply *);
+void api_flowkeys(struct api_ctx *, const struct req *, struct reply *);
 
 /* Forwarding handlers (daemon/fwd_api.c). */
 void api_forwarding_put(struct api_ctx *, const struct req *, struct reply *);

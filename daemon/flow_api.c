@@ -18,6 +18,7 @@
 
 #include "api.h"
 #include "engine.h"
+#include "flowrec.h"
 #include "logring.h"
 #include "store.h"
 #include "util.h"
@@ -291,4 +292,33 @@ api_flows_log(struct api_ctx *api, const struct req *q, struct reply *r)
 		return;
 	r->wait = true;
 	r->poll = p;
+}
+
+/*
+ * GET /flowkeys/json: the keys flow definitions and filters take, for key
+ * completion. sFlow-RT lists the keys seen in traffic with the time since
+ * each was last seen; fabmond lists every key it can evaluate, each with
+ * its kind ("address", "number", "string", "mac", "ifindex", "function"),
+ * and "topology" for the node:/link: functions.
+ */
+static void
+flowkey_cb(void *arg, const char *name, const char *kind, bool layered)
+{
+	json_object_set_new(arg, name,
+	    json_pack("{s:s, s:b}", "kind",
+	        strcmp(name, "node") == 0 || strcmp(name, "link") == 0
+	            ? "topology"
+	            : kind,
+	        "inner", layered));
+}
+
+void
+api_flowkeys(struct api_ctx *api, const struct req *q, struct reply *r)
+{
+	json_t *o = json_object();
+
+	(void)api;
+	(void)q;
+	flowkeys_foreach(flowkey_cb, o);
+	api_reply_json(r, HTTP_STATUS_OK, o);
 }

@@ -1458,3 +1458,21 @@ flowkeys_eval(const struct flowkeys *ks, const struct flow_rec *r,
 	}
 	return all;
 }
+
+void
+flowkeys_foreach(
+    void (*cb)(void *, const char *name, const char *kind, bool layered),
+    void *arg)
+{
+	static const char *const kinds[] = { [FLOWKEY_STR] = "string",
+		[FLOWKEY_NUM] = "number",
+		[FLOWKEY_ADDR] = "address",
+		[FLOWKEY_MAC] = "mac",
+		[FLOWKEY_IFINDEX] = "ifindex" };
+
+	for (size_t i = 0; i < nitems(keydefs); i++)
+		cb(arg, keydefs[i].name, kinds[keydefs[i].type],
+		    keydefs[i].layered);
+	for (size_t i = 0; i < nitems(funcdefs); i++)
+		cb(arg, funcdefs[i].name, "function", false);
+}

@@ -292,4 +292,13 @@ size_t flowkeys_strmax(const struct flowkeys *);
 int flowkeys_eval(const struct flowkeys *, const struct flow_rec *,
     const struct flowrec_ctx *, char *out, size_t outlen);
 
+/*
+ * Every key name (kind "string", "number", "address", "mac", "ifindex";
+ * layered: takes the ".1" suffix) and key function (kind "function"),
+ * for /flowkeys/json. Any thread.
+ */
+void flowkeys_foreach(
+    void (*cb)(void *, const char *name, const char *kind, bool layered),
+    void *arg);
+
 #endif

@@ -774,7 +774,7 @@ upgrade_path_ok(struct lws *wsi)
 static bool
 upgrade_token(struct ws_hub *h, struct lws *wsi)
 {
-	const char *want = h->api->conf->http_token;
+	const char *want = h->api->conf->http_token, *v;
 	char buf[512];
 
 	if (want == NULL || want[0] == '\0')
@@ -787,8 +787,10 @@ upgrade_token(struct ws_hub *h, struct lws *wsi)
 	        0 &&
 	    strcmp(buf, want) == 0)
 		return true;
-	if (lws_get_urlarg_by_name(wsi, "token=", buf, sizeof(buf)) != NULL &&
-	    strcmp(buf, want) == 0)
+	/* lws copies the whole "token=T" and answers a pointer to T */
+	if ((v = lws_get_urlarg_by_name(wsi, "token=", buf, sizeof(buf))) !=
+	        NULL &&
+	    strcmp(v, want) == 0)
 		return true;
 	return false;
 }

@@ -221,6 +221,10 @@ def run(fab):
        'ws/top per link: the flow entered s1 over l1-s1', lt)
     ok(call(fab, 'GET', '/api/v1/top/link/nope')[0] == 404,
        'ws/top per link: unknown link 404')
+    st, keys = call(fab, 'GET', '/flowkeys/json')
+    ok(st == 200 and keys['ipsource']['kind'] == 'address' and
+       keys['link']['kind'] == 'topology' and keys['ipsource']['inner'],
+       '/flowkeys/json lists the keys with their kinds')
 
     # -- trace over the socket: the token
     w.send({'op': 'trace', 'id': 11, 'filter': 'ipsource=10.1.0.1'})
@@ -263,6 +267,15 @@ def run(fab):
     r = w3.until(lambda m: m.get('id') == 1, 3)
     ok(r and r['t'] == 'reply' and r['data']['topic'] == 'trace/1',
        'ws/joining an existing trace by id', r)
+    w3.send({'op': 'trace', 'id': 2, 'filter': 'ipsource=10.1.0.9'})
+    r = w3.until(lambda m: m.get('id') == 2, 3)
+    ok(r and r['t'] == 'reply', 'ws/trace with ?token= on the URL', r)
+    w3.close()
+    w3 = connect(fab, path='/ws?token=wrong')
+    w3.recv(5)
+    w3.send({'op': 'trace', 'id': 1, 'filter': 'ipsource=10.1.0.9'})
+    r = w3.until(lambda m: m.get('id') == 1, 3)
+    ok(r and r['t'] == 'error', 'ws/trace with a wrong ?token=: an error', r)
     w3.close()
 
     # -- ping, bad input
