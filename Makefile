@@ -64,7 +64,7 @@ all: $(BUILD)/fabmond
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -DFABMON_SHARE='"$(PREFIX)/share/fabmon"' -c $< -o $@
 
 
 $(BUILD)/libfabmon.a: $(PURE_O)
@@ -195,9 +195,20 @@ lab-up:
 lab-down:
 	tests/lab/lab.sh down
 
-install: all
+# The web page goes to PREFIX/share/fabmon/web (fabmond's default there),
+# with the one npm library it loads, at the same relative paths.
+WEB_SHARE := $(DESTDIR)$(PREFIX)/share/fabmon/web
+install: all web-deps
 	install -d $(DESTDIR)$(PREFIX)/sbin
 	install -m 755 $(BUILD)/fabmond $(DESTDIR)$(PREFIX)/sbin/fabmond
+	install -d $(WEB_SHARE)/css $(WEB_SHARE)/js \
+		$(WEB_SHARE)/node_modules/uplot/dist
+	install -m 644 web/index.html web/favicon.svg $(WEB_SHARE)/
+	install -m 644 web/css/*.css $(WEB_SHARE)/css/
+	install -m 644 web/js/*.js $(WEB_SHARE)/js/
+	install -m 644 web/node_modules/uplot/dist/uPlot.esm.js \
+		web/node_modules/uplot/dist/uPlot.min.css \
+		$(WEB_SHARE)/node_modules/uplot/dist/
 
 # Benchmarks: they print numbers and ratios, and assert nothing.
 BENCH_BUILD := build/bench
