@@ -16,7 +16,7 @@ WARN	:= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 OPT	?= -O2 -g
 SAN	?=
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SAN) $(PKG_CFLAGS) \
-	      -Idaemon -Itopology -Itui -MMD -MP
+	      -Idaemon -Itopology -Itui -Iha -MMD -MP
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 # net-snmp: only topology/snmp.c includes its headers. Take its library
 # and the one define its headers need, not its build flags.
@@ -46,7 +46,7 @@ DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
 	   daemon/counters.c daemon/metric_api.c daemon/forward.c \
 	   daemon/fwd_api.c daemon/thresholds.c daemon/thresh_api.c \
 	   daemon/store.c daemon/history.c daemon/hist_api.c \
-	   daemon/trace_api.c daemon/ws.c daemon/topn.c
+	   daemon/trace_api.c daemon/ws.c daemon/topn.c ha/ha.c
 UNIT	:= $(wildcard tests/unit/test_*.c)
 FUZZ	:= $(wildcard tests/fuzz/fuzz_*.c)
 
@@ -60,7 +60,7 @@ REPLAY_BIN := $(FUZZ:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 .PHONY: all deps test check unit fuzz bench demo run lab-up lab-down \
 	install format format-check clean test-bins
 
-all: $(BUILD)/fabmond
+all: $(BUILD)/fabmond $(BUILD)/fabtop
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -110,7 +110,7 @@ $(BUILD)/tests/store_load: tests/tools/store_load.c $(STORE_O) $(BUILD)/libfabmo
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(STORE_O) \
 		$(BUILD)/libfabmon.a $(LIBS)
 
-test-bins: $(BUILD)/fabmond $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/tests/snmpwalk_tool \
+test-bins: $(BUILD)/fabmond $(BUILD)/fabtop $(UNIT_BIN) $(REPLAY_BIN) $(BUILD)/tests/snmpwalk_tool \
 	$(BUILD)/tests/store_load
 
 # ---- dependencies -----------------------------------------------------
@@ -201,6 +201,9 @@ WEB_SHARE := $(DESTDIR)$(PREFIX)/share/fabmon/web
 install: all web-deps
 	install -d $(DESTDIR)$(PREFIX)/sbin
 	install -m 755 $(BUILD)/fabmond $(DESTDIR)$(PREFIX)/sbin/fabmond
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BUILD)/fabtop $(DESTDIR)$(PREFIX)/bin/fabtop
+	install -m 644 docs/fabtop.1 $(DESTDIR)$(PREFIX)/share/man/man1/fabtop.1
 	install -d $(WEB_SHARE)/css $(WEB_SHARE)/js \
 		$(WEB_SHARE)/node_modules/uplot/dist
 	install -m 644 web/index.html web/favicon.svg $(WEB_SHARE)/
@@ -230,10 +233,12 @@ bench:
 		--blast $(BENCH_BUILD)/blast
 
 format:
-	clang-format -i $(PURE) $(DAEMON) daemon/*.h topology/*.h
+	clang-format -i $(PURE) $(DAEMON) $(TUI_SHELL) daemon/*.h topology/*.h \
+		ha/*.h tui/*.h
 
 format-check:
-	clang-format --dry-run --Werror $(PURE) $(DAEMON) daemon/*.h topology/*.h
+	clang-format --dry-run --Werror $(PURE) $(DAEMON) $(TUI_SHELL) \
+		daemon/*.h topology/*.h ha/*.h tui/*.h
 
 clean:
 	rm -rf build

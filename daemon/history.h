@@ -37,7 +37,7 @@
 #define HISTORY_TOP_K     10
 #define HISTORY_TOP_LINKS 100 /* links with top flows kept, per minute */
 
-    struct history_in {
+struct history_in {
 	struct store *store;      /* NULL: nothing stored, link state only */
 	struct snap_slot *topo;   /* struct topo_snap */
 	struct snap_slot *engine; /* struct engine_snap (sFlow rates) */

@@ -205,8 +205,8 @@ edge_flows(struct top_snap *ts, const struct topn_in *in)
 	}
 	free(hits);
 	if (ts->n_talkers > 1)
-		qsort(ts->talkers, ts->n_talkers, sizeof(*ts->talkers),
-		    sum_cmp);
+		qsort(
+		    ts->talkers, ts->n_talkers, sizeof(*ts->talkers), sum_cmp);
 	if (ts->n_stacks > 1)
 		qsort(ts->stacks, ts->n_stacks, sizeof(*ts->stacks), sum_cmp);
 	if (ts->n_talkers > TOPN_KEEP)

@@ -64,10 +64,12 @@ suite_golden() {
 	run golden/tshark tests/golden/tshark.sh
 	run golden/decode tests/golden/decode.sh
 	run golden/conf tests/golden/conf.sh
+	run golden/fabtop tests/golden/fabtop.sh
 }
 
 style_check() {
-	if out=$(clang-format --dry-run --Werror daemon/*.[ch] topology/*.[ch] 2>&1); then
+	if out=$(clang-format --dry-run --Werror daemon/*.[ch] topology/*.[ch] \
+		tui/*.[ch] ha/*.[ch] 2>&1); then
 		echo "ok - style/clang-format daemon"
 	else
 		printf '%s\n' "$out" | head -20 | sed 's/^/# /'
