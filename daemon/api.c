@@ -22,6 +22,7 @@
 
 #include "api.h"
 #include "engine.h"
+#include "ha.h"
 #include "graph.h"
 #include "ingest.h"
 #include "topo.h"
@@ -401,10 +402,7 @@ static void
 h_ha(struct api_ctx *api, const struct req *q, struct reply *r)
 {
 	(void)q;
-	api_reply_json(r, HTTP_STATUS_OK,
-	    json_pack("{s:s, s:I, s:n, s:n, s:n}", "role", "STANDALONE",
-	        "since", (json_int_t)api->started_ms, "instance", "peer",
-	        "vip"));
+	api_reply_json(r, HTTP_STATUS_OK, ha_json(api->ha, api->started_ms));
 }
 
 static const struct route routes[] = {

@@ -82,6 +82,7 @@ struct api_ctx {
 	size_t n_waiters;
 	uint64_t polls_refused; /* over API_MAX_WAITERS */
 	struct ws_hub *ws;      /* ws.c (service thread only) */
+	struct ha *ha;          /* ha/ha.h; NULL: STANDALONE */
 	uint64_t ws_refused;    /* upgrades without the subprotocol */
 };
 

@@ -113,6 +113,20 @@ static const struct key keys[] = {
 	    "a trace nobody has viewed for this long is deleted, seconds" },
 	{ "engine.max_agents", K_INT, F(max_agents), 0, 1 << 20, 1, 0,
 	    "most sFlow agents tracked" },
+	{ "ha.notify_fifo", K_STR, F(ha_notify_fifo), 0, 0, 0, 0,
+	    "keepalived's notify_fifo path (fabmond creates and reads it); "
+	    "unset: STANDALONE" },
+	{ "ha.track_file", K_STR, F(ha_track_file), 0, 0, 0, 0,
+	    "the track_file keepalived watches: fabmond writes 0 while "
+	    "healthy, else a failure weight" },
+	{ "ha.instance", K_STR, F(ha_instance), 0, 0, 0, 0,
+	    "the vrrp_instance name in the notify FIFO" },
+	{ "ha.vip", K_STR, F(ha_vip), 0, 0, 0, 0,
+	    "the virtual IP address, shown to the clients" },
+	{ "ha.peer", K_ADDR, F(ha_peer), 0, 0, 0, 8008,
+	    "the peer fabmond's HTTP address:port" },
+	{ "ha.secret", K_STR, F(ha_secret), 0, 0, 0, 0,
+	    "shared secret between the pair (config sync)", 1 },
 	{ "fabric.elephant_pct", K_INT, F(elephant_pct), 0, 100, 1, 0,
 	    "an elephant is a flow at or above this % of its ingress edge "
 	    "port's speed" },

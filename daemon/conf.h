@@ -28,6 +28,12 @@ struct conf {
 	char *web_dir;          /* NULL: found beside the binary */
 	char *ws_origins;       /* NULL: same host only */
 	int ws_max_clients;
+	char *ha_notify_fifo; /* NULL: STANDALONE (ha/ha.h) */
+	char *ha_track_file;
+	char *ha_instance;
+	char *ha_vip;
+	char *ha_peer; /* ADDR:PORT of the peer's HTTP API */
+	char *ha_secret;
 	int elephant_pct; /* % of the ingress edge port's speed */
 	int busy_pct;     /* a fabric link this busy can have collisions */
 	char *state_dir;

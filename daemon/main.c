@@ -21,6 +21,7 @@
 #include "decode.h"
 #include "engine.h"
 #include "forward.h"
+#include "ha.h"
 #include "history.h"
 #include "topn.h"
 #include "store.h"
@@ -521,6 +522,21 @@ main(int argc, char **argv)
 		hist = history_start(&hi);
 		api.history = hist;
 	}
+	{
+		struct ha_in hin = { .conf = &conf,
+			.ingest = &ingest_slot,
+			.topo = &topo_slot,
+			.store = store,
+			.started_ms = api.started_ms };
+		bool failed;
+
+		api.ha = ha_start(&hin, &failed, err, sizeof(err));
+		if (failed) {
+			log_warnx("main", "%s", err);
+			fprintf(stderr, "fabmond: %s\n", err);
+			return 1;
+		}
+	}
 	log_info("main", "fabmond %s: http on %s, state in %s", FABMON_VERSION,
 	    conf.http_listen, conf.state_dir);
 	while (!quit) {
@@ -528,6 +544,7 @@ main(int argc, char **argv)
 			break;
 	}
 	log_info("main", "shutting down");
+	ha_stop(api.ha);
 	history_stop(hist);
 	ingest_stop(ing);
 	topo_stop(topo);
