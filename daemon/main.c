@@ -168,7 +168,7 @@ restore_defs(struct api_ctx *api, struct store *st)
  * top-flows history until the next start.
  */
 static void
-builtin_flows(struct api_ctx *api)
+builtin_flows(struct api_ctx *api, bool history)
 {
 	static const char *const defs[][2] = {
 		{ HISTORY_EDGE_FLOW,
@@ -183,7 +183,10 @@ builtin_flows(struct api_ctx *api)
 	};
 
 	api->restoring = true;
-	for (size_t i = 0; i < nitems(defs); i++) {
+	/* The link state's estimates, collisions, /api/v1/top and the ws
+	 * topics need fabmon_links and fabmon_flows; fabmon_edge only
+	 * feeds the stored top flows. */
+	for (size_t i = history ? 0 : 1; i < nitems(defs); i++) {
 		struct restore rs = { api, STORE_FLOWDEF, 0, 0 };
 
 		restore_def(&rs, defs[i][0], defs[i][1]);
@@ -499,8 +502,8 @@ main(int argc, char **argv)
 	if (store != NULL) {
 		restore_defs(&api, store);
 		restore_topology(store, topo);
-		builtin_flows(&api);
 	}
+	builtin_flows(&api, store != NULL);
 	if (topo_start(topo) != 0) {
 		log_warnx("main", "cannot start the topology thread");
 		return 1;
