@@ -106,9 +106,9 @@ def run(I):
         'value': 'frames', 'filter': flt, 't': 2})
     ok(code == 204, 'flows/PUT it again: idempotent', body)
     listed = get('/flow/json')
-    # ... beside the history thread's built-in definitions (history.h)
+    # ... beside the built-in definitions (history.h, topn.h)
     ok(listed and set(listed) == {'links', 'edge5', 'fabmon_edge',
-                                  'fabmon_links'} and
+                                  'fabmon_links', 'fabmon_flows'} and
        listed['links']['keys'] == 'link:inputifindex',
        'flows/GET /flow/json lists both, and the built-in ones', listed)
 
