@@ -515,6 +515,17 @@ top_add(struct history *h, int64_t minute, const char *scope, const char *flow,
 	a->bytes = bytes;
 }
 
+/* Cut s after its n-th comma-separated field. */
+static void
+cut_fields(char *s, int n)
+{
+	for (char *c = s; (c = strchr(c, ',')) != NULL; c++)
+		if (--n == 0) {
+			*c = '\0';
+			return;
+		}
+}
+
 /* This second's top flows, from the built-in definitions. */
 static void
 top_flows(struct history *h, uint64_t now, double dt)
@@ -530,14 +541,14 @@ top_flows(struct history *h, uint64_t now, double dt)
 	for (size_t i = 0; i < es->n; i++) {
 		const struct engine_flow *f = &es->flows[i];
 		struct flowtab_query q = { 0 };
-		bool edge = strcmp(f->def.name, HISTORY_EDGE_FLOW) == 0;
+		bool edge = strcmp(f->def.name, TOPN_FLOW) == 0;
 		size_t n;
 
 		if (!edge && strcmp(f->def.name, HISTORY_LINK_FLOW) != 0)
 			continue;
 		q.filter = edge ? FLOWTAB_EDGE : FLOWTAB_ALL;
 		q.agg = edge ? FLOWTAB_AGG_EDGE : FLOWTAB_AGG_MAX;
-		q.max_flows = edge ? 50 : nitems(hits);
+		q.max_flows = nitems(hits);
 		n = flowtab_snapshot_top(
 		    f->tab, &q, now_mono_ms(), hits, nitems(hits));
 		for (size_t k = 0; k < n; k++) {
@@ -548,19 +559,21 @@ top_flows(struct history *h, uint64_t now, double dt)
 
 			memcpy(key, hits[k].key, len);
 			key[len] = '\0';
+			/*
+			 * Both keys hold 5-tuples (TOPN_5TUPLE), the link's
+			 * after its name: a minute sums them by their first
+			 * three fields (source, destination, protocol).
+			 */
+			comma = edge ? NULL : strchr(key, ',');
+			if (!edge && comma == NULL)
+				continue;
+			if (comma != NULL)
+				*comma = '\0';
+			cut_fields(edge ? key : comma + 1, 3);
 			if (edge) {
 				top_add(
 				    h, minute, "edge", key, hits[k].value * dt);
-			} else if ((comma = strchr(key, ',')) != NULL) {
-				char *c3 = comma;
-
-				/* the 5-tuple summed by its first three fields
-				 */
-				*comma = '\0';
-				for (int fld = 0; fld < 3 && c3 != NULL; fld++)
-					c3 = strchr(c3 + 1, ',');
-				if (c3 != NULL)
-					*c3 = '\0';
+			} else {
 				top_add(h, minute, key, comma + 1,
 				    hits[k].value * dt);
 			}

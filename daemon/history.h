@@ -6,10 +6,11 @@
  * only reads immutable snapshots and only queues to the store, so it
  * never slows ingest.
  *
- * Top flows: two built-in flow definitions (HISTORY_EDGE_FLOW, keyed by
- * addresses and protocol, and HISTORY_LINK_FLOW, the same keyed first by
+ * Top flows: two built-in flow definitions (TOPN_FLOW, topn.h: 5-tuples
+ * counted at edge ingress, and HISTORY_LINK_FLOW, the same keyed first by
  * link:inputifindex) are read each second; each flow's rate times the
- * second is summed per minute, and the minute's HISTORY_TOP_K largest per
+ * second is summed per minute by source, destination and protocol, and
+ * the minute's HISTORY_TOP_K largest per
  * scope ("edge": measured at edge ingress only, so nothing counts twice;
  * or a link's name, for the HISTORY_TOP_LINKS busiest) go to the store.
  *
@@ -28,12 +29,13 @@
 #include "snap.h"
 #include "store.h"
 
-#define HISTORY_EDGE_FLOW "fabmon_edge"
 #define HISTORY_LINK_FLOW "fabmon_links"
-#define HISTORY_FLOW_KEYS "ipsource,ipdestination,ipprotocol"
+/* what a stored top flow is keyed by: TOPN_5TUPLE's first three keys */
+#define HISTORY_FLOW_KEYS                                                      \
+	"or:ipsource:ip6source,or:ipdestination:ip6destination,"               \
+	"or:ipprotocol:ip6nexthdr"
 /* HISTORY_LINK_FLOW: link:inputifindex then TOPN_5TUPLE (topn.h), so
- * that ECMP collisions see 5-tuples; its minutes are summed by the first
- * three fields, as the edge's. */
+ * that ECMP collisions see 5-tuples. */
 #define HISTORY_TOP_K     10
 #define HISTORY_TOP_LINKS 100 /* links with top flows kept, per minute */
 

@@ -168,25 +168,17 @@ restore_defs(struct api_ctx *api, struct store *st)
  * top-flows history until the next start.
  */
 static void
-builtin_flows(struct api_ctx *api, bool history)
+builtin_flows(struct api_ctx *api)
 {
 	static const char *const defs[][2] = {
-		{ HISTORY_EDGE_FLOW,
-		    "{\"keys\":\"" HISTORY_FLOW_KEYS "\",\"value\":\"bytes\","
-		    "\"t\":10,\"n\":20}" },
-		{ HISTORY_LINK_FLOW,
-		    "{\"keys\":\"link:inputifindex," TOPN_5TUPLE "\","
-		    "\"value\":\"bytes\",\"t\":10,\"n\":50}" },
-		{ TOPN_FLOW,
-		    "{\"keys\":\"" TOPN_KEYS "\",\"value\":\"bytes\","
-		    "\"t\":2,\"n\":200}" },
+		{ HISTORY_LINK_FLOW, TOPN_LINK_DEF },
+		{ TOPN_FLOW, TOPN_FLOW_DEF },
 	};
 
 	api->restoring = true;
-	/* The link state's estimates, collisions, /api/v1/top and the ws
-	 * topics need fabmon_links and fabmon_flows; fabmon_edge only
-	 * feeds the stored top flows. */
-	for (size_t i = history ? 0 : 1; i < nitems(defs); i++) {
+	/* The link state's estimates, collisions, /api/v1/top, the ws
+	 * topics and the stored top flows read them. */
+	for (size_t i = 0; i < nitems(defs); i++) {
 		struct restore rs = { api, STORE_FLOWDEF, 0, 0 };
 
 		restore_def(&rs, defs[i][0], defs[i][1]);
@@ -503,7 +495,7 @@ main(int argc, char **argv)
 		restore_defs(&api, store);
 		restore_topology(store, topo);
 	}
-	builtin_flows(&api, store != NULL);
+	builtin_flows(&api);
 	if (topo_start(topo) != 0) {
 		log_warnx("main", "cannot start the topology thread");
 		return 1;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "elephant.h"
+#include "history.h"
 #include "ifcounters.h"
 #include "snap.h"
 
@@ -28,12 +29,19 @@ struct engine_snap;
 /* every key always has a value for TCP, UDP and ICMP over IPv4 or
  * IPv6, so those are never "keyless" */
 #define TOPN_5TUPLE                                                            \
-	"or:ipsource:ip6source,or:ipdestination:ip6destination,"               \
-	"or:ipprotocol:ip6nexthdr,or:tcpsourceport:udpsourceport:icmptype,"    \
-	"or:tcpdestinationport:udpdestinationport:icmpcode"
+	HISTORY_FLOW_KEYS ",or:tcpsourceport:udpsourceport:icmptype,"          \
+	                  "or:tcpdestinationport:udpdestinationport:icmpcode"
+
 /* the input ifIndex names the ingress edge port (an sFlow data source
  * is not always the port: uacctd sends 1) */
 #define TOPN_KEYS TOPN_5TUPLE ",stack,inputifindex"
+/* The built-in definitions' bodies (PUT /flow/{name}/json), created at
+ * each start (main.c): HISTORY_LINK_FLOW and TOPN_FLOW. */
+#define TOPN_LINK_DEF                                                          \
+	"{\"keys\":\"link:inputifindex," TOPN_5TUPLE "\",\"value\":\"bytes\"," \
+	"\"t\":10,\"n\":50}"
+#define TOPN_FLOW_DEF                                                          \
+	"{\"keys\":\"" TOPN_KEYS "\",\"value\":\"bytes\",\"t\":2,\"n\":200}"
 #define TOPN_KEEP 100   /* per list */
 #define TOPN_SCAN 20000 /* edge flows read for talkers and stacks */
 

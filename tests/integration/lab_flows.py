@@ -107,8 +107,8 @@ def run(I):
     ok(code == 204, 'flows/PUT it again: idempotent', body)
     listed = get('/flow/json')
     # ... beside the built-in definitions (history.h, topn.h)
-    ok(listed and set(listed) == {'links', 'edge5', 'fabmon_edge',
-                                  'fabmon_links', 'fabmon_flows'} and
+    ok(listed and set(listed) == {'links', 'edge5', 'fabmon_links',
+                                  'fabmon_flows'} and
        listed['links']['keys'] == 'link:inputifindex',
        'flows/GET /flow/json lists both, and the built-in ones', listed)
 
