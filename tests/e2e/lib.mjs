@@ -3,7 +3,15 @@
 // downloaded browser. Tests print TAP-like "ok - NAME" / "not ok - NAME"
 // lines, and "# ..." comments, which tests/run.sh counts.
 
+import fs from 'node:fs';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
 import {chromium} from 'playwright-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+// Screenshots of every view are test artefacts (build/ is git-ignored);
+// ARTIFACTS moves them.
+export const ARTIFACTS = path.resolve(process.env.ARTIFACTS || path.join(ROOT, 'build', 'artifacts', 'web'));
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -130,6 +138,79 @@ export async function visibleControls(page) {
 			const st = getComputedStyle(e);
 			return r.width > 0 && r.height > 0 && st.visibility !== 'hidden' && st.display !== 'none';
 		}).map((e) => e.outerHTML.slice(0, 80)));
+}
+
+// A screenshot of the page as it is, into ARTIFACTS/NAME.png. Finite
+// animations (the trace drawn stage by stage) are finished, infinite ones
+// (the black-hole pulse) stopped, so that the picture is the steady state.
+export async function shot(page, name, {fullPage = false, hover = false} = {}) {
+	fs.mkdirSync(ARTIFACTS, {recursive: true});
+	if (!hover) {   // no tooltip left from the last click
+		await page.mouse.move(1, 1);
+		await page.evaluate(() => { const t = document.querySelector('#tooltip'); if (t) t.hidden = true; });
+	}
+	const file = path.join(ARTIFACTS, `${name}.png`);
+	await page.screenshot({path: file, fullPage, animations: 'disabled'});
+	return file;
+}
+
+// The views of the page that must not scroll sideways: a name from the
+// network, however long, wraps or is cut, and never widens the page.
+export async function overflowX(page) {
+	return page.evaluate(() => {
+		const w = document.documentElement.clientWidth;
+		const out = [];
+		if (document.documentElement.scrollWidth > w + 1)
+			out.push(`page ${document.documentElement.scrollWidth} > ${w}`);
+		for (const e of document.querySelectorAll('main .view:not([hidden]) *')) {
+			const r = e.getBoundingClientRect();
+			if (r.width > 0 && r.right > w + 1 && !e.closest('.map-box.wide-fabric, .table-wrap'))
+				out.push(`${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}.${e.getAttribute('class') || ''} right ${Math.round(r.right)}`);
+		}
+		return out.slice(0, 5);
+	});
+}
+
+// Wall mode at the NOC wall's 1920x1080, each view in turn (one page,
+// no rotation: the hash picks the view), screenshot into
+// ARTIFACTS/PREFIXwall-VIEW.png. Returns {view: problems} for the views
+// whose content is cut at the right or the bottom of the screen.
+export async function wallShots(browser, base, watch, prefix, views = ['map', 'top', 'events', 'status']) {
+	const bad = {};
+	const u = new URL(`?wall=1&rotate=600&views=${views.join(',')}`, base);
+	const {page} = await openPage(browser, u.href, watch, {width: 1920, height: 1080});
+	await until(() => page.evaluate(() => window.fabmon.feed.state === 'open' && window.fabmon.feed.latest('health')), 5000);
+	await sleep(700);   // a few pushes: every panel filled
+	for (const v of views) {
+		await page.evaluate((v) => { location.hash = `#${v}`; }, v);
+		await until(() => page.evaluate((v) => document.body.dataset.view === v, v), 3000);
+		await sleep(v === 'events' ? 600 : 250);   // the events view loads the history
+		await shot(page, `${prefix}wall-${v}`);
+		const fit = await page.evaluate(() => {
+			const out = [];
+			const H = window.innerHeight, W = window.innerWidth;
+			if (document.documentElement.scrollHeight > H + 2)
+				out.push(`page height ${document.documentElement.scrollHeight}`);
+			// a table wider than its column: cut on the wall (no scrolling)
+			for (const w of document.querySelectorAll('main .view:not([hidden]) .table-wrap'))
+				if (w.scrollWidth > w.clientWidth + 1)
+					out.push(`table ${w.parentElement.id || ''} cut at the right (${w.scrollWidth} > ${w.clientWidth})`);
+			for (const e of document.querySelectorAll('header *, main .view:not([hidden]) *')) {
+				const r = e.getBoundingClientRect();
+				if (r.width === 0 || r.height === 0 || getComputedStyle(e).visibility === 'hidden')
+					continue;
+				if (r.right > W + 1)
+					out.push(`${e.tagName.toLowerCase()}.${e.getAttribute('class') || ''} right ${Math.round(r.right)}`);
+				else if (r.bottom > H + 1)
+					out.push(`${e.tagName.toLowerCase()}.${e.getAttribute('class') || ''} cut at the bottom (${Math.round(r.bottom)})`);
+			}
+			return out.slice(0, 5);
+		});
+		if (fit.length)
+			bad[v] = fit;
+	}
+	await page.close();
+	return bad;
 }
 
 // The wall-mode checks, shared by the lab and the local test.

@@ -12,11 +12,16 @@
 // hping3 trace typed into the page (l1 -> one spine -> l4), top-N, status,
 // link/node detail, the valley-routing black hole on the map and in the
 // events, the stale banner while fabmond is down and the recovery without
-// reload, wall mode, and no console error or CSP violation.
+// reload, wall mode, no view wider than the window, and no console error
+// or CSP violation. Every view is screenshot with the lab's real data
+// into build/artifacts/web/lab-*.png (ARTIFACTS moves them): map, trace
+// (the hping3 path, and ECMP over both spines), top-N, black holes (map
+// and list), link and switch detail, status, the stale banner, and wall
+// mode (map, top, events, status).
 
 import readline from 'node:readline';
-import {ok, note, until, sleep, launch, Watch, openPage, mapSummary, wallChecks,
-	allowFlowkeys404, allowDown, result} from './lib.mjs';
+import {ok, note, until, sleep, launch, Watch, openPage, mapSummary, wallChecks, wallShots, shot, overflowX,
+	ARTIFACTS, allowFlowkeys404, allowDown, result} from './lib.mjs';
 
 const base = process.argv[2] || 'http://127.0.0.1:8008/';
 const DRIVER = process.argv.includes('--driver');
@@ -41,6 +46,16 @@ async function action(...args) {
 	const line = lines.length ? lines.shift() : await new Promise((r) => { waiter = r; });
 	if (line !== 'done')
 		throw new Error(`action ${args.join(' ')}: ${line}`);
+}
+
+// Each view once it shows the lab's data: a screenshot, and no part of it
+// wider than the window.
+const shots = [];
+const wide = [];
+async function snap(page, name, opts = {fullPage: true}) {
+	await shot(page, `lab-${name}`, opts);
+	shots.push(name);
+	wide.push(...(await overflowX(page)).map((x) => `${name}: ${x}`));
 }
 
 const text = (page, sel) => page.evaluate((s) => {
@@ -70,6 +85,16 @@ async function main() {
 		csp.push(...await page.evaluate(() => window.__csp || []));
 		watch.phase = 'wall';
 		await wallChecks(browser, base, watch, 'web/');
+		// the wall with traffic on it: hping3 from every source port
+		if (DRIVER)
+			await action('hping', 'ecmp');
+		const wall = await wallShots(browser, base, watch, 'lab-');
+		if (DRIVER)
+			await action('hping', 'stop');
+		ok(Object.keys(wall).length === 0, 'web/wall mode: map, top, events, status each fit 1920x1080 (screenshots)',
+			JSON.stringify(wall));
+		note(`screenshots in ${ARTIFACTS}: ${shots.join(' ')}`);
+		ok(wide.length === 0, `web/no view wider than the window (${shots.length} views)`, wide.join(' | '));
 	} catch (e) {
 		ok(false, 'web/the test ran to its end', e && e.stack || e);
 	} finally {
@@ -125,6 +150,7 @@ async function checkMap(page, loadMs) {
 	ok(/STANDALONE/.test(role), 'web/header: the HA role (STANDALONE)', role);
 	const coll = await text(page, '#chip-collector');
 	ok(coll && coll.includes('127.0.0.1:8008') && /fabmond \d/.test(coll), 'web/header: the collector serving the page', coll);
+	await snap(page, 'map', {});
 }
 
 async function typeFilter(page) {
@@ -174,6 +200,7 @@ async function checkTrace(page) {
 	note(`hops: ${rows.map((r) => r.join(' | ')).join(' ;; ')}`);
 	ok(rows.length === 3 && rows[0][1] === 'l1' && rows[2][1] === 'l4' && rows.every((r) => r[7] === '100 %'),
 		'web/trace: the hop table (3 stages, shares 100 %)', JSON.stringify(rows));
+	await snap(page, 'trace');
 	// the keys list: ./flowkeys/json or the built-in one
 	return spine;
 }
@@ -192,6 +219,7 @@ async function checkTop(page) {
 	ok(sorted === 'ascending', 'web/top: sortable columns', sorted);
 	const talker = await page.evaluate(() => document.querySelector('#top-talkers tbody').textContent);
 	ok(/10\.2\.1\.11/.test(talker), 'web/top: top talkers', talker);
+	await snap(page, 'top');
 }
 
 async function checkStatus(page) {
@@ -214,6 +242,7 @@ async function checkStatus(page) {
 	ok(/STANDALONE/.test(ha), 'web/status: HA role STANDALONE', ha);
 	const hdr = await page.evaluate(() => [...document.querySelectorAll('#st-agents th')].map((t) => t.textContent).join('|'));
 	ok(/datagrams lost/.test(hdr) && /samples lost/.test(hdr), 'web/status: sampling loss shown', hdr);
+	await snap(page, 'status');
 }
 
 async function checkDetail(page) {
@@ -223,9 +252,12 @@ async function checkDetail(page) {
 		return d && d.hops && d.hops[0].outLink;
 	});
 	await page.evaluate((l) => { location.hash = `#link/${encodeURIComponent(l)}`; }, link);
+	// the live chart, and the four history charts (or, before the store's
+	// first minute row, one "no stored points" line)
 	const charts = await until(async () => {
-		const n = await page.evaluate(() => document.querySelectorAll('#detail-body .uplot').length);
-		return n >= 5 ? n : null;
+		const n = await page.evaluate(() => [document.querySelectorAll('#detail-body .uplot').length,
+			!!document.querySelector('#detail-body .no-data')]);
+		return n[0] >= 5 || (n[0] >= 1 && n[1]) ? n[0] : null;
 	}, 8000);
 	const hist = await text(page, '#detail-body p.hint:nth-of-type(2)');
 	ok(charts, `web/detail: link ${link}: live and history charts (uPlot)`,
@@ -234,6 +266,8 @@ async function checkDetail(page) {
 		.map((tr) => tr.textContent).find((t) => t.includes('10.2.4.15'))), 8000, 250);
 	ok(flow, `web/detail: flows on ${link} (topic linktop)`, flow);
 	note(`history: ${hist}`);
+	await sleep(500);
+	await snap(page, 'detail-link');
 	await page.evaluate(() => { location.hash = '#node/l1'; });
 	const ports = await until(async () => {
 		const p = await page.evaluate(() => [...document.querySelectorAll('#detail-body table.grid tbody tr')]
@@ -242,6 +276,7 @@ async function checkDetail(page) {
 	}, 4000);
 	ok(ports && ports.some((p) => p[1] === 'swp3' && /h1/.test(p[5])) && ports.some((p) => p[1] === 'swp1' && /s1/.test(p[5])),
 		'web/detail: switch l1\'s ports (h1 on swp3, s1 on swp1)', JSON.stringify(ports));
+	await snap(page, 'detail-node');
 }
 
 // hping3 without -k: a new source port every packet, hashed over both
@@ -260,6 +295,7 @@ async function checkEcmp(page) {
 	ok(shares, `web/trace: ECMP over both spines, each branch with its share (${shares ?
 		`s1 ${shares['l1>s1'][1]}, s2 ${shares['l1>s2'][1]}` : 'none'})`,
 	await page.evaluate(() => document.querySelector('#trace-summary').textContent));
+	await snap(page, 'trace-ecmp');
 }
 
 async function checkBlackhole(page) {
@@ -274,11 +310,14 @@ async function checkBlackhole(page) {
 	ok(mark && /valley/.test(mark), `web/blackhole: valley routing marked on l4 on the map (${mark})`, mark);
 	const spines = await page.evaluate(() => [...document.querySelectorAll('#map-main .blackhole-mark')].map((m) => m.dataset.node));
 	note(`black-hole markers on: ${spines.join(' ')}`);
+	await snap(page, 'map-blackhole', {});
 	await page.evaluate(() => { location.hash = '#events'; });
 	const row = await until(() => page.evaluate(() => [...document.querySelectorAll('#bh-live tbody tr')]
 		.map((tr) => [...tr.children].map((td) => td.textContent))
 		.find((r) => r[2] === 'valley' && r[3] === 'l4' && r[4] === '10.2.4.0/24')), 10000, 250);
 	ok(row && /open/.test(row[0]), 'web/blackhole: the open valley event in the live list', JSON.stringify(row));
+	await until(() => page.evaluate(() => /events/.test(document.querySelector('#ev-status').textContent)), 5000);
+	await snap(page, 'events');
 	await action('blackhole', 'off');
 	// stored: the history (type blackhole) shows it
 	await page.selectOption('#ev-type', 'blackhole');
@@ -312,6 +351,7 @@ async function checkReconnect(page, watch) {
 	ok(banner && /stale since \d\d:\d\d:\d\d/.test(banner), 'web/reconnect: "stale since HH:MM:SS" banner while fabmond is down', banner);
 	const conn = await text(page, '#chip-conn');
 	ok(/disconnected/.test(conn), 'web/reconnect: the header says disconnected', conn);
+	await snap(page, 'stale', {});
 	await sleep(4000);   // a few attempts: the back-off grows
 	const seqBefore = await page.evaluate(() => (window.fabmon.feed.frames.get('links') || {}).seq);
 	await action('daemon', 'start');

@@ -14,9 +14,11 @@ runner does it and answers "done":
   routing, as lab_trace.py), then restores the route;
 - daemon kill|start: SIGKILL fabmond, then start it again on the same
   address and state dir (the page must recover without a reload).
-The ok / not ok lines are web.mjs's, passed through.
+The ok / not ok lines are web.mjs's, passed through. web.mjs saves a
+screenshot of every view, wall mode included, in build/artifacts/web/lab-*.png.
 """
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -159,11 +161,15 @@ def main():
         r.stop_daemon()
         LAB_.run('down', check=False)
         print(f'# lab_web took {time.time() - t0:.0f} s', flush=True)
+        r.log.flush()
         if fablib.failures:
-            r.log.flush()
             with open(os.path.join(tmp, 'fabmond.log')) as f:
                 print('# fabmond log tail:\n# ' +
                       f.read()[-2000:].replace('\n', '\n# '), flush=True)
+            print(f'# kept {tmp}', flush=True)
+        else:
+            r.log.close()
+            shutil.rmtree(tmp, ignore_errors=True)
     return 1 if fablib.failures else 0
 
 

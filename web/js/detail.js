@@ -5,31 +5,38 @@
 // their live state, and its black holes.
 
 import uPlot from '../node_modules/uplot/dist/uPlot.esm.js';
-import {h, clear, kv, SortTable, fmtBps, fmtPps, fmtPct, fmtCount, fmtTime, fmtFps, fmtProto, bhKind, getJSON, $} from './util.js';
-import {isDark} from './map.js';
+import {h, clear, kv, SortTable, fmtBps, fmtPps, fmtPct, fmtCount, fmtTime, fmtFps, fmtProto, bhKind, getJSON, visible, $} from './util.js';
+import {isDark, unreachable, operDown} from './map.js';
 
 const SERIES_COLORS = ['#5fa8ff', '#f4c542'];   // blue / yellow, dir 1 also dashed
 const LIVE_POINTS = 600;                        // ~10 min at 1 s pushes
+// Time ticks in whole seconds and up: the live chart spans a few seconds
+// when the page has just opened, and uPlot would tick every 250 ms.
+const TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
+	43200, 86400, 172800, 604800];
 
 function siAxis(unit) {
 	return (u, vals) => vals.map((v) => v === null ? '' : fmtBps(v).replace('b/s', unit));
 }
 
-function chartOpts(title, width, series, yfmt, height = 220) {
+// xRange: [from, to] in seconds, the history's whole range (a few stored
+// points then sit where they belong in it, instead of one point on a
+// zero-width axis); none: uPlot fits the data (the live chart).
+function chartOpts(title, width, series, yfmt, height = 220, xRange = null) {
 	const dark = isDark();
 	const ink = dark ? '#c9d1d9' : '#1f2328';
 	const grid = dark ? 'rgba(255,255,255,0.08)' : 'rgba(0,0,0,0.08)';
 	return {
 		title, width, height,
 		cursor: {drag: {x: true, y: false}},
-		scales: {x: {time: true}},
+		scales: {x: xRange ? {time: true, range: () => xRange} : {time: true}},
 		axes: [
-			{stroke: ink, grid: {stroke: grid}, ticks: {stroke: grid}},
+			{stroke: ink, grid: {stroke: grid}, ticks: {stroke: grid}, incrs: TIME_INCRS, space: 70},
 			{stroke: ink, grid: {stroke: grid}, ticks: {stroke: grid}, values: yfmt, size: 80},
 		],
 		series: [{}, ...series.map((sr, i) => Object.assign({
 			stroke: SERIES_COLORS[i % 2], width: 2, dash: i % 2 ? [8, 4] : undefined,
-			spanGaps: false, points: {show: false},
+			spanGaps: false,   // (uPlot's default points: drawn where they are sparse)
 			value: (u, v) => v === null || v === undefined ? '–' : yfmt(u, [v])[0],
 		}, sr))],
 	};
@@ -151,7 +158,7 @@ export class DetailView {
 	}
 
 	width() {
-		return Math.max(320, Math.min(1400, this.body.clientWidth - 10));
+		return Math.max(320, Math.min(2400, this.body.clientWidth - 10));
 	}
 
 	resize() {
@@ -227,7 +234,7 @@ export class DetailView {
 		const data = [arr.map((p) => p.t), arr.map((p) => p.bps0), arr.map((p) => p.bps1)];
 		if (!this.liveChart) {
 			const dirs = st ? st.directions : [];
-			const lab = (i) => dirs[i] ? `${dirs[i].from.node}→${dirs[i].to.node}` : `dir ${i}`;
+			const lab = (i) => dirs[i] ? visible(`${dirs[i].from.node}→${dirs[i].to.node}`) : `dir ${i}`;
 			this.liveChart = new uPlot(chartOpts('rate (b/s)', this.width(),
 				[{label: lab(0)}, {label: lab(1)}], siAxis('b/s'), 180), data, this.liveChartBox);
 			this.charts.push(this.liveChart);
@@ -260,11 +267,18 @@ export class DetailView {
 			return false;
 		});
 		clear(this.histBox);
-		const lab = (i) => dirs[i] ? `${dirs[i].from.node}→${dirs[i].to.node}` : `dir ${i}`;
+		if (npts === 0) {
+			// four empty frames say less than one line
+			this.histBox.append(h('p', {class: 'no-data'}, 'No stored points in this range yet.'));
+			return;
+		}
+		const lab = (i) => dirs[i] ? visible(`${dirs[i].from.node}→${dirs[i].to.node}`) : `dir ${i}`;
+		const to = Date.now() / 1000;
+		const xr = [to - this.range, to];
 		const mk = (title, field, fmt, unitBox) => {
 			const box = h('div', {class: 'chart', data: {field}});
 			this.histBox.append(box);
-			const u = new uPlot(chartOpts(title, this.width(), [{label: lab(0)}, {label: lab(1)}], fmt, unitBox),
+			const u = new uPlot(chartOpts(title, this.width(), [{label: lab(0)}, {label: lab(1)}], fmt, unitBox, xr),
 				align(dirs, field), box);
 			this.charts.push(u);
 		};
@@ -287,7 +301,7 @@ export class DetailView {
 			['agent', n.agent || '–'], ['addresses', (n.addresses || []).join(', ') || '–'],
 			['chassis', n.chassis || '–'], ['role', `${n.role} (${n.roleSource})`],
 			['source', n.source], ['polled', `${n.polled ? 'yes' : 'no'}, last ${fmtTime(n.lastPoll)}`],
-			['reachable', n.reachable ? 'yes' : 'NO'],
+			['reachable', n.polled ? (unreachable(n) ? 'NO' : 'yes') : '– (not polled: SNMP off, or not reached yet)'],
 		]));
 		this.nodeBh = h('div');
 		this.body.append(h('h3', null, 'Black holes on this switch'), this.nodeBh);
@@ -372,11 +386,11 @@ export class DetailView {
 				return Object.assign({}, p, {inBps: c.ifinoctets * 8, inUtil: c.ifinutilization,
 					outBps: c.ifoutoctets * 8, outUtil: c.ifoututilization,
 					disc: pair(c.ifindiscards, c.ifoutdiscards), err: pair(c.ifinerrors, c.ifouterrors),
-					_class: p.oper && p.oper !== 'up' ? 'down' : ''});
+					_class: operDown(p.oper) ? 'down' : ''});
 			const i = byEnd.get(`${p.name}:in`), o = byEnd.get(`${p.name}:out`);
 			return Object.assign({}, p, {inBps: i ? i.bps : null, inUtil: i ? i.util : null,
 				outBps: o ? o.bps : null, outUtil: o ? o.util : null, disc: null, err: null,
-				_class: p.oper && p.oper !== 'up' ? 'down' : ''});
+				_class: operDown(p.oper) ? 'down' : ''});
 		}));
 		const bh = this.feed.latest('blackholes');
 		clear(this.nodeBh);

@@ -128,6 +128,7 @@ export class EventsView {
 		}
 		if (changed) {
 			this.rows = [...have.values()];
+			$('#ev-status').textContent = `${this.rows.length} events, updated ${fmtTime(Date.now())} (pushed)`;
 			this.renderHist();
 		}
 	}

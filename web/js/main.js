@@ -3,7 +3,7 @@
 // theme, and the NOC wall mode (?wall=1&rotate=SECONDS).
 
 import {Feed} from './feed.js';
-import {h, clear, fmtTime, fmtFps, fmtPct, fmtBps, bhKind, $, $$} from './util.js';
+import {h, clear, fmtTime, fmtFps, fmtPct, fmtBps, bhKind, visible, $, $$} from './util.js';
 import {FabricMap, legend} from './map.js';
 import {TopView} from './topn.js';
 import {TraceView} from './trace.js';
@@ -157,7 +157,10 @@ function showView(name) {
 }
 
 function route() {
-	const hash = decodeURIComponent(location.hash.replace(/^#/, ''));
+	let hash = location.hash.replace(/^#/, '');
+	try {
+		hash = decodeURIComponent(hash);
+	} catch (e) { /* a hand-typed % that is not an escape: as it is */ }
 	const m = /^(link|node)\/(.+)$/.exec(hash);
 	if (m) {
 		showView('detail');
@@ -171,7 +174,7 @@ window.addEventListener('hashchange', route);
 // ---- header: collector, role, health, connection --------------------
 const chip = (id, text, cls) => {
 	const el = $(id);
-	el.textContent = text;
+	el.textContent = visible(text);
 	el.className = `chip ${cls || ''}`;
 };
 function renderHeader() {
@@ -184,7 +187,10 @@ function renderHeader() {
 	else
 		chip('#chip-role', 'role –');
 	const hh = feed.latest('health');
-	chip('#chip-health', hh ? `health ${hh.status}` : 'health –', hh ? `health-${hh.status}` : '');
+	// while the channel is down, the last role and health are history
+	const old = feed.state === 'open' ? '' : ' chip-old';
+	chip('#chip-health', hh ? `health ${hh.status}` : 'health –', (hh ? `health-${hh.status}` : '') + old);
+	$('#chip-role').classList.toggle('chip-old', !!old);
 	const st = feed.state;
 	chip('#chip-conn', st === 'open' ? (feed.transport === 'poll' ? '● polling' : '● live') :
 		st === 'connecting' ? '○ connecting' : '✕ disconnected', `conn-${st}`);

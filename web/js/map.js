@@ -8,7 +8,7 @@
 // The layout is rebuilt only when the topology version changes; every
 // push period only the attributes of the existing elements change.
 
-import {s, h, clear, fmtBps, fmtPps, fmtPct, fmtFps, fmtTime, fmtCount, bhKind} from './util.js';
+import {s, h, clear, fmtBps, fmtPps, fmtPct, fmtFps, fmtTime, fmtCount, bhKind, ellipsize, visible} from './util.js';
 import {utilColor, utilWidth, NO_DATA, ALARM, WARN, LEGEND_TICKS, utilPos} from './palette.js';
 
 const ROW_SPINE = 80;
@@ -16,6 +16,37 @@ const ROW_LEAF = 270;
 const ROW_HOST = 420;
 const COL = 130;
 const DIR_OFFSET = 5;
+const BOX_W = 104;     // a switch's box (COL leaves a gap between two)
+const HOST_W = 76;
+const LABEL_MAX = 12;  // characters of a name on the map; the rest in the details
+
+// A switch that SNMP reached once and no longer answers. An imported
+// switch that nothing polls (a site without SNMP) is not "unreachable":
+// nobody tried.
+export const unreachable = (n) => !!n && n.polled === true && n.reachable === false;
+// A port or edge whose status is known to be down ("unknown" is not).
+export const operDown = (oper) => /down|notPresent/i.test(oper || '');
+
+// Keep a label inside its box: cut to LABEL_MAX characters, then, if it
+// is still wider than the box (wide glyphs, the wall's larger type),
+// squeezed to fit with textLength. Measured when the map is laid out on
+// screen, estimated when it is hidden (the trace view's map).
+function fitLabel(t, avail) {
+	t.removeAttribute('textLength');
+	t.removeAttribute('lengthAdjust');
+	let w = 0;
+	try {
+		w = t.getComputedTextLength();
+	} catch (e) { /* not rendered */ }
+	if (!w) {
+		const fs = parseFloat(getComputedStyle(t).fontSize) || 17;
+		w = [...t.textContent].length * 0.68 * fs;
+	}
+	if (w > avail) {
+		t.setAttribute('textLength', avail.toFixed(1));
+		t.setAttribute('lengthAdjust', 'spacingAndGlyphs');
+	}
+}
 
 const natural = (a, b) => a.localeCompare(b, 'en', {numeric: true});
 
@@ -137,12 +168,13 @@ export class FabricMap {
 			const n = nodeByName.get(name);
 			const p = this.pos.get(name);
 			const role = n.role;
-			const g = s('g', {class: `node ${role}` + (n.reachable === false ? ' unreachable' : ''),
-				transform: `translate(${p.x},${p.y})`, tabindex: 0,
+			const g = s('g', {class: `node ${role}` + (unreachable(n) ? ' unreachable' : ''),
+				transform: `translate(${p.x},${p.y})`, tabindex: 0, 'aria-label': `${role} ${name}`,
 				data: {node: name, role, kind: 'switch'}});
 			g.append(
-				s('rect', {x: -44, y: -20, width: 88, height: 40, rx: 8, class: 'node-box'}),
-				s('text', {class: 'node-label', 'text-anchor': 'middle', y: 6}, name),
+				s('rect', {x: -BOX_W / 2, y: -20, width: BOX_W, height: 40, rx: 8, class: 'node-box'}),
+				s('text', {class: 'node-label', 'text-anchor': 'middle', y: 6, data: {fit: BOX_W - 12}},
+					ellipsize(visible(name), LABEL_MAX)),
 				s('text', {class: 'node-role', 'text-anchor': 'middle', y: -26}, role === 'other' ? '' : role),
 			);
 			this.hook(g, {kind: 'node', name});
@@ -152,15 +184,22 @@ export class FabricMap {
 		for (const hh of hosts) {
 			const p = this.pos.get(hh.name);
 			const g = s('g', {class: 'node host', transform: `translate(${p.x},${p.y})`, tabindex: 0,
-				data: {node: hh.name, role: 'host', kind: 'host'}});
+				'aria-label': `host ${hh.name}`, data: {node: hh.name, role: 'host', kind: 'host'}});
 			g.append(
-				s('rect', {x: -30, y: -14, width: 60, height: 28, rx: 14, class: 'node-box'}),
-				s('text', {class: 'node-label host-label', 'text-anchor': 'middle', y: 5}, hh.name),
+				s('rect', {x: -HOST_W / 2, y: -14, width: HOST_W, height: 28, rx: 14, class: 'node-box'}),
+				s('text', {class: 'node-label host-label', 'text-anchor': 'middle', y: 5, data: {fit: HOST_W - 10}},
+					ellipsize(visible(hh.name), LABEL_MAX - 2)),
 			);
 			this.hook(g, {kind: 'host', name: hh.name});
 			this.gNodes.append(g);
 			this.nodeEls.set(hh.name, g);
 		}
+		this.fitLabels();
+	}
+
+	fitLabels() {
+		for (const t of this.gNodes.querySelectorAll('text[data-fit]'))
+			fitLabel(t, Number(t.dataset.fit));
 	}
 
 	// Offset a segment a->b to its right-hand side (SVG y grows down), so
@@ -210,7 +249,7 @@ export class FabricMap {
 			const a = this.pos.get(e.node), b = this.pos.get(e.host);
 			if (!a || !b)
 				continue;
-			const line = s('line', {class: 'edge' + (e.oper && e.oper !== 'up' ? ' down' : ''),
+			const line = s('line', {class: 'edge' + (operDown(e.oper) ? ' down' : ''),
 				x1: a.x, y1: a.y, x2: b.x, y2: b.y, stroke: NO_DATA, 'stroke-width': 2,
 				data: {node: e.node, port: e.port, host: e.host}});
 			const hit = s('line', {class: 'hit', x1: a.x, y1: a.y, x2: b.x, y2: b.y,
@@ -244,6 +283,7 @@ export class FabricMap {
 	}
 
 	refresh() {
+		this.fitLabels();
 		this.paintLinks();
 		this.paintEdges();
 		this.paintMarks();
@@ -255,7 +295,9 @@ export class FabricMap {
 		const state = new Map(((this.links && this.links.links) || []).map((l) => [l.name, l]));
 		for (const [name, el] of this.linkEls) {
 			const l = state.get(name);
-			el.g.setAttribute('class', `link status-${(l && l.status) || el.link.status || 'unknown'}`);
+			// (keeps the selection: every push repaints)
+			const sel = this.selected && this.selected.kind === 'link' && this.selected.name === name;
+			el.g.setAttribute('class', `link status-${(l && l.status) || el.link.status || 'unknown'}${sel ? ' selected' : ''}`);
 			for (const d of Object.values(el.dirs)) {
 				const from = d.line.dataset.from, to = d.line.dataset.to;
 				const st = l && (l.directions || []).find((x) => x.from && x.from.node === from && x.to && x.to.node === to);
@@ -320,13 +362,13 @@ export class FabricMap {
 			const m = s('g', {class: 'mark blackhole-mark', transform: `translate(${p.x},${p.y})`,
 				data: {node, marker: 'blackhole', reasons}});
 			m.append(
-				s('rect', {x: -54, y: -30, width: 108, height: 60, rx: 14, fill: 'none', stroke: ALARM,
+				s('rect', {x: -BOX_W / 2 - 10, y: -42, width: BOX_W + 20, height: 72, rx: 14, fill: 'none', stroke: ALARM,
 					'stroke-width': 4, 'stroke-dasharray': '8 5', class: 'bh-ring'}),
-				s('g', {transform: 'translate(40,-30)'},
+				s('g', {transform: `translate(${BOX_W / 2 + 8},-40)`},
 					s('circle', {r: 13, fill: ALARM}),
 					s('text', {class: 'bh-glyph', 'text-anchor': 'middle', y: 6}, '⊘')),
 				s('text', {class: 'mark-label bh-label', 'text-anchor': 'middle',
-					y: p.kind === 'spine' ? -40 : 46}, `black hole: ${reasons}`),
+					y: p.kind === 'spine' ? -52 : 50}, `black hole: ${reasons}`),
 			);
 			this.hook(m, {kind: 'node', name: node});
 			this.gMarks.append(m);
@@ -359,6 +401,7 @@ export class FabricMap {
 		if (!tr || !tr.hops) {
 			clear(this.gTrace);
 			this.traceSegs.clear();
+			this.svg.classList.remove('tracing');
 			return;
 		}
 		const want = new Map();
@@ -377,6 +420,8 @@ export class FabricMap {
 			if (hop.to && this.pos.get(hop.to) && !hop.discard)
 				seg(`${hop.node}>${hop.to}`, hop.node, hop.to, hop.share ?? 1, hop.stage, hop.outLink ? 'link' : 'edge');
 		}
+		// the fabric steps back while a path is drawn over it
+		this.svg.classList.toggle('tracing', want.size > 0);
 		// remove the segments gone from the path
 		for (const [k, el] of this.traceSegs) {
 			if (!want.has(k)) {
@@ -491,7 +536,7 @@ export class FabricMap {
 			const n = this.topo && this.topo.nodes.find((x) => x.name === what.name);
 			box.append(h('h3', null, `${n ? n.role : 'switch'} ${what.name}`));
 			if (n) {
-				box.append(h('p', null, `agent ${n.agent || '–'} · ${n.reachable === false ? 'unreachable' : 'reachable'}` +
+				box.append(h('p', null, `agent ${n.agent || '–'} · ${unreachable(n) ? 'unreachable' : (n.polled ? 'reachable' : 'not polled')}` +
 					` · ${(n.ports || []).length} ports · ${n.neighbors ?? '–'} neighbours · ${n.hosts ?? '–'} hosts`));
 			}
 			const evs = ((this.bh && this.bh.events) || []).filter((e) => e.node === what.name);
@@ -523,12 +568,20 @@ export class FabricMap {
 }
 
 // The legend: the utilisation ramp with its ticks, and the marker keys.
+// The wall's legend has larger type, laid out with room for it (the SVG
+// scales to its box: a larger font in the same layout would overlap).
 export function legend(container) {
 	clear(container);
 	const dark = isDark();
-	const W = 520, H = 46;
-	const svg = s('svg', {viewBox: `0 0 ${W + 440} ${H}`, class: 'legend-svg', role: 'img',
-		'aria-label': 'legend: utilisation colour scale and markers'});
+	const wall = document.documentElement.classList.contains('wall');
+	const fs = wall ? 17 : 12;
+	const k = fs / 12;
+	const W = wall ? 620 : 520;
+	const H = Math.round(46 * k);
+	const text = (x, y, t, anchor = 'start') => s('text', {x, y, 'text-anchor': anchor, class: 'legend-text',
+		'font-size': fs}, t);
+	const textW = (t) => [...t].length * 0.6 * fs;
+	const svg = s('svg', {class: 'legend-svg', role: 'img', 'aria-label': 'legend: utilisation colour scale and markers'});
 	// the ramp as a gradient, evenly in ramp position
 	const grad = s('linearGradient', {id: `ramp-${dark ? 'd' : 'l'}`, x1: 0, x2: 1, y1: 0, y2: 0});
 	for (let i = 0; i <= 20; i++) {
@@ -536,23 +589,28 @@ export function legend(container) {
 		const pct = t < 0.4 ? Math.pow(10, t / 0.4 * 3 - 3) : 1 + (t - 0.4) / 0.6 * 99;
 		grad.append(s('stop', {offset: t, 'stop-color': utilColor(pct, dark)}));
 	}
+	const x0 = 8 + textW('0.001 %') / 2;
 	svg.append(s('defs', null, grad),
-		s('rect', {x: 34, y: 4, width: W, height: 14, fill: `url(#${grad.id})`}));
+		s('rect', {x: x0, y: 4, width: W, height: 14 * k, fill: `url(#${grad.id})`}));
 	for (const tk of LEGEND_TICKS) {
-		const x = 34 + utilPos(tk) * W;
-		svg.append(s('line', {x1: x, x2: x, y1: 18, y2: 24, class: 'tick'}),
-			s('text', {x, y: 38, 'text-anchor': 'middle', class: 'legend-text'}, `${tk} %`));
+		const x = x0 + utilPos(tk) * W;
+		svg.append(s('line', {x1: x, x2: x, y1: 4 + 14 * k, y2: 10 + 14 * k, class: 'tick'}),
+			text(x, H - 8 * k, `${tk} %`, 'middle'));
 	}
-	let x = W + 60;
-	svg.append(s('line', {x1: x, x2: x + 30, y1: 11, y2: 11, stroke: NO_DATA, 'stroke-width': 3}),
-		s('text', {x: x + 36, y: 16, class: 'legend-text'}, 'no reading'));
-	x += 130;
-	svg.append(s('line', {x1: x, x2: x + 30, y1: 11, y2: 11, stroke: NO_DATA, 'stroke-width': 3, 'stroke-dasharray': '6 4'}),
-		s('text', {x: x + 36, y: 16, class: 'legend-text'}, 'down'));
-	x += 95;
-	svg.append(s('circle', {cx: x + 8, cy: 11, r: 9, fill: ALARM}),
-		s('text', {x: x + 22, y: 16, class: 'legend-text'}, '⊘ black hole'));
-	svg.append(s('path', {d: `M ${x + 8} 24 L ${x + 17} 33 L ${x + 8} 42 L ${x - 1} 33 z`, fill: WARN}),
-		s('text', {x: x + 22, y: 38, class: 'legend-text'}, 'ECMP collision'));
+	const y1 = 11 * k, y2 = 33 * k, base1 = y1 + fs * 0.36, base2 = y2 + fs * 0.36;
+	let x = x0 + W + textW('100 %') / 2 + 30 * k;
+	svg.append(s('line', {x1: x, x2: x + 30 * k, y1, y2: y1, stroke: NO_DATA, 'stroke-width': 3 * k}),
+		text(x + 36 * k, base1, 'no reading'));
+	x += 36 * k + textW('no reading') + 24 * k;
+	svg.append(s('line', {x1: x, x2: x + 30 * k, y1, y2: y1, stroke: NO_DATA, 'stroke-width': 3 * k,
+		'stroke-dasharray': `${6 * k} ${4 * k}`}), text(x + 36 * k, base1, 'down'));
+	x += 36 * k + textW('down') + 24 * k;
+	const r = 9 * k;
+	svg.append(s('circle', {cx: x + r, cy: y1, r, fill: ALARM}),
+		text(x + 2 * r + 5 * k, base1, '⊘ black hole'));
+	svg.append(s('path', {d: `M ${x + r} ${y2 - r} L ${x + 2 * r} ${y2} L ${x + r} ${y2 + r} L ${x} ${y2} z`, fill: WARN}),
+		text(x + 2 * r + 5 * k, base2, 'ECMP collision'));
+	x += 2 * r + 5 * k + textW('ECMP collision') + 8;
+	svg.setAttribute('viewBox', `0 0 ${Math.ceil(x)} ${H}`);
 	container.append(svg);
 }

@@ -9,23 +9,31 @@ export class StatusView {
 		this.feed = feed;
 		this.agents = new SortTable([
 			{key: 'agent', label: 'agent', value: (r) => r.agent ?? `(undecodable) ${r.source}`},
-			{key: 'subAgentId', label: 'sub', num: true},
+			{key: 'node', label: 'switch', value: (r) => this.nodeOf(r.agent), title: 'the switch whose agent this is (topology)'},
+			{key: 'subAgentId', label: 'sub', num: true, cls: 'wall-hide'},
 			{key: 'lastSeenAgoMs', label: 'last seen', num: true, fmt: (v) => v === null || v === undefined ? '–' : `${fmtDuration(v)} ago`},
 			{key: 'datagrams', label: 'datagrams', num: true, fmt: fmtCount},
 			{key: 'flowSamples', label: 'flow samples', num: true, fmt: fmtCount},
-			{key: 'counterSamples', label: 'counter samples', num: true, fmt: fmtCount},
-			{key: 'discardSamples', label: 'discard samples', num: true, fmt: fmtCount},
+			{key: 'counterSamples', label: 'counter samples', num: true, fmt: fmtCount, cls: 'wall-hide'},
+			{key: 'discardSamples', label: 'discard samples', num: true, fmt: fmtCount, cls: 'wall-hide'},
 			{key: 'seqLost', label: 'datagrams lost', num: true, fmt: fmtCount},
 			{key: 'samplesLost', label: 'samples lost', num: true, fmt: fmtCount},
-			{key: 'agentDrops', label: 'agent drops', num: true, fmt: fmtCount},
-			{key: 'seqResets', label: 'restarts', num: true, fmt: fmtCount},
-			{key: 'badDatagrams', label: 'bad', num: true, fmt: fmtCount},
+			{key: 'agentDrops', label: 'agent drops', num: true, fmt: fmtCount, cls: 'wall-hide'},
+			{key: 'seqResets', label: 'restarts', num: true, fmt: fmtCount, cls: 'wall-hide'},
+			{key: 'badDatagrams', label: 'bad', num: true, fmt: fmtCount, cls: 'wall-hide'},
 		], {sortKey: 'agent', desc: false, empty: 'no sFlow agent seen yet', rowKey: (r) => `${r.agent}:${r.subAgentId}`});
 		$('#st-agents').append(this.agents.el);
 		feed.on('health', (d) => this.visible && this.renderHealth(d));
 		feed.on('ha', (d) => this.visible && this.renderHA(d));
 		feed.on('@hello', () => this.visible && this.renderCollector());
 		feed.on('@state', () => this.visible && this.renderCollector());
+	}
+
+	// agent address -> switch name, from the topology
+	nodeOf(agent) {
+		const topo = this.feed.latest('fabric');
+		const n = topo && (topo.nodes || []).find((x) => x.agent === agent || (x.addresses || []).includes(agent));
+		return n ? n.name : '–';
 	}
 
 	show() {
@@ -73,6 +81,9 @@ export class StatusView {
 
 	renderHealth(hh) {
 		if (!hh) {
+			// (null: fabmond is starting; undefined: no frame yet)
+			for (const id of ['#st-ingest', '#st-topo', '#st-store', '#st-ws'])
+				clear($(id)).append(h('p', {class: 'hint'}, hh === null ? 'no data yet' : 'waiting for topic health…'));
 			this.agents.render([]);
 			return;
 		}

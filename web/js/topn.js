@@ -9,7 +9,8 @@ const nodePort = (p) => p ? `${p.node}:${p.port}` : '–';
 function flowColumns(withIngress) {
 	const cols = [
 		{key: 'src', label: 'source'},
-		{key: 'srcPort', label: 'sport', num: true, fmt: (v) => v ?? '–', cls: 'wall-hide'},
+		// (the wall keeps sport: ECMP'd flows differ by it only)
+		{key: 'srcPort', label: 'sport', num: true, fmt: (v) => v ?? '–'},
 		{key: 'dst', label: 'destination'},
 		{key: 'dstPort', label: 'dport', num: true, fmt: (v) => v ?? '–'},
 		{key: 'proto', label: 'proto', fmt: fmtProto},
@@ -17,7 +18,7 @@ function flowColumns(withIngress) {
 	if (withIngress) {
 		cols.push({key: 'stack', label: 'stack', cls: 'wall-hide'});
 		cols.push({key: 'ingress', label: 'ingress', value: (r) => nodePort(r.ingress),
-			sortValue: (r) => nodePort(r.ingress)});
+			sortValue: (r) => nodePort(r.ingress), cls: 'wall-hide'});
 	} else {
 		cols.push({key: 'to', label: 'into'});
 	}
@@ -32,12 +33,12 @@ function portColumns(valueLabel, fmtValue) {
 	return [
 		{key: 'node', label: 'switch'},
 		{key: 'port', label: 'port'},
-		{key: 'link', label: 'link', fmt: (v) => v || 'edge'},
+		{key: 'link', label: 'link', fmt: (v) => v || 'edge', cls: 'wall-hide'},
 		{key: 'dir', label: 'dir'},
 		{key: 'value', label: valueLabel, num: true, fmt: fmtValue},
 		{key: 'bps', label: 'rate', num: true, fmt: fmtBps},
-		{key: 'speedBps', label: 'speed', num: true, fmt: fmtBps},
-		{key: 'source', label: 'from'},
+		{key: 'speedBps', label: 'speed', num: true, fmt: fmtBps, cls: 'wall-hide'},
+		{key: 'source', label: 'from', cls: 'wall-hide'},
 	];
 }
 
@@ -71,6 +72,8 @@ export class TopView {
 		$('#linktop-table').append(this.linkFlows.el);
 		this.linkSel = $('#linktop-select');
 		this.linkSel.addEventListener('change', () => this.setLink(this.linkSel.value));
+		this.linkFlows.empty = 'choose a link above (or click one on the map)';
+		this.linkFlows.render([]);
 		this.link = null;
 		this.unLink = null;
 		this.pending = null;
@@ -131,6 +134,7 @@ export class TopView {
 		this.unwatchLink();
 		this.link = link || null;
 		this.linkSel.value = link || '';
+		this.linkFlows.empty = this.link ? 'waiting for the flows on this link…' : 'choose a link above (or click one on the map)';
 		this.linkFlows.render([]);
 		if (this.link && this.visible)
 			this.watchLink();

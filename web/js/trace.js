@@ -4,7 +4,7 @@
 // point) and listed in a hop table. fabmond builds the path; this only
 // draws it.
 
-import {h, clear, kv, SortTable, fmtFps, fmtTime, $} from './util.js';
+import {h, clear, kv, SortTable, fmtFps, fmtTime, visible, $} from './util.js';
 import {FabricMap} from './map.js';
 
 // DESIGN §4's keys, used when GET ./flowkeys/json does not exist (404).
@@ -263,7 +263,8 @@ export class TraceView {
 				'A trace is a filter: fabmond follows the matching samples switch by switch and shows every ECMP branch with its share, and where the traffic dies.'));
 			return;
 		}
-		const ep = (e) => e ? `${e.host ?? '?'} on ${e.node}:${e.port}` : 'not an edge port';
+		const ep = (e) => !e ? 'not an edge port'
+			: e.host ? `${e.host} on ${e.node}:${e.port}` : `${e.node}:${e.port} (no LLDP neighbour known)`;
 		const path = [];
 		const stages = new Map();
 		for (const hp of tr.hops || []) {
@@ -296,7 +297,7 @@ export class TraceView {
 	}
 
 	say(text, cls = '') {
-		this.status.textContent = text;
+		this.status.textContent = visible(text);
 		this.status.className = `trace-status ${cls}`;
 	}
 }

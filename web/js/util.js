@@ -6,6 +6,25 @@
 
 const SVGNS = 'http://www.w3.org/2000/svg';
 
+// Names come from switches and operators: a control character or a bidi
+// override in one (an ESC sequence in an ifAlias, U+202E turning the rest
+// of a row around) is shown escaped, never acted on: \xNN for the C0 and
+// C1 controls and DEL, \uNNNN for the bidi controls (legible in any font,
+// as a network engineer would write them).
+const CTRL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+export function visible(v) {
+	return String(v).replace(CTRL, (c) => {
+		const n = c.charCodeAt(0);
+		return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+	});
+}
+
+// At most n characters of s, the last one an ellipsis when it was cut.
+export function ellipsize(v, n) {
+	const a = [...String(v)];
+	return a.length <= n ? a.join('') : `${a.slice(0, n - 1).join('')}…`;
+}
+
 function apply(el, attrs) {
 	for (const [k, v] of Object.entries(attrs || {})) {
 		if (v === undefined || v === null || v === false)
@@ -13,7 +32,7 @@ function apply(el, attrs) {
 		if (k === 'class')
 			el.setAttribute('class', v);
 		else if (k === 'text')
-			el.textContent = v;
+			el.textContent = visible(v);
 		else if (k === 'data')
 			for (const [dk, dv] of Object.entries(v))
 				el.dataset[dk] = dv;
@@ -31,7 +50,7 @@ function append(el, kids) {
 	for (const c of kids.flat(Infinity)) {
 		if (c === null || c === undefined || c === false)
 			continue;
-		el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+		el.append(c instanceof Node ? c : document.createTextNode(visible(c)));
 	}
 	return el;
 }
@@ -162,10 +181,12 @@ export class SortTable {
 		this.onRow = onRow;
 		this.rowKey = rowKey;
 		this.rows = [];
-		this.el = h('table', {class: 'grid'});
 		this.thead = h('thead');
 		this.tbody = h('tbody');
-		this.el.append(this.thead, this.tbody);
+		this.table = h('table', {class: 'grid'}, this.thead, this.tbody);
+		// a table wider than its column scrolls in its own box, never the
+		// page
+		this.el = h('div', {class: 'table-wrap'}, this.table);
 		this.renderHead();
 	}
 
@@ -233,7 +254,7 @@ export class SortTable {
 				const v = c.value ? c.value(r) : r[c.key];
 				const out = c.fmt ? c.fmt(v, r) : v;
 				tr.append(h('td', {class: [c.num ? 'num' : '', c.cls || ''].join(' ').trim() || null},
-					out instanceof Node ? out : (out === null || out === undefined ? '–' : String(out))));
+					out instanceof Node ? out : cell(out)));
 			}
 			if (this.onRow) {
 				tr.classList.add('clickable');
@@ -242,6 +263,16 @@ export class SortTable {
 			this.tbody.append(tr);
 		}
 	}
+}
+
+// A cell's text; a long one (a 127-byte switch name, an IPv6 flow, an
+// event's JSON) is cut to the column's width with an ellipsis, the whole
+// text in its title, so that one name never widens the page.
+function cell(out) {
+	if (out === null || out === undefined)
+		return '–';
+	const t = String(out);
+	return t.length > 24 ? h('span', {class: 'cut', title: visible(t)}, t) : t;
 }
 
 // A small key → value list (dl).
