@@ -30,6 +30,10 @@ CURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw
 TUI_SHELL := tui/main.c tui/conn.c
 TUI_PURE := $(filter-out $(TUI_SHELL),$(wildcard tui/*.c))
 
+# ha/: ha.c is the thread (FIFO, peer, track file); ha/*.c besides it
+# are pure (the notify line parser, the health judgement).
+HA_PURE := $(filter-out ha/ha.c,$(wildcard ha/*.c))
+
 # Pure code (no I/O, no lws/sqlite/snmp/ncurses): the daemon, the unit
 # tests and the fuzzers all link it.
 PURE	:= daemon/util.c daemon/packet.c daemon/sflow.c daemon/sflow_json.c \
@@ -39,7 +43,7 @@ PURE	:= daemon/util.c daemon/packet.c daemon/sflow.c daemon/sflow_json.c \
 	   daemon/flowrec.c daemon/filter.c daemon/ifcounters.c \
 	   daemon/metrics.c daemon/logring.c daemon/threshold.c \
 	   topology/ifmib.c daemon/fwddef.c daemon/rollup.c daemon/trace.c \
-	   daemon/blackhole.c daemon/elephant.c $(TUI_PURE)
+	   daemon/blackhole.c daemon/elephant.c $(TUI_PURE) $(HA_PURE)
 DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
 	   daemon/api.c daemon/decode.c topology/snmp.c topology/topo.c \
 	   topology/topo_api.c daemon/engine.c daemon/flow_api.c \
@@ -122,7 +126,7 @@ DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev \
 	python3 tshark pmacct lldpd snmpd snmp keepalived hping3 tmux \
 	iptables iproute2 ethtool iputils-ping procps psmisc curl \
 	clang-format socat prometheus nfdump nfdump-sflow \
-	chromium iperf3
+	chromium iperf3 nginx-light
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
