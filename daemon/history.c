@@ -733,8 +733,13 @@ blackholes(struct history *h, uint64_t now)
 		se.start_ms = (int64_t)e->start_ms;
 		se.end_ms = (int64_t)e->end_ms;
 		snprintf(se.node, sizeof(se.node), "%s", e->node);
-		snprintf(se.reason, sizeof(se.reason), "%s:%.100s",
-		    bh_type_name(e->type), e->reason);
+		/* "discard:acl", "valley:hairpin"; "valley", not
+		 * "valley:valley" */
+		if (strcmp(bh_type_name(e->type), e->reason) == 0)
+			snprintf(se.reason, sizeof(se.reason), "%s", e->reason);
+		else
+			snprintf(se.reason, sizeof(se.reason), "%s:%.100s",
+			    bh_type_name(e->type), e->reason);
 		se.value = e->fps;
 		d = api_blackhole_json(e);
 		txt = json_dumps(d, JSON_COMPACT);

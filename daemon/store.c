@@ -1649,6 +1649,22 @@ store_open(const struct store_conf *c, char *err, size_t errlen)
 		seterr(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
 		goto fail;
 	}
+	/*
+	 * Events still open were left by a daemon that stopped without
+	 * ending them (a crash, kill -9, power): nothing will ever end them
+	 * now, so they end at their last update, when they were last known
+	 * to hold. This run's events all start after this.
+	 */
+	if (sqlite3_exec(s->db,
+	        "UPDATE events SET end_ms = max(updated, start_ms)"
+	        " WHERE end_ms IS NULL",
+	        NULL, NULL, NULL) != SQLITE_OK) {
+		seterr(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	if (sqlite3_changes(s->db) > 0)
+		log_info("store", "%d events left open by the last run ended",
+		    sqlite3_changes(s->db));
 	s->st.schema_version = SCHEMA_LATEST;
 	rc = pthread_create(&s->thread, NULL, store_main, s);
 	if (rc != 0) {

@@ -207,7 +207,7 @@ def valley(I):
        'blackhole/the events end after the route comes back', ev)
     time.sleep(2)  # the history thread stores them
     st = get(f'/api/v1/events?from={int(t0) - 5}&type=blackhole') or {}
-    ok(any(e['reason'] == 'valley:valley' and e['node'] == leaf and
+    ok(any(e['reason'] == 'valley' and e['node'] == leaf and
            e['end'] for e in st.get('events', [])),
        'blackhole/stored with start and end', st)
 
