@@ -61,7 +61,7 @@ REPLAY_BIN := $(FUZZ:tests/fuzz/fuzz_%.c=$(BUILD)/tests/replay_%)
 
 
 .PHONY: web-deps
-.PHONY: all deps test check unit fuzz bench demo run lab-up lab-down \
+.PHONY: all deps test check unit fuzz bench demo demo-ha run lab-up lab-down \
 	install format format-check clean test-bins
 
 all: $(BUILD)/fabmond $(BUILD)/fabtop
@@ -179,7 +179,7 @@ fuzz: deps
 		n=$$(basename $$f .c | sed 's/^fuzz_//'); \
 		$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 \
 			-fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
-			-Idaemon -Itopology -Itui -o build/fuzz/$$n $$f $(PURE) $(PKG_LIBS); \
+			-Idaemon -Itopology -Itui -Iha -o build/fuzz/$$n $$f $(PURE) $(PKG_LIBS); \
 		mkdir -p build/fuzz/corpus-$$n; \
 		echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
 		build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) \
@@ -193,6 +193,10 @@ run: all
 
 demo: deps all
 	tests/lab/demo.sh
+
+# The HA pair in the lab (ha/README.md): c1 and c2 share the VIP.
+demo-ha: deps all
+	tests/lab/demo_ha.sh
 
 lab-up:
 	tests/lab/lab.sh up && tests/lab/lab.sh wait
@@ -216,6 +220,13 @@ install: all web-deps
 	install -m 644 web/node_modules/uplot/dist/uPlot.esm.js \
 		web/node_modules/uplot/dist/uPlot.min.css \
 		$(WEB_SHARE)/node_modules/uplot/dist/
+	install -d $(DESTDIR)$(PREFIX)/lib/fabmon $(DESTDIR)$(PREFIX)/share/fabmon/ha
+	install -m 755 ha/fabmon-ha-check ha/fabmon-ha-down \
+		$(DESTDIR)$(PREFIX)/lib/fabmon/
+	install -m 755 ha/mkconf.sh $(DESTDIR)$(PREFIX)/share/fabmon/ha/
+	install -m 644 ha/keepalived.conf.in ha/fabmond.service \
+		ha/keepalived-fabmon.conf ha/README.md \
+		$(DESTDIR)$(PREFIX)/share/fabmon/ha/
 
 # Benchmarks: they print numbers and ratios, and assert nothing.
 BENCH_BUILD := build/bench

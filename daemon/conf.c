@@ -118,7 +118,7 @@ static const struct key keys[] = {
 	    "unset: STANDALONE" },
 	{ "ha.track_file", K_STR, F(ha_track_file), 0, 0, 0, 0,
 	    "the track_file keepalived watches: fabmond writes 0 while "
-	    "healthy, else a failure weight" },
+	    "healthy, 1 to step down" },
 	{ "ha.instance", K_STR, F(ha_instance), 0, 0, 0, 0,
 	    "the vrrp_instance name in the notify FIFO" },
 	{ "ha.vip", K_STR, F(ha_vip), 0, 0, 0, 0,
@@ -127,6 +127,9 @@ static const struct key keys[] = {
 	    "the peer fabmond's HTTP address:port" },
 	{ "ha.secret", K_STR, F(ha_secret), 0, 0, 0, 0,
 	    "shared secret between the pair (config sync)", 1 },
+	{ "ha.forward_to", K_ADDR, F(ha_forward_to), 0, 0, 0, 6343,
+	    "VIP-feed: the peer's sFlow address:port; while MASTER, fabmond "
+	    "forwards every datagram there. Unset: dual-feed" },
 	{ "fabric.elephant_pct", K_INT, F(elephant_pct), 0, 100, 1, 0,
 	    "an elephant is a flow at or above this % of its ingress edge "
 	    "port's speed" },

@@ -34,6 +34,7 @@ struct conf {
 	char *ha_vip;
 	char *ha_peer; /* ADDR:PORT of the peer's HTTP API */
 	char *ha_secret;
+	char *ha_forward_to; /* VIP-feed: the peer's sFlow ADDR:PORT */
 	int elephant_pct; /* % of the ingress edge port's speed */
 	int busy_pct;     /* a fabric link this busy can have collisions */
 	char *state_dir;

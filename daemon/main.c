@@ -522,7 +522,9 @@ main(int argc, char **argv)
 			.ingest = &ingest_slot,
 			.topo = &topo_slot,
 			.store = store,
-			.started_ms = api.started_ms };
+			.started_ms = api.started_ms,
+			.forward = fwd,
+			.forward_to = conf.ha_forward_to };
 		bool failed;
 
 		api.ha = ha_start(&hin, &failed, err, sizeof(err));

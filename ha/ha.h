@@ -22,6 +22,7 @@
 #include "snap.h"
 
 struct store;
+struct forward;
 
 struct ha_in {
 	const struct conf *conf;  /* ha.* keys */
@@ -29,6 +30,15 @@ struct ha_in {
 	struct snap_slot *topo;   /* struct topo_snap: topology fresh */
 	struct store *store;      /* NULL without one: writable, events */
 	uint64_t started_ms;
+	/*
+	 * VIP-feed (DESIGN §8 b): while MASTER, forward every received
+	 * datagram to forward_to (the peer's sFlow ADDR:PORT) through
+	 * forward (a target named "fabmon-ha"); never while BACKUP or FAULT,
+	 * nor during a split brain. NULL either: dual-feed, nothing is
+	 * forwarded.
+	 */
+	struct forward *forward;
+	const char *forward_to;
 };
 
 struct ha;

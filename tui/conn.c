@@ -42,6 +42,12 @@ struct conn {
 	int rx_in_msg, rx_drop;
 	uint64_t oversize;
 
+	/* the silence watchdog: drop a connection that sent nothing for
+	 * silence_ms (0: off) */
+	uint64_t last_rx_ms;
+	unsigned silence_ms;
+	uint64_t silent_drops;
+
 	/* messages waiting for the socket to be writable */
 	char *sendq[SENDQ_MAX];
 	size_t sendq_len[SENDQ_MAX];
@@ -138,6 +144,18 @@ tick(lws_sorted_usec_list_t *sul)
 		return;
 	lws_sul_schedule(c->ctx, 0, &c->sul_tick, tick,
 	    (lws_usec_t)c->o.tick_ms * LWS_US_PER_MS);
+	/*
+	 * A server that stopped sending without closing (after an HA
+	 * failover the old master can keep the TCP connection half-open) is
+	 * given up after silence_ms, sooner than the PING/hang-up policy.
+	 */
+	if (c->open && c->wsi != NULL && c->silence_ms > 0 &&
+	    now_mono_ms() - c->last_rx_ms > c->silence_ms) {
+		c->silent_drops++;
+		lws_set_timeout(
+		    c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		lost(c, "no frame from fabmond");
+	}
 	if (c->h.tick != NULL)
 		c->h.tick(c->h.arg);
 }
@@ -145,6 +163,7 @@ tick(lws_sorted_usec_list_t *sul)
 static void
 rx(struct conn *c, struct lws *wsi, const char *in, size_t len)
 {
+	c->last_rx_ms = now_mono_ms();
 	if (!c->rx_in_msg) {
 		c->rx_in_msg = 1;
 		c->rxlen = 0;
@@ -201,6 +220,7 @@ cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		break;
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		c->open = 1;
+		c->last_rx_ms = now_mono_ms();
 		c->tries = 0;
 		if (c->h.opened != NULL)
 			c->h.opened(c->h.arg);
@@ -228,7 +248,9 @@ cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		}
 		break;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		if (c == NULL)
+		/* c == NULL: before the session; wsi != c->wsi: one given up
+		 * (silence) while a new attempt is under way */
+		if (c == NULL || (c->wsi != NULL && wsi != c->wsi))
 			break;
 		snprintf(why, sizeof(why), "%s",
 		    in != NULL ? (const char *)in : "connection failed");
@@ -238,7 +260,7 @@ cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		lost(c, why);
 		break;
 	case LWS_CALLBACK_CLIENT_CLOSED:
-		if (c != NULL)
+		if (c != NULL && (c->wsi == NULL || wsi == c->wsi))
 			lost(c, "connection closed");
 		break;
 	default:
@@ -406,4 +428,10 @@ uint64_t
 conn_oversize(const struct conn *c)
 {
 	return c->oversize;
+}
+
+void
+conn_set_silence_ms(struct conn *c, unsigned ms)
+{
+	c->silence_ms = ms;
 }

@@ -57,6 +57,12 @@ void conn_free(struct conn *);
  */
 int conn_send(struct conn *, const char *text);
 int conn_is_open(const struct conn *);
+/*
+ * Drop the connection (and reconnect) when nothing arrived for ms (0:
+ * never): a server that went silent without closing, e.g. the old master
+ * after an HA failover. The caller sets it from the push period.
+ */
+void conn_set_silence_ms(struct conn *, unsigned ms);
 /* Messages dropped for being longer than CONN_MSG_MAX. */
 uint64_t conn_oversize(const struct conn *);
 

@@ -846,6 +846,13 @@ on_frame(void *arg, const char *text, size_t len)
 		th->next = cost > THIN_MS ? t0 + 4 * cost : 0;
 		thin_note(a);
 	}
+	if (k == MF_HELLO) {
+		/* silent for 3 push periods (at least 3 s): reconnect */
+		double p = a->m->push_ms > 0 ? a->m->push_ms : 1000;
+
+		conn_set_silence_ms(
+		    a->c, p * 3 > 3000 ? (unsigned)(p * 3) : 3000);
+	}
 	if (k == MF_REPLY || k == MF_ERROR)
 		on_reply(a, k);
 	switch (a->mode) {

@@ -127,6 +127,7 @@ export class Feed {
 			return this.scheduleReconnect();
 		}
 		this.ws = ws;
+		this.watchSilence();
 		ws.onopen = () => {
 			if (ws !== this.ws)
 				return;
@@ -155,6 +156,30 @@ export class Feed {
 		// onerror is always followed by onclose; the browser logs nothing
 		// to the console for a refused websocket beyond its own line.
 		ws.onerror = () => {};
+	}
+
+	// A connection that has gone silent is dead even if the socket is
+	// not closed: after an HA failover the old master may keep the TCP
+	// connection half-open without sending (keepalived stopped, its link
+	// down, fabmond hung). Give up on it after 3 push periods (at least
+	// 3 s) without a message, and reconnect to the same address.
+	watchSilence() {
+		if (this.watchdog)
+			return;
+		this.watchdog = setInterval(() => {
+			const ws = this.ws;
+			if (!ws || this.state !== 'open' || !this.lastFrameAt)
+				return;
+			if (Date.now() - this.lastFrameAt < Math.max(3000, 3 * this.pushMs()))
+				return;
+			this.ws = null;
+			try {
+				ws.close();
+			} catch (e) { /* already closing */ }
+			this.failPending('no frame from fabmond');
+			this.setState('down');
+			this.scheduleReconnect();
+		}, 500);
 	}
 
 	scheduleReconnect() {
