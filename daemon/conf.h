@@ -35,8 +35,8 @@ struct conf {
 	char *ha_peer; /* ADDR:PORT of the peer's HTTP API */
 	char *ha_secret;
 	char *ha_forward_to; /* VIP-feed: the peer's sFlow ADDR:PORT */
-	int elephant_pct; /* % of the ingress edge port's speed */
-	int busy_pct;     /* a fabric link this busy can have collisions */
+	int elephant_pct;    /* % of the ingress edge port's speed */
+	int busy_pct;        /* a fabric link this busy can have collisions */
 	char *state_dir;
 	char *db; /* NULL: <state_dir>/fabmon.db */
 	int store_enable;
