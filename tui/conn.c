@@ -30,6 +30,7 @@ struct conn {
 
 	lws_sorted_usec_list_t sul_connect; /* the next attempt */
 	lws_sorted_usec_list_t sul_tick;
+	lws_sorted_usec_list_t sul_silence;
 	struct lws *wsi; /* the websocket, while it exists */
 	int open;        /* established */
 	int retrying;    /* sul_connect is scheduled */
@@ -45,6 +46,7 @@ struct conn {
 	/* the silence watchdog: drop a connection that sent nothing for
 	 * silence_ms (0: off) */
 	uint64_t last_rx_ms;
+	uint64_t connect_ms; /* the attempt under way began */
 	unsigned silence_ms;
 	uint64_t silent_drops;
 
@@ -117,6 +119,7 @@ connect_now(lws_sorted_usec_list_t *sul)
 	c->retrying = 0;
 	if (c->stop || c->wsi != NULL)
 		return;
+	c->connect_ms = now_mono_ms();
 	memset(&i, 0, sizeof(i));
 	i.context = c->ctx;
 	i.address = c->o.host;
@@ -144,20 +147,42 @@ tick(lws_sorted_usec_list_t *sul)
 		return;
 	lws_sul_schedule(c->ctx, 0, &c->sul_tick, tick,
 	    (lws_usec_t)c->o.tick_ms * LWS_US_PER_MS);
-	/*
-	 * A server that stopped sending without closing (after an HA
-	 * failover the old master can keep the TCP connection half-open) is
-	 * given up after silence_ms, sooner than the PING/hang-up policy.
-	 */
+	if (c->h.tick != NULL)
+		c->h.tick(c->h.arg);
+}
+
+/*
+ * A server that stopped sending without closing (after an HA failover
+ * the old master can keep the TCP connection half-open) is given up after
+ * silence_ms, sooner than the PING/hang-up policy. Checked 4 times a
+ * second, apart from the caller's tick (which redraws).
+ */
+#define SILENCE_CHECK_MS 250
+#define HANDSHAKE_MS     3000
+
+static void
+silence(lws_sorted_usec_list_t *sul)
+{
+	struct conn *c = lws_container_of(sul, struct conn, sul_silence);
+
+	if (c->stop)
+		return;
+	lws_sul_schedule(c->ctx, 0, &c->sul_silence, silence,
+	    (lws_usec_t)SILENCE_CHECK_MS * LWS_US_PER_MS);
 	if (c->open && c->wsi != NULL && c->silence_ms > 0 &&
 	    now_mono_ms() - c->last_rx_ms > c->silence_ms) {
 		c->silent_drops++;
 		lws_set_timeout(
 		    c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		lost(c, "no frame from fabmond");
+	} else if (!c->open && c->wsi != NULL &&
+	    now_mono_ms() - c->connect_ms > HANDSHAKE_MS) {
+		/* a hung server accepts the TCP connection and never answers
+		 * the upgrade: try again (the VIP may have moved meanwhile) */
+		lws_set_timeout(
+		    c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		lost(c, "no answer to the websocket upgrade");
 	}
-	if (c->h.tick != NULL)
-		c->h.tick(c->h.arg);
 }
 
 static void
@@ -369,6 +394,8 @@ conn_new(const struct conn_opts *o, const struct conn_hooks *h, char *err,
 	if (o->tick_ms > 0)
 		lws_sul_schedule(c->ctx, 0, &c->sul_tick, tick,
 		    (lws_usec_t)o->tick_ms * LWS_US_PER_MS);
+	lws_sul_schedule(c->ctx, 0, &c->sul_silence, silence,
+	    (lws_usec_t)SILENCE_CHECK_MS * LWS_US_PER_MS);
 	return c;
 }
 
@@ -396,6 +423,7 @@ conn_free(struct conn *c)
 	c->stop = 1;
 	lws_sul_cancel(&c->sul_connect);
 	lws_sul_cancel(&c->sul_tick);
+	lws_sul_cancel(&c->sul_silence);
 	lws_context_destroy(c->ctx);
 	sendq_clear(c);
 	free(c->rx);

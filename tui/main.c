@@ -810,6 +810,33 @@ thin_note(struct app *a)
 		a->u.note[sizeof(a->u.note) - 1] = '\0';
 }
 
+/*
+ * From the hello's push period, in every mode: a connection silent for 2
+ * push periods (at least 1.5 s) is given up and made again (after a
+ * failover the old master's can stay half-open; the new master answers at
+ * the same address).
+ */
+static void
+silence_from_hello(struct app *a, const char *text, size_t len)
+{
+	json_t *o, *push;
+	double p = 1000;
+
+	if (len < 12 || memmem(text, len, "\"hello\"", 7) == NULL ||
+	    (o = json_loadb(text, len, 0, NULL)) == NULL)
+		return;
+	if (json_is_string(json_object_get(o, "t")) &&
+	    strcmp(json_string_value(json_object_get(o, "t")), "hello") == 0) {
+		push = json_object_get(json_object_get(o, "data"), "pushMs");
+		if (json_is_number(push) && json_number_value(push) > 0 &&
+		    json_number_value(push) < 3600000)
+			p = json_number_value(push);
+		conn_set_silence_ms(
+		    a->c, p * 2 > 1500 ? (unsigned)(p * 2) : 1500);
+	}
+	json_decref(o);
+}
+
 static void
 on_frame(void *arg, const char *text, size_t len)
 {
@@ -820,6 +847,7 @@ on_frame(void *arg, const char *text, size_t len)
 
 	if (a->json && (a->mode == M_JSON || a->mode == M_TRACE))
 		print_line(stdout, text, len);
+	silence_from_hello(a, text, len);
 	if (a->mode == M_JSON)
 		return; /* printed; nothing to show */
 	if (a->mode == M_TUI) {
@@ -845,13 +873,6 @@ on_frame(void *arg, const char *text, size_t len)
 
 		th->next = cost > THIN_MS ? t0 + 4 * cost : 0;
 		thin_note(a);
-	}
-	if (k == MF_HELLO) {
-		/* silent for 3 push periods (at least 3 s): reconnect */
-		double p = a->m->push_ms > 0 ? a->m->push_ms : 1000;
-
-		conn_set_silence_ms(
-		    a->c, p * 3 > 3000 ? (unsigned)(p * 3) : 3000);
 	}
 	if (k == MF_REPLY || k == MF_ERROR)
 		on_reply(a, k);

@@ -7,8 +7,8 @@ and c2, VRRPv3 (HA_ADVERT, 0.1 s by default), the VIP 10.99.0.100/24,
 nopreempt. Three hping3 streams of different rates make a stable top-3.
 Two /ws clients at the VIP run in the management namespace: the real
 fabtop (`fabtop --json`), and `--watch-page` (below) acting as the web
-page's feed.js: both give up a connection silent for 3 push periods (at
-least 3 s), as the old master's can stay half-open after a failover, and
+page's feed.js: both give up a connection silent for 2 push periods (at
+least 1.5 s), as the old master's can stay half-open after a failover, and
 retry after 0.5 s doubling.
 
 Checks:
@@ -151,12 +151,12 @@ def watch(host, page=False):
             backoff = 0.5
             w.send({'op': 'subscribe', 'id': 1, 'topics': ['ha', 'top']})
             last = time.time()
-            push = max(3.0, 3 * hello['data'].get('pushMs', 1000) / 1000)
+            push = max(1.5, 2 * hello['data'].get('pushMs', 1000) / 1000)
             while True:
                 m = w.recv(0.1)
                 now = time.time()
                 if m is None:
-                    # feed.js: silent for 3 push periods (at least 3 s):
+                    # feed.js: silent for 2 push periods (at least 1.5 s):
                     # the connection is dead, reconnect
                     if page and now - last > push:
                         raise ConnectionError('silent for 3 push periods')
@@ -348,6 +348,50 @@ def failover(w, name, m, kill, keys, results, page=None):
     """Kill master m the way kill() does; measure and check the takeover."""
     b = OTHER[m]
     old_top = top_keys(api(m, '/api/v1/top?max=3'))
+    # Warm standby: over the same 6 s before the kill, the backup's top
+    # rates are the master's (a single reading swings with uacctd's
+    # bursts and the two daemons' snapshot phases: means are compared).
+    # In dual-feed each switch's uacctd runs one sfprobe plugin per
+    # collector, and a plugin under load loses samples of its own: the
+    # two daemons' inputs differ by that much. An edge flow is counted
+    # from its ingress switch's samples: its rates are compared per flow
+    # sample each daemon received from that switch in the window.
+    agent_of = {n['name']: n.get('agent') for n in
+                (api(m, '/api/v1/topology') or {}).get('nodes', [])}
+
+    def flow_samples(node):
+        return {a.get('agent'): a.get('flowSamples', 0) for a in
+                (api(node, '/api/v1/health') or {}).get('agents', [])}
+    sums, s0, ing = {m: {}, b: {}}, {m: flow_samples(m),
+                                      b: flow_samples(b)}, {}
+    # Each daemon's rates are its last snapshot's (push period 1 s), and
+    # uacctd exports in bursts: one snapshot may hold a burst the other's
+    # does not yet. Means over 6 s of readings, 12 of them.
+    for _ in range(12):
+        for node in (m, b):
+            for f in (api(node, '/api/v1/top?max=3') or {}).get('flows', []):
+                sums[node][f['key']] = sums[node].get(f['key'], 0) + f['bps']
+                ing[f['key']] = agent_of.get((f.get('ingress') or {}).get(
+                    'node'))
+        time.sleep(0.5)
+    s1 = {m: flow_samples(m), b: flow_samples(b)}
+
+    def feed(key):
+        a = ing.get(key)
+        dm = s1[m].get(a, 0) - s0[m].get(a, 0)
+        db = s1[b].get(a, 0) - s0[b].get(a, 0)
+        return db / dm if dm > 0 and db > 0 else 1.0
+    rates = [(k, round(v / 12), round(sums[b].get(k, 0) / 12),
+              round(feed(k), 2))
+             for k, v in sums[m].items() if k in old_top]
+    # Measured, not asserted: in this lab the two daemons' 6 s means
+    # differ by 5-20% even where they received the same number of
+    # samples (issue 9's note); the keys, links and topology are checked.
+    print(f'# {name}: top-3 bps master/backup and the backup/master ratio '
+          f'of flow samples from each flow\'s ingress switch: {rates}')
+    ok(len(rates) == 3 and all(n > 0 for _, o, n, r in rates),
+       f'ha-lab/{name}: the backup measures the master\'s top-3 flows',
+       rates)
     old_topo = api(m, '/api/v1/topology') or {}
     old_links = sorted(x['name'] for x in old_topo.get('links', []))
     t0 = time.time()
@@ -389,7 +433,7 @@ def failover(w, name, m, kill, keys, results, page=None):
     if page is not None:
         pg = page.first_after(t0, lambda x: x['ev'] == 'frame' and
                               x['server'] == IP[b], max(
-                                  0, (fresh['t'] if fresh else t0) + 10 -
+                                  0.1, (fresh['t'] if fresh else t0) + 10 -
                                   time.time()))
     results.append({
         'name': name, 'from': m, 'to': b,
@@ -508,7 +552,7 @@ def table(results):
         return '-' if r['name'].startswith('sick') else 'stale'
     print(f'# HA failover, VRRPv3 advert {ADVERT} s, {FEED}-feed, '
           'nopreempt; ws clients at the VIP: the real fabtop, and "page" '
-          'acting as the web page (both reconnect after 3 push periods of '
+          'acting as the web page (both reconnect after 2 push periods of '
           'silence)')
     print('# seconds from the kill:')
     print('# how the master died       | from->to | VIP moved | new fabmond '

@@ -127,6 +127,7 @@ export class Feed {
 			return this.scheduleReconnect();
 		}
 		this.ws = ws;
+		this.connectStarted = Date.now();
 		this.watchSilence();
 		ws.onopen = () => {
 			if (ws !== this.ws)
@@ -161,16 +162,29 @@ export class Feed {
 	// A connection that has gone silent is dead even if the socket is
 	// not closed: after an HA failover the old master may keep the TCP
 	// connection half-open without sending (keepalived stopped, its link
-	// down, fabmond hung). Give up on it after 3 push periods (at least
-	// 3 s) without a message, and reconnect to the same address.
+	// down, fabmond hung). Give up on it after 2 push periods (at least
+	// 1.5 s) without a message, and reconnect to the same address: the
+	// new master answers there within the 2 s a failover may take.
 	watchSilence() {
 		if (this.watchdog)
 			return;
 		this.watchdog = setInterval(() => {
 			const ws = this.ws;
+			// a hung server accepts the connection and never answers
+			// the upgrade: try again (the VIP may have moved)
+			if (ws && ws.readyState === WebSocket.CONNECTING &&
+			    Date.now() - this.connectStarted > 3000) {
+				this.ws = null;
+				try {
+					ws.close();
+				} catch (e) { /* still connecting */ }
+				this.setState('down');
+				this.scheduleReconnect();
+				return;
+			}
 			if (!ws || this.state !== 'open' || !this.lastFrameAt)
 				return;
-			if (Date.now() - this.lastFrameAt < Math.max(3000, 3 * this.pushMs()))
+			if (Date.now() - this.lastFrameAt < Math.max(1500, 2 * this.pushMs()))
 				return;
 			this.ws = null;
 			try {
