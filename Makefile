@@ -43,7 +43,8 @@ PURE	:= daemon/util.c daemon/packet.c daemon/sflow.c daemon/sflow_json.c \
 	   daemon/flowrec.c daemon/filter.c daemon/ifcounters.c \
 	   daemon/metrics.c daemon/logring.c daemon/threshold.c \
 	   topology/ifmib.c daemon/fwddef.c daemon/rollup.c daemon/trace.c \
-	   daemon/blackhole.c daemon/elephant.c $(TUI_PURE) $(HA_PURE)
+	   daemon/blackhole.c daemon/elephant.c daemon/netflow.c \
+	   daemon/netflow_json.c $(TUI_PURE) $(HA_PURE)
 DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
 	   daemon/api.c daemon/decode.c topology/snmp.c topology/topo.c \
 	   topology/topo_api.c daemon/engine.c daemon/flow_api.c \

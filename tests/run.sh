@@ -65,6 +65,7 @@ suite_golden() {
 	run golden/decode tests/golden/decode.sh
 	run golden/conf tests/golden/conf.sh
 	run golden/fabtop tests/golden/fabtop.sh
+	run golden/netflow tests/golden/netflow.sh
 }
 
 style_check() {
