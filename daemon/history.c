@@ -40,8 +40,9 @@ struct history {
 	struct history_in in;
 	pthread_t th;
 	atomic_bool stop;
-	pthread_mutex_t mu;
-	struct history_stats st;
+	pthread_mutex_t mu;          /* st_pub only */
+	struct history_stats st;     /* the history thread's own */
+	struct history_stats st_pub; /* a copy at the end of each tick */
 	struct rollup *ru;
 	uint64_t last_ms;
 	uint64_t topo_version; /* the last stored */
@@ -802,7 +803,6 @@ tick(struct history *h)
 
 	if (t0 == 0 || now - t0 > MAX_GAP_MS)
 		t0 = now > TICK_MS ? now - TICK_MS : 0;
-	pthread_mutex_lock(&h->mu);
 	if (ts != NULL) {
 		links(h, ts, t0, now);
 		topology(h, ts);
@@ -820,6 +820,13 @@ tick(struct history *h)
 	free(rows);
 	h->st.link_minutes += n;
 	h->st.ticks++;
+	/*
+	 * Only the counters are shared, and only this copy: a tick can take
+	 * seconds on a large fabric, and /api/v1/health (the lws thread)
+	 * must never wait for one.
+	 */
+	pthread_mutex_lock(&h->mu);
+	h->st_pub = h->st;
 	pthread_mutex_unlock(&h->mu);
 	h->last_ms = now;
 }
@@ -881,6 +888,6 @@ void
 history_get_stats(struct history *h, struct history_stats *st)
 {
 	pthread_mutex_lock(&h->mu);
-	*st = h->st;
+	*st = h->st_pub;
 	pthread_mutex_unlock(&h->mu);
 }

@@ -114,25 +114,42 @@ flow_named(const struct engine_snap *es, const char *name)
 	return NULL;
 }
 
-/* Sum bps by name into a small open list (linear: a few thousand). */
-static void
-sum_add(
-    struct topn_sum **a, size_t *n, size_t *cap, const char *name, double bps)
+/*
+ * Sum bps by name: the names are sorted, then runs folded (TOPN_SCAN
+ * flows; a linear lookup per flow was quadratic and took most of the
+ * history thread at 1,000 switches).
+ */
+static int
+name_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp((*a)[i].name, name) == 0) {
-			(*a)[i].bps += bps;
-			(*a)[i].flows++;
-			return;
-		}
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 64;
-		*a = xrealloc(*a, *cap * sizeof(**a));
+	return strcmp(((const struct topn_sum *)a)->name,
+	    ((const struct topn_sum *)b)->name);
+}
+
+static size_t
+sum_fold(struct topn_sum *a, size_t n)
+{
+	size_t o = 0;
+
+	if (n == 0)
+		return 0;
+	qsort(a, n, sizeof(*a), name_cmp);
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(a[i].name, a[o].name) == 0) {
+			a[o].bps += a[i].bps;
+			a[o].flows += a[i].flows;
+		} else
+			a[++o] = a[i];
 	}
-	cpy((*a)[*n].name, sizeof((*a)[*n].name), name, strlen(name));
-	(*a)[*n].bps = bps;
-	(*a)[*n].flows = 1;
-	(*n)++;
+	return o + 1;
+}
+
+static void
+sum_put(struct topn_sum *a, size_t i, const char *name, double bps)
+{
+	cpy(a[i].name, sizeof(a[i].name), name, strlen(name));
+	a[i].bps = bps;
+	a[i].flows = 1;
 }
 
 static int
@@ -168,12 +185,14 @@ edge_flows(struct top_snap *ts, const struct topn_in *in)
 		.agg = FLOWTAB_AGG_EDGE,
 		.max_flows = TOPN_SCAN };
 	struct flowtab_hit *hits;
-	size_t n, cap_t = 0, cap_s = 0;
+	size_t n;
 
 	if (f == NULL)
 		return;
 	hits = xcalloc(TOPN_SCAN, sizeof(*hits));
 	n = flowtab_snapshot_top(f->tab, &q, in->now_mono_ms, hits, TOPN_SCAN);
+	ts->talkers = xcalloc(n + 1, sizeof(*ts->talkers));
+	ts->stacks = xcalloc(n + 1, sizeof(*ts->stacks));
 	ts->flows = xcalloc(TOPN_KEEP, sizeof(*ts->flows));
 	ts->elephants = xcalloc(TOPN_KEEP, sizeof(*ts->elephants));
 	for (size_t i = 0; i < n; i++) {
@@ -195,8 +214,8 @@ edge_flows(struct top_snap *ts, const struct topn_in *in)
 		}
 		fl.elephant =
 		    elephant_is(fl.bps, fl.speed_bps, in->elephant_pct);
-		sum_add(&ts->talkers, &ts->n_talkers, &cap_t, fl.src, fl.bps);
-		sum_add(&ts->stacks, &ts->n_stacks, &cap_s,
+		sum_put(ts->talkers, ts->n_talkers++, fl.src, fl.bps);
+		sum_put(ts->stacks, ts->n_stacks++,
 		    fl.stack[0] ? fl.stack : "unknown", fl.bps);
 		if (ts->n_flows < TOPN_KEEP)
 			ts->flows[ts->n_flows++] = fl;
@@ -204,6 +223,8 @@ edge_flows(struct top_snap *ts, const struct topn_in *in)
 			ts->elephants[ts->n_elephants++] = fl;
 	}
 	free(hits);
+	ts->n_talkers = sum_fold(ts->talkers, ts->n_talkers);
+	ts->n_stacks = sum_fold(ts->stacks, ts->n_stacks);
 	if (ts->n_talkers > 1)
 		qsort(
 		    ts->talkers, ts->n_talkers, sizeof(*ts->talkers), sum_cmp);
