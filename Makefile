@@ -247,6 +247,10 @@ bench:
 	$(BENCH_BUILD)/flowtab_bench
 	python3 bench/lossless.py --fabmond $(BENCH_BUILD)/fabmond \
 		--blast $(BENCH_BUILD)/blast
+	python3 bench/scale.py --fabmond $(BENCH_BUILD)/fabmond \
+		--blast $(BENCH_BUILD)/blast
+	python3 bench/latency.py --fabmond $(BENCH_BUILD)/fabmond \
+		--blast $(BENCH_BUILD)/blast
 
 format:
 	clang-format -i $(PURE) $(DAEMON) $(TUI_SHELL) daemon/*.h topology/*.h \

@@ -1,7 +1,8 @@
-"""benchutil.py: what lossless.py and peers.py read from the system:
-free ports, a UDP socket's queue and drops, the kernel's receive-buffer
-errors, the CPU time of every thread of a process group. Linux only,
-Python 3 standard library only."""
+"""benchutil.py: what lossless.py, peers.py, scale.py and latency.py read
+from the system: free ports, a UDP socket's queue and drops, the kernel's
+receive-buffer errors, the CPU time of every thread of a process group,
+the memory of a process (VmRSS, VmHWM); and a websocket client for
+fabmond's /ws. Linux only, Python 3 standard library only."""
 
 import os
 import re
@@ -115,3 +116,186 @@ def set_subreaper():
         return libc.prctl(36, 1, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
+
+
+def proc_mem(pid):
+    """(VmRSS, VmHWM) of pid in bytes, from /proc/PID/status; (0, 0) when
+    it is gone."""
+    rss = hwm = 0
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    rss = int(line.split()[1]) * 1024
+                elif line.startswith("VmHWM:"):
+                    hwm = int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return rss, hwm
+
+
+def group_mem(pgid):
+    """(the sum of VmRSS, the sum of VmHWM) of the processes of group
+    pgid: a peer and its plugins. The sum of the peaks is at least the
+    group's peak (they need not have peaked at the same time)."""
+    rss = hwm = 0
+    for pid in group_pids(pgid):
+        r, h = proc_mem(pid)
+        rss += r
+        hwm += h
+    return rss, hwm
+
+
+class WSClient:
+    """A websocket client (RFC 6455) for fabmond's /ws, enough for the
+    benchmarks: the upgrade with a subprotocol, masked text frames out,
+    text (and continuation, ping, close) frames in. Unlike
+    tests/integration/wslib.py it reads into one bytearray, so that a
+    20 MB frame (the topology of 1,000 switches) does not cost a copy of
+    the buffer per chunk, and recv() says when the message arrived.
+    Standard library only."""
+
+    def __init__(self, host, port, path="/ws", protocol="fabmon.v1",
+                 timeout=10):
+        import base64
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        req = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+               "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s"
+               "\r\n\r\n" % (path, host, port, key, protocol))
+        self.sock.sendall(req.encode())
+        import threading
+        # recv() answers pings: a reader thread and a writer must not
+        # interleave their frames.
+        self.wlock = threading.Lock()
+        self.buf = bytearray()
+        self.pos = 0
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed during the upgrade")
+            self.buf += chunk
+        end = self.buf.index(b"\r\n\r\n") + 4
+        status = bytes(self.buf[:end]).split(b"\r\n", 1)[0]
+        if b" 101 " not in status + b" ":
+            self.sock.close()
+            raise ConnectionError("upgrade refused: %s" % status.decode(
+                errors="replace"))
+        del self.buf[:end]
+
+    def send(self, obj):
+        import json
+        self._send(1, json.dumps(obj).encode())
+
+    def _send(self, opcode, payload):
+        import struct
+        n = len(payload)
+        if n < 126:
+            hdr = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
+        elif n < 65536:
+            hdr = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
+        else:
+            hdr = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
+        mask = os.urandom(4)
+        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        with self.wlock:
+            self.sock.sendall(hdr + mask + body)
+
+    def _need(self, n, deadline):
+        import time
+        while len(self.buf) - self.pos < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout()
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("closed")
+            if self.pos > (1 << 22):
+                del self.buf[:self.pos]
+                self.pos = 0
+            self.buf += chunk
+
+    def _take(self, n, deadline):
+        self._need(n, deadline)
+        out = self.buf[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def recv(self, timeout=10):
+        """(text, time.monotonic() when it was whole) of the next text
+        message, or None at the timeout. A message cut by the timeout is
+        lost: use a timeout only where that does not matter, or a long
+        one."""
+        import struct
+        import time
+        deadline = time.monotonic() + timeout
+        parts = []
+        try:
+            while True:
+                b0, b1 = self._take(2, deadline)
+                op, n = b0 & 0x0f, b1 & 0x7f
+                if n == 126:
+                    n = struct.unpack("!H", self._take(2, deadline))[0]
+                elif n == 127:
+                    n = struct.unpack("!Q", self._take(8, deadline))[0]
+                mask = self._take(4, deadline) if b1 & 0x80 else None
+                data = self._take(n, deadline)
+                if mask:
+                    data = bytearray(b ^ mask[i % 4]
+                                     for i, b in enumerate(data))
+                if op == 8:
+                    code = struct.unpack("!H", bytes(data[:2]))[0] \
+                        if len(data) >= 2 else None
+                    raise ConnectionError("close frame %s %s" % (
+                        code, bytes(data[2:]).decode(errors="replace")))
+                if op == 9:
+                    self._send(10, bytes(data))
+                    continue
+                if op in (0, 1):
+                    parts.append(data)
+                    if b0 & 0x80:
+                        return (b"".join(parts).decode(), time.monotonic())
+        except socket.timeout:
+            return None
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class MachineLoad:
+    """What the rest of the machine used while a benchmark ran: the CPU
+    time of every process (/proc/stat) minus this process's and its
+    reaped children's (os.times()), so a run on a busy machine says so.
+    Read it once every child has been waited for."""
+
+    def __init__(self):
+        self.t0 = self._now()
+
+    @staticmethod
+    def _now():
+        with open("/proc/stat") as f:
+            cpu = [int(x) for x in f.readline().split()[1:]]
+        busy = sum(cpu) - cpu[3] - (cpu[4] if len(cpu) > 4 else 0)
+        tck = os.sysconf("SC_CLK_TCK")
+        t = os.times()
+        import time
+        return (time.monotonic(), busy / tck,
+                t.user + t.system + t.children_user + t.children_system)
+
+    def result(self):
+        """{"seconds", "cpus", "busy" (share of the machine), "ours",
+        "others", "loadavg"}: shares of all the CPUs."""
+        t1 = self._now()
+        wall = max(t1[0] - self.t0[0], 1e-9)
+        n = os.cpu_count() or 1
+        busy = (t1[1] - self.t0[1]) / (wall * n)
+        ours = (t1[2] - self.t0[2]) / (wall * n)
+        with open("/proc/loadavg") as f:
+            la = f.read().split()[0]
+        return {"seconds": wall, "cpus": n, "busy": busy, "ours": ours,
+                "others": max(0.0, busy - ours), "loadavg": float(la)}

@@ -5,6 +5,7 @@
  *
  *   blast --to ADDR:PORT --rate DGRAMS_PER_S --count N [--seed S]
  *         [--pool P] [--churn] [--batch B] [--state FILE]
+ *         [--agents A] [--ports N] [--flows F] [--live]
  *
  * It generates a pool of P datagrams first, then sends N of them, cycling
  * through the pool, with sendmmsg in batches paced against
@@ -15,15 +16,27 @@
  * network lost. --state FILE keeps the sequences from one run to the
  * next, so that consecutive runs look like agents that kept running.
  *
+ * --agents, --ports and --flows change gen.h's profile (50 agents, 48
+ * ports, 95,000 flows; bench/scale.py asks for 1,000 x 64 and 1M).
+ * --live makes each datagram just before it goes (gen_datagram_at())
+ * instead of cycling through a pool: a pool of 20,000 datagrams carries
+ * about 110,000 flow samples, so it could never show 1M flows, and a pool
+ * that could would not fit in memory. Live datagrams cost about a
+ * microsecond each to make, which the pacing absorbs.
+ *
  * A full socket buffer (EAGAIN, ENOBUFS) is waited out and the datagram
  * sent again, never dropped; the retries are counted. At the end it
- * prints one line of JSON: what was actually sent.
+ * prints one line of JSON: what was actually sent. SIGINT or SIGTERM
+ * ends the run early, after the batch in flight, with the same line for
+ * what was sent until then (bench/scale.py and latency.py keep a
+ * background load going for as long as they measure, then stop it).
  *   {"sent":N,"seconds":S,"rate":R,"flowSamples":F,"counterSamples":C,
  *    "bytes":B,"retries":X,"requestedRate":Q}
  */
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +48,16 @@
 #include "gen.h"
 
 #define BATCH_MAX 1024
+
+/* Set by SIGINT/SIGTERM: stop after the batch in flight. */
+static volatile sig_atomic_t stopping;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
 
 struct dgram {
 	uint8_t b[GEN_MAX_DATAGRAM];
@@ -51,7 +74,9 @@ struct opts {
 	uint64_t seed;
 	uint64_t pool;
 	uint64_t batch;
+	uint32_t agents, ports, flows;
 	int churn;
+	int live;
 };
 
 static void
@@ -61,11 +86,15 @@ usage(void)
 	    "usage: blast --to ADDR:PORT --rate DGRAMS_PER_S --count N "
 	    "[--seed S] [--pool P]\n"
 	    "             [--churn] [--batch B] [--state FILE]\n"
+	    "             [--agents A] [--ports N] [--flows F] [--live]\n"
 	    "  --rate 0 sends as fast as it can; --pool defaults to 20000, "
 	    "--batch to 64\n"
 	    "  (datagrams per sendmmsg); --state FILE continues the "
 	    "sequence numbers of\n"
-	    "  the run that wrote it.\n");
+	    "  the run that wrote it. --agents/--ports/--flows default to "
+	    "50/48/95000;\n"
+	    "  --live makes every datagram as it goes instead of cycling "
+	    "through a pool.\n");
 	exit(2);
 }
 
@@ -115,6 +144,10 @@ parse(struct opts *o, int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "state", required_argument, NULL, 'S' },
 		{ "churn", no_argument, NULL, 'C' },
+		{ "agents", required_argument, NULL, 'A' },
+		{ "ports", required_argument, NULL, 'P' },
+		{ "flows", required_argument, NULL, 'F' },
+		{ "live", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -124,6 +157,13 @@ parse(struct opts *o, int argc, char **argv)
 	o->seed = 1;
 	o->pool = 20000;
 	o->batch = 64;
+	{
+		struct gen_conf d = GEN_CONF_DEFAULT;
+
+		o->agents = d.agents;
+		o->ports = d.ports;
+		o->flows = d.flows;
+	}
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 't':
@@ -150,6 +190,19 @@ parse(struct opts *o, int argc, char **argv)
 			break;
 		case 'C':
 			o->churn = 1;
+			break;
+		case 'A':
+			o->agents = (uint32_t)num("--agents", optarg, 1, 65535);
+			break;
+		case 'P':
+			o->ports = (uint32_t)num("--ports", optarg, 1, 65535);
+			break;
+		case 'F':
+			o->flows =
+			    (uint32_t)num("--flows", optarg, 1, UINT32_MAX);
+			break;
+		case 'L':
+			o->live = 1;
 			break;
 		default:
 			usage();
@@ -220,8 +273,9 @@ sleep_until(uint64_t ns)
 	struct timespec ts = { (time_t)(ns / 1000000000u),
 		(long)(ns % 1000000000u) };
 
-	while (
-	    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	        EINTR &&
+	    !stopping)
 		;
 }
 
@@ -304,20 +358,35 @@ main(int argc, char **argv)
 	struct opts o;
 	struct gen g;
 	struct dgram *pool;
+	uint64_t pool_n;
 	uint64_t t0, t1, i, batch, retries = 0;
 	uint64_t flows = 0, counters = 0, bytes = 0;
 	char err[256];
 	int fd;
 
 	parse(&o, argc, argv);
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_stop; /* no SA_RESTART: wake the sleep */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
 	fd = open_to(o.to);
 	gc.seed = o.seed;
 	gc.churn = o.churn;
+	gc.agents = o.agents;
+	gc.ports = o.ports;
+	gc.flows = o.flows;
 	if (gen_init(&g, &gc, err, sizeof(err)) != 0)
 		die("%s", err);
-	if ((pool = calloc(o.pool, sizeof(*pool))) == NULL)
-		die("--pool %llu: out of memory", (unsigned long long)o.pool);
-	for (i = 0; i < o.pool; i++) {
+	/* --live: a batch's worth of buffers, filled just before sending. */
+	pool_n = o.live ? BATCH_MAX : o.pool;
+	if ((pool = calloc(pool_n, sizeof(*pool))) == NULL)
+		die("--pool %llu: out of memory", (unsigned long long)pool_n);
+	for (i = 0; !o.live && i < o.pool; i++) {
 		struct gen_meta m;
 
 		pool[i].len = (uint16_t)gen_datagram(
@@ -326,7 +395,8 @@ main(int argc, char **argv)
 		pool[i].counter_samples = (uint8_t)m.counter_samples;
 	}
 	/* What was stamped while generating is not what is sent. */
-	gen_restart(&g);
+	if (!o.live)
+		gen_restart(&g);
 	if (o.state != NULL)
 		state_load(&g, o.state);
 	/*
@@ -337,14 +407,14 @@ main(int argc, char **argv)
 	batch = o.batch;
 	if (o.rate > 0 && batch > o.rate / 1000)
 		batch = o.rate / 1000 ? o.rate / 1000 : 1;
-	if (batch > o.pool)
+	if (!o.live && batch > o.pool)
 		batch = o.pool;
 	for (i = 0; i < batch; i++) {
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	t0 = mono_ns();
-	for (i = 0; i < o.count;) {
+	for (i = 0; i < o.count && !stopping;) {
 		uint64_t n = o.count - i < batch ? o.count - i : batch;
 		uint32_t clock_ms;
 
@@ -355,12 +425,23 @@ main(int argc, char **argv)
 
 			if (mono_ns() < due)
 				sleep_until(due);
+			if (stopping)
+				break;
 		}
 		clock_ms = (uint32_t)(mono_ns() / 1000000u);
 		for (uint64_t k = 0; k < n; k++) {
-			struct dgram *d = &pool[(i + k) % o.pool];
+			struct dgram *d = &pool[o.live ? k : (i + k) % o.pool];
 
-			gen_stamp(&g, d->b, d->len, clock_ms);
+			if (o.live) {
+				struct gen_meta m;
+
+				d->len = (uint16_t)gen_datagram_at(
+				    &g, d->b, sizeof(d->b), &m, clock_ms);
+				d->flow_samples = (uint8_t)m.flow_samples;
+				d->counter_samples = (uint8_t)m.counter_samples;
+			} else {
+				gen_stamp(&g, d->b, d->len, clock_ms);
+			}
 			iov[k].iov_base = d->b;
 			iov[k].iov_len = d->len;
 			flows += d->flow_samples;
@@ -380,8 +461,7 @@ main(int argc, char **argv)
 		       "\"flowSamples\":%llu,\"counterSamples\":%llu,"
 		       "\"bytes\":%llu,\"retries\":%llu,"
 		       "\"requestedRate\":%llu}\n",
-		    (unsigned long long)o.count, s,
-		    s > 0 ? (double)o.count / s : 0.0,
+		    (unsigned long long)i, s, s > 0 ? (double)i / s : 0.0,
 		    (unsigned long long)flows, (unsigned long long)counters,
 		    (unsigned long long)bytes, (unsigned long long)retries,
 		    (unsigned long long)o.rate);

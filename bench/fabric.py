@@ -7,6 +7,15 @@ and 46 leaves, each leaf's swp1..swp4 wired to the spines (184 links).
 fabmond then maps blast's counter samples to links, and its history
 thread writes link minutes to the store, as it does on a real fabric.
 
+The same functions take the size of a larger fabric (bench/scale.py:
+1,000 agents x 64 ports as 60 spines and 940 leaves): names(agents,
+spines), links(agents, spines, uplinks) and topology(agents, ports,
+spines, uplinks). With `uplinks` below `spines` each leaf has that many
+uplinks (swp1..swpU), leaf k's uplink j going to spine (U*k + j) mod
+spines, on the spine's next free port; the default (every leaf to every
+spine) is the 50-agent fabric above. The leaves' other ports are edge
+ports (no link, no switch behind them).
+
 prefill() writes, into a database that fabmond created and closed (the
 schema is fabmond's, docs/STORE.md), the links of topology() and a week of
 history for them: a link_minute row per link, direction and minute, the
@@ -29,39 +38,54 @@ PORTS = 48
 SPINES = 4
 
 
-def names():
+def agent_address(a):
+    """blast's agent a (1-based) as gen.c numbers it: 10.99.0.0 + a."""
+    return "10.99.%d.%d" % (a >> 8, a & 255)
+
+
+def names(agents=AGENTS, spines=SPINES):
     """[(node, agent address)] of blast's agents: spines first."""
     out = []
-    for a in range(1, AGENTS + 1):
-        n = "spine%02d" % a if a <= SPINES else "leaf%02d" % a
-        out.append((n, "10.99.0.%d" % a))
+    for a in range(1, agents + 1):
+        n = "spine%02d" % a if a <= spines else "leaf%02d" % a
+        out.append((n, agent_address(a)))
     return out
 
 
-def links():
-    """[(name, node1, port1, node2, port2)]: leaf uplinks to each spine."""
-    nodes = names()
-    spines, leaves = nodes[:SPINES], nodes[SPINES:]
+def links(agents=AGENTS, spines=SPINES, uplinks=None, ports=None):
+    """[(name, node1, port1, node2, port2)]: leaf uplinks to the spines
+    (to each of them unless `uplinks` is smaller). With `ports`, a spine
+    that would need more ports than that is an error."""
+    nodes = names(agents, spines)
+    sp, leaves = nodes[:spines], nodes[spines:]
+    u_n = spines if uplinks is None else uplinks
+    used = [0] * spines
     out = []
     for k, (leaf, _) in enumerate(leaves):
-        for u, (spine, _) in enumerate(spines):
-            p1, p2 = "swp%d" % (u + 1), "swp%d" % (k + 1)
-            out.append(("%s:%s-%s:%s" % (leaf, p1, spine, p2), leaf, p1,
-                        spine, p2))
+        for u in range(u_n):
+            s = u if u_n == spines else (u_n * k + u) % spines
+            used[s] += 1
+            if ports is not None and used[s] > ports:
+                raise ValueError("spine %s needs more than %d ports"
+                                 % (sp[s][0], ports))
+            p1, p2 = "swp%d" % (u + 1), "swp%d" % used[s]
+            out.append(("%s:%s-%s:%s" % (leaf, p1, sp[s][0], p2), leaf, p1,
+                        sp[s][0], p2))
     return out
 
 
-def topology():
+def topology(agents=AGENTS, ports=PORTS, spines=SPINES, uplinks=None):
     """The PUT /topology/json document for blast's agents."""
     nodes = {}
-    for n, agent in names():
+    for n, agent in names(agents, spines):
         nodes[n] = {"agent": agent,
                     "ports": {"swp%d" % i: {"ifindex": str(i)}
-                              for i in range(1, PORTS + 1)}}
+                              for i in range(1, ports + 1)}}
     return {"nodes": nodes,
             "links": {name: {"node1": n1, "port1": p1, "node2": n2,
                              "port2": p2}
-                      for name, n1, p1, n2, p2 in links()}}
+                      for name, n1, p1, n2, p2 in links(agents, spines,
+                                                        uplinks, ports)}}
 
 
 def prefill(db, days=7, now=None):

@@ -279,6 +279,14 @@ gen_free(struct gen *g)
 size_t
 gen_datagram(struct gen *g, uint8_t *buf, size_t cap, struct gen_meta *meta)
 {
+	return gen_datagram_at(
+	    g, buf, cap, meta, (uint32_t)(g->n / VCLOCK_PER_MS));
+}
+
+size_t
+gen_datagram_at(struct gen *g, uint8_t *buf, size_t cap, struct gen_meta *meta,
+    uint32_t clock_ms)
+{
 	struct cur c = { buf, 0 };
 	uint32_t agent = 1 + rnd(g) % g->conf.agents, n = 0, nf = 0;
 
@@ -309,7 +317,7 @@ gen_datagram(struct gen *g, uint8_t *buf, size_t cap, struct gen_meta *meta)
 		n++;
 	}
 	set32(buf + GEN_OFF_NSAMPLES, n);
-	gen_stamp(g, buf, c.n, (uint32_t)(g->n / VCLOCK_PER_MS));
+	gen_stamp(g, buf, c.n, clock_ms);
 	g->n++;
 	if (meta != NULL) {
 		meta->agent = agent;

@@ -87,6 +87,17 @@ size_t gen_datagram(
     struct gen *g, uint8_t *buf, size_t cap, struct gen_meta *meta);
 
 /*
+ * gen_datagram(), stamped on a real clock instead of the virtual one:
+ * the next datagram, with the next sequence numbers of its agent and data
+ * sources and uptime = the agent's boot offset + clock_ms, as
+ * gen_stamp(g, buf, len, clock_ms) would stamp it. A sender that makes
+ * each datagram just before it goes (blast --live) uses it: with many
+ * flows (1M), a pool that fits in memory would carry only some of them.
+ */
+size_t gen_datagram_at(struct gen *g, uint8_t *buf, size_t cap,
+    struct gen_meta *meta, uint32_t clock_ms);
+
+/*
  * Stamps buf, a datagram of len bytes that gen_datagram() wrote: the
  * next sequence number of its agent, uptime = the agent's boot offset +
  * clock_ms, and for each sample the next sequence number of its data
