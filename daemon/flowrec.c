@@ -18,8 +18,8 @@
 
 /* ---- records ----------------------------------------------------------- */
 
-static void
-stack_cat(char *dst, size_t dstlen, const char *add)
+void
+flowrec_stack_cat(char *dst, size_t dstlen, const char *add)
 {
 	size_t have = strlen(dst), n = strlen(add);
 
@@ -31,8 +31,8 @@ stack_cat(char *dst, size_t dstlen, const char *add)
 }
 
 /* Copy what the keys need from a parsed header layer. */
-static void
-layer_from_pkt(struct flowrec_layer *l, const struct pkt_layers *p)
+void
+flowrec_layer_from_pkt(struct flowrec_layer *l, const struct pkt_layers *p)
 {
 	memset(l, 0, sizeof(*l));
 	if (p->has_eth) {
@@ -136,23 +136,23 @@ rlayer_stack(struct flowrec_layer *l)
 {
 	l->stack[0] = '\0';
 	if (l->have & FLOWREC_ETH)
-		stack_cat(l->stack, sizeof(l->stack), "eth");
+		flowrec_stack_cat(l->stack, sizeof(l->stack), "eth");
 	if (!(l->have & (FLOWREC_IP4 | FLOWREC_IP6)))
 		return;
-	stack_cat(
+	flowrec_stack_cat(
 	    l->stack, sizeof(l->stack), (l->have & FLOWREC_IP4) ? "ip" : "ip6");
 	switch (l->ip_proto) {
 	case 6:
-		stack_cat(l->stack, sizeof(l->stack), "tcp");
+		flowrec_stack_cat(l->stack, sizeof(l->stack), "tcp");
 		break;
 	case 17:
-		stack_cat(l->stack, sizeof(l->stack), "udp");
+		flowrec_stack_cat(l->stack, sizeof(l->stack), "udp");
 		break;
 	case 1:
-		stack_cat(l->stack, sizeof(l->stack), "icmp");
+		flowrec_stack_cat(l->stack, sizeof(l->stack), "icmp");
 		break;
 	case 58:
-		stack_cat(l->stack, sizeof(l->stack), "icmp6");
+		flowrec_stack_cat(l->stack, sizeof(l->stack), "icmp6");
 		break;
 	}
 }
@@ -225,10 +225,11 @@ flowrec_from_sample(struct flow_rec *rec, const struct sflow_datagram *dg,
 			rec->stripped = r.u.hdr.stripped;
 			rec->frame_length = frame_len_fix(
 			    rec->frame_length, &r.u.hdr.pkt.outer);
-			layer_from_pkt(&rec->l[0], &r.u.hdr.pkt.outer);
+			flowrec_layer_from_pkt(&rec->l[0], &r.u.hdr.pkt.outer);
 			rec->n_layers = 1;
 			if (r.u.hdr.pkt.has_inner) {
-				layer_from_pkt(&rec->l[1], &r.u.hdr.pkt.inner);
+				flowrec_layer_from_pkt(
+				    &rec->l[1], &r.u.hdr.pkt.inner);
 				rec->vxlan_vni = r.u.hdr.pkt.vxlan_vni;
 				rec->n_layers = 2;
 			}
@@ -265,9 +266,11 @@ flowrec_from_sample(struct flow_rec *rec, const struct sflow_datagram *dg,
 			    (rl.have & FLOWREC_ETH) ? eth_len : ip_len;
 	}
 	if (rec->n_layers > 0)
-		stack_cat(rec->stack, sizeof(rec->stack), rec->l[0].stack);
+		flowrec_stack_cat(
+		    rec->stack, sizeof(rec->stack), rec->l[0].stack);
 	if (rec->n_layers > 1)
-		stack_cat(rec->stack, sizeof(rec->stack), rec->l[1].stack);
+		flowrec_stack_cat(
+		    rec->stack, sizeof(rec->stack), rec->l[1].stack);
 	return 0;
 }
 

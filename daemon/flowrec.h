@@ -176,6 +176,12 @@ struct flow_rec {
 int flowrec_from_sample(struct flow_rec *rec, const struct sflow_datagram *dg,
     struct sflow_sample *s);
 
+/* A layer of the record from a parsed header (what the keys need); also
+ * NetFlow/IPFIX's sampled frame sections (netflow.c). */
+void flowrec_layer_from_pkt(struct flowrec_layer *, const struct pkt_layers *);
+/* Append "." add to the stack string dst (nothing if it does not fit). */
+void flowrec_stack_cat(char *dst, size_t dstlen, const char *add);
+
 /*
  * The topology behind node: and link: keys. lookup() answers for an
  * agent and a plain ifIndex (never 0, internal, discard or multiple): it

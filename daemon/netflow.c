@@ -2088,72 +2088,6 @@ netflow_sniff(const uint8_t *buf, size_t len)
 /* ---- the engine's record ----------------------------------------------------
  */
 
-static void
-stack_cat(char *dst, size_t dstlen, const char *add)
-{
-	size_t have = strlen(dst), n = strlen(add);
-
-	if (n == 0 || have + (have ? 1 : 0) + n + 1 > dstlen)
-		return;
-	if (have)
-		dst[have++] = '.';
-	memcpy(dst + have, add, n + 1);
-}
-
-/* A flowrec layer from a parsed frame section (as flowrec.c does). */
-static void
-layer_from_pkt(struct flowrec_layer *l, const struct pkt_layers *p)
-{
-	memset(l, 0, sizeof(*l));
-	if (p->has_eth) {
-		l->have |= FLOWREC_ETH;
-		memcpy(l->src_mac, p->src_mac, 6);
-		memcpy(l->dst_mac, p->dst_mac, 6);
-	}
-	if (p->ethertype_valid) {
-		l->have |= FLOWREC_ETHTYPE;
-		l->ethertype = p->ethertype;
-	}
-	if (p->n_vlans > 0) {
-		l->have |= FLOWREC_VLAN;
-		l->vlan = p->vlan[0];
-		l->pcp = p->vlan_pcp[0];
-	}
-	if (p->ip_version == 4 || p->ip_version == 6) {
-		l->have |= (p->ip_version == 4 ? FLOWREC_IP4 : FLOWREC_IP6) |
-		    FLOWREC_TTL;
-		memcpy(l->src_ip, p->src_ip, 16);
-		memcpy(l->dst_ip, p->dst_ip, 16);
-		l->ip_proto = p->ip_proto;
-		l->ip_tos = p->ip_tos;
-		l->ip_ttl = p->ip_ttl;
-	}
-	if (p->has_l4) {
-		switch (p->ip_proto) {
-		case 6:
-			l->have |= FLOWREC_PORTS;
-			if (p->has_tcp_flags) {
-				l->have |= FLOWREC_TCPFLAGS;
-				l->tcp_flags = p->tcp_flags;
-			}
-			break;
-		case 17:
-			l->have |= FLOWREC_PORTS;
-			break;
-		case 1:
-		case 58:
-			l->have |= FLOWREC_ICMP;
-			l->icmp_type = p->icmp_type;
-			l->icmp_code = p->icmp_code;
-			break;
-		}
-		l->src_port = p->src_port;
-		l->dst_port = p->dst_port;
-	}
-	memcpy(l->stack, p->stack, sizeof(l->stack));
-	l->stack[sizeof(l->stack) - 1] = '\0';
-}
-
 /* The outer layer from the record's fields. */
 static void
 layer_from_fields(struct flowrec_layer *l, const struct netflow_rec *r)
@@ -2167,7 +2101,7 @@ layer_from_fields(struct flowrec_layer *l, const struct netflow_rec *r)
 		l->have |= FLOWREC_ETH;
 		memcpy(l->src_mac, r->src_mac, 6);
 		memcpy(l->dst_mac, r->dst_mac, 6);
-		stack_cat(l->stack, sizeof(l->stack), "eth");
+		flowrec_stack_cat(l->stack, sizeof(l->stack), "eth");
 	}
 	if (!ip)
 		return;
@@ -2182,7 +2116,7 @@ layer_from_fields(struct flowrec_layer *l, const struct netflow_rec *r)
 		l->have |= FLOWREC_TTL;
 		l->ip_ttl = r->ttl;
 	}
-	stack_cat(
+	flowrec_stack_cat(
 	    l->stack, sizeof(l->stack), r->ip_version == 4 ? "ip" : "ip6");
 	if (!(r->have & NETFLOW_HAVE_PROTO))
 		return;
@@ -2199,7 +2133,7 @@ layer_from_fields(struct flowrec_layer *l, const struct netflow_rec *r)
 			l->have |= FLOWREC_TCPFLAGS;
 			l->tcp_flags = (uint8_t)r->tcp_flags;
 		}
-		stack_cat(
+		flowrec_stack_cat(
 		    l->stack, sizeof(l->stack), r->proto == 6 ? "tcp" : "udp");
 		break;
 	case 1:
@@ -2209,7 +2143,7 @@ layer_from_fields(struct flowrec_layer *l, const struct netflow_rec *r)
 			l->icmp_type = r->icmp_type;
 			l->icmp_code = r->icmp_code;
 		}
-		stack_cat(l->stack, sizeof(l->stack),
+		flowrec_stack_cat(l->stack, sizeof(l->stack),
 		    r->proto == 1 ? "icmp" : "icmp6");
 		break;
 	}
@@ -2280,10 +2214,10 @@ netflow_to_flowrec(struct flow_rec *fr, const struct netflow_rec *r,
 	if (r->have & NETFLOW_HAVE_FRAME) {
 		fr->has_header = true;
 		fr->header_protocol = (uint32_t)r->frame_start;
-		layer_from_pkt(&fr->l[0], &r->pkt.outer);
+		flowrec_layer_from_pkt(&fr->l[0], &r->pkt.outer);
 		fr->n_layers = 1;
 		if (r->pkt.has_inner) {
-			layer_from_pkt(&fr->l[1], &r->pkt.inner);
+			flowrec_layer_from_pkt(&fr->l[1], &r->pkt.inner);
 			fr->vxlan_vni = r->pkt.vxlan_vni;
 			fr->n_layers = 2;
 		}
@@ -2301,13 +2235,13 @@ netflow_to_flowrec(struct flow_rec *fr, const struct netflow_rec *r,
 			memcpy(fr->l[0].src_mac, r->src_mac, 6);
 			memcpy(fr->l[0].dst_mac, r->dst_mac, 6);
 		}
-		stack_cat(st, sizeof(st), fr->l[0].stack);
+		flowrec_stack_cat(st, sizeof(st), fr->l[0].stack);
 		memcpy(fr->l[0].stack, st, sizeof(st));
 	}
 	if (fr->n_layers > 0)
-		stack_cat(fr->stack, sizeof(fr->stack), fr->l[0].stack);
+		flowrec_stack_cat(fr->stack, sizeof(fr->stack), fr->l[0].stack);
 	if (fr->n_layers > 1)
-		stack_cat(fr->stack, sizeof(fr->stack), fr->l[1].stack);
+		flowrec_stack_cat(fr->stack, sizeof(fr->stack), fr->l[1].stack);
 	if (r->have & (NETFLOW_HAVE_VLAN | NETFLOW_HAVE_POST_VLAN)) {
 		fr->has_switch = true;
 		fr->src_vlan = (r->have & NETFLOW_HAVE_VLAN) ? r->vlan : 0;
