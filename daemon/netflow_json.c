@@ -13,99 +13,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "jw.h"
 #include "netflow.h"
 #include "util.h"
-
-/* ---- a small JSON writer (as in sflow_json.c) ---------------------------- */
-
-#define JW_DEPTH 16
-
-struct jw {
-	char *buf;
-	size_t len;
-	size_t cap;
-	bool first[JW_DEPTH]; /* no member written yet at this depth */
-	int depth;
-};
-
-static void
-jw_raw(struct jw *w, const char *s, size_t n)
-{
-	if (w->len + n + 1 > w->cap) {
-		while (w->len + n + 1 > w->cap)
-			w->cap = w->cap ? w->cap * 2 : 1024;
-		w->buf = xrealloc(w->buf, w->cap);
-	}
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-	w->buf[w->len] = '\0';
-}
-
-static void
-jw_sep(struct jw *w)
-{
-	if (!w->first[w->depth])
-		jw_raw(w, ",", 1);
-	w->first[w->depth] = false;
-}
-
-/* Keys are ours (ASCII, nothing to escape); values too: numbers, addresses. */
-static void
-jw_key(struct jw *w, const char *key)
-{
-	jw_sep(w);
-	jw_raw(w, "\"", 1);
-	jw_raw(w, key, strlen(key));
-	jw_raw(w, "\":", 2);
-}
-
-static void
-jw_open(struct jw *w, const char *key, char bracket)
-{
-	if (key != NULL)
-		jw_key(w, key);
-	else if (w->depth >= 0)
-		jw_sep(w);
-	jw_raw(w, &bracket, 1);
-	if (w->depth + 1 < JW_DEPTH)
-		w->depth++;
-	w->first[w->depth] = true;
-}
-
-static void
-jw_close(struct jw *w, char bracket)
-{
-	jw_raw(w, &bracket, 1);
-	if (w->depth > 0)
-		w->depth--;
-}
-
-static void
-jw_ks(struct jw *w, const char *key, const char *v)
-{
-	jw_key(w, key);
-	jw_raw(w, "\"", 1);
-	jw_raw(w, v, strlen(v));
-	jw_raw(w, "\"", 1);
-}
-
-static void __attribute__((format(printf, 3, 4)))
-jw_kf(struct jw *w, const char *key, const char *fmt, ...)
-{
-	char buf[128];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	jw_ks(w, key, buf);
-}
-
-static void
-jw_ku(struct jw *w, const char *key, uint64_t v)
-{
-	jw_kf(w, key, "%" PRIu64, v);
-}
 
 /* IPv4 dotted; IPv6 as all 8 groups of 4 hex digits, as sFlow's output. */
 static void
@@ -125,26 +35,6 @@ jw_kip(struct jw *w, const char *key, const struct sflow_addr *a)
 	} else {
 		snprintf(buf, sizeof(buf), "-");
 	}
-	jw_ks(w, key, buf);
-}
-
-static void
-jw_kmac(struct jw *w, const char *key, const uint8_t *m)
-{
-	jw_kf(w, key, "%02x%02x%02x%02x%02x%02x", m[0], m[1], m[2], m[3], m[4],
-	    m[5]);
-}
-
-static void
-jw_ktime(struct jw *w, const char *key, uint64_t secs)
-{
-	time_t t = (time_t)secs;
-	struct tm tm;
-	char buf[64];
-
-	if (localtime_r(&t, &tm) == NULL ||
-	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S%z", &tm) == 0)
-		snprintf(buf, sizeof(buf), "-");
 	jw_ks(w, key, buf);
 }
 
