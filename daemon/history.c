@@ -118,10 +118,20 @@ dir_rates(struct rollup_in *ri, const struct ifc_rates *tx,
 	    add_known(sum_rate(tx, out_dis, 1), sum_rate(rx, in_dis, 1));
 	ri->errors_s =
 	    add_known(sum_rate(tx, out_err, 1), sum_rate(rx, in_err, 1));
+	/*
+	 * Utilisation from the same end as the bytes, so that the two agree:
+	 * the larger of both ends' readings was biased upwards, each end's
+	 * counters being read at its own moment (an agent's counter cache
+	 * skews one interval up, the next down).
+	 */
 	ri->util = -1;
-	if (tx != NULL && tx->out_util > ri->util)
+	if (src == tx && tx != NULL)
 		ri->util = tx->out_util;
-	if (rx != NULL && rx->in_util > ri->util)
+	else if (src == rx && rx != NULL)
+		ri->util = rx->in_util;
+	if (ri->util < 0 && tx != NULL)
+		ri->util = tx->out_util;
+	if (ri->util < 0 && rx != NULL)
 		ri->util = rx->in_util;
 	ri->speed_bps = tx != NULL && tx->speed ? (double)tx->speed
 	    : rx != NULL                        ? (double)rx->speed

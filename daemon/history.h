@@ -18,7 +18,8 @@
  * bytes and packets from the sender's out counters, else the receiver's
  * in counters; discards and errors are the sender's out plus the
  * receiver's in (traffic lost on either side of the wire); utilisation
- * is the larger of the sender's out and the receiver's in.
+ * comes from the same end as the bytes (the sender's out, else the
+ * receiver's in).
  */
 #ifndef FABMON_HISTORY_H
 #define FABMON_HISTORY_H

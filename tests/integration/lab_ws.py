@@ -295,6 +295,12 @@ def collision(c, uplinks, h1, h2, h5):
         print('# no collision; top flows: ' + json.dumps(
             [(f['key'], round(f['bps'] / 1e6, 1), f['elephant'])
              for f in (last['data']['flows'][:4] if last else [])]))
+        lk = c.latest.get('links')
+        if lk:
+            print('# links then: ' + json.dumps(
+                [(l['name'], [(d['from']['node'], d['utilization'])
+                              for d in l['directions']])
+                 for l in lk['data']['links'] if l['name'] in uplinks]))
         if h:
             print('# ingest: ' + json.dumps({k: h['data']['ingest'][k] for k in
                   ('datagrams', 'samples', 'kernelDrops')}))
