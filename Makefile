@@ -45,14 +45,16 @@ PURE	:= daemon/util.c daemon/packet.c daemon/sflow.c daemon/sflow_json.c \
 	   daemon/metrics.c daemon/logring.c daemon/threshold.c \
 	   topology/ifmib.c daemon/fwddef.c daemon/rollup.c daemon/trace.c \
 	   daemon/blackhole.c daemon/elephant.c daemon/netflow.c \
-	   daemon/netflow_json.c $(TUI_PURE) $(HA_PURE)
+	   daemon/netflow_json.c daemon/spread.c daemon/nftmpl.c \
+	   $(TUI_PURE) $(HA_PURE)
 DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
 	   daemon/api.c daemon/decode.c topology/snmp.c topology/topo.c \
 	   topology/topo_api.c daemon/engine.c daemon/flow_api.c \
 	   daemon/counters.c daemon/metric_api.c daemon/forward.c \
 	   daemon/fwd_api.c daemon/thresholds.c daemon/thresh_api.c \
 	   daemon/store.c daemon/history.c daemon/hist_api.c \
-	   daemon/trace_api.c daemon/ws.c daemon/topn.c ha/ha.c
+	   daemon/trace_api.c daemon/ws.c daemon/topn.c ha/ha.c \
+	   daemon/nfin.c daemon/nf_api.c daemon/jsonlog.c
 UNIT	:= $(wildcard tests/unit/test_*.c)
 FUZZ	:= $(wildcard tests/fuzz/fuzz_*.c)
 
@@ -110,6 +112,14 @@ $(BUILD)/tests/test_store: tests/unit/test_store.c tests/unit/t.h $(STORE_O) \
 	$(CC) $(CFLAGS_ALL) -Itests/unit $(LDFLAGS_ALL) -o $@ $< $(STORE_O) \
 		$(BUILD)/libfabmon.a $(LIBS)
 
+# The JSON flow log's test links its writer thread and the log.
+JSONLOG_O := $(BUILD)/obj/daemon/jsonlog.o $(BUILD)/obj/daemon/log.o
+$(BUILD)/tests/test_jsonlog: tests/unit/test_jsonlog.c tests/unit/t.h \
+		$(JSONLOG_O) $(BUILD)/libfabmon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit $(LDFLAGS_ALL) -o $@ $< $(JSONLOG_O) \
+		$(BUILD)/libfabmon.a $(LIBS)
+
 # A write load for the store's crash test (tests/integration/store_crash.py).
 $(BUILD)/tests/store_load: tests/tools/store_load.c $(STORE_O) $(BUILD)/libfabmon.a
 	@mkdir -p $(dir $@)
@@ -128,7 +138,7 @@ DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev \
 	python3 tshark pmacct lldpd snmpd snmp keepalived hping3 tmux \
 	iptables iproute2 ethtool iputils-ping procps psmisc curl \
 	clang-format socat prometheus nfdump nfdump-sflow \
-	chromium iperf3 nginx-light
+	chromium iperf3 nginx-light softflowd
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

@@ -234,6 +234,8 @@ health(struct api_ctx *api)
 			    l, "address", json_string(is->listen[i]));
 			json_object_set_new(
 			    l, "rcvbuf", json_integer(is->rcvbuf[i]));
+			json_object_set_new(
+			    l, "protocol", json_string(is->proto[i]));
 			json_array_append_new(listen, l);
 		}
 		json_object_set_new(ing, "listen", listen);
@@ -259,6 +261,8 @@ health(struct api_ctx *api)
 	store_h = api_store_health(api, &status);
 	json_object_set_new(o, "status", json_string(status));
 	json_object_set_new(o, "ingest", ing);
+	json_object_set_new(o, "netflow", api_netflow_health(api, is));
+	json_object_set_new(o, "jsonlog", api_jsonlog_health(api));
 	json_object_set_new(o, "topology", topology_health(api));
 	json_object_set_new(o, "flows", flows_health(api));
 	json_object_set_new(o, "forwarding", api_forwarding_json(api));

@@ -169,6 +169,10 @@ void api_top_link(struct api_ctx *, const struct req *, struct reply *);
 /* ws.c: the /ws push channel (protocol WS_PROTOCOL). */
 struct ws_hub;
 json_t *api_ws_health(struct api_ctx *);
+/* nf_api.c: health's "netflow" (from is, may be NULL) and "jsonlog". */
+struct ingest_snap;
+json_t *api_netflow_health(struct api_ctx *, const struct ingest_snap *is);
+json_t *api_jsonlog_health(struct api_ctx *);
 
 /* Topology handlers (topology/topo_api.c). */
 void api_topology_get(struct api_ctx *, const struct req *, struct reply *);

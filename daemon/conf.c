@@ -41,6 +41,40 @@ static const struct key keys[] = {
 	    "1: interface rates from the agents' counter samples where "
 	    "sent (else SNMP); 0: SNMP only, for agents whose counters are "
 	    "wrong (uacctd)" },
+	{ "netflow.enable", K_INT, F(netflow_enable), 0, 1, 0, 0,
+	    "1: take NetFlow v5/v9 and IPFIX (netflow.listen, else UDP 2055 "
+	    "and 4739 on every address, skipped with a warning when taken); "
+	    "0: none" },
+	{ "netflow.listen", K_ADDRLIST, F(netflow_listen), F(n_netflow_listen),
+	    CONF_MAX_LISTEN, 0, 2055,
+	    "UDP address:port for NetFlow/IPFIX; repeat for several (a port "
+	    "that cannot be bound stops start-up)" },
+	{ "netflow.relay_from", K_LIST, F(netflow_relay_from),
+	    F(n_netflow_relay_from), CONF_MAX_LISTEN, 0, 0,
+	    "addresses whose relayed NetFlow (a forwarding target with "
+	    "\"relay\":true, as the HA peer sends) keeps the exporter's "
+	    "address; the ha.peer address always may; repeat" },
+	{ "netflow.template_max_age_s", K_INT, F(netflow_template_max_age_s), 0,
+	    30 * 86400, 60, 0,
+	    "a template neither refreshed nor used this long is dropped, "
+	    "seconds" },
+	{ "netflow.pending_s", K_INT, F(netflow_pending_s), 0, 600, 1, 0,
+	    "data sets that come before their template wait this long for "
+	    "it, seconds" },
+	{ "flowlog.json_file", K_STR, F(jsonlog_file), 0, 0, 0, 0,
+	    "write every flow sample and NetFlow record as a line of JSON "
+	    "to this file (docs/jsonlog.md)" },
+	{ "flowlog.json_udp", K_STR, F(jsonlog_udp), 0, 0, 0, 0,
+	    "... or send each line as a UDP datagram to HOST:PORT" },
+	{ "flowlog.json_unix", K_STR, F(jsonlog_unix), 0, 0, 0, 0,
+	    "... or to this unix datagram socket" },
+	{ "flowlog.json_max_mb", K_INT, F(jsonlog_max_mb), 0, 1 << 20, 1, 0,
+	    "rotate the JSON file past this size, MiB" },
+	{ "flowlog.json_keep", K_INT, F(jsonlog_keep), 0, 1000, 1, 0,
+	    "rotated JSON files kept (FILE.1 ... FILE.N)" },
+	{ "flowlog.json_queue", K_INT, F(jsonlog_queue), 0, 1 << 24, 1024, 0,
+	    "lines queued for the writer at most; beyond it they are dropped "
+	    "and counted" },
 	{ "http.listen", K_ADDR, F(http_listen), 0, 0, 0, 8008,
 	    "HTTP/websocket address:port" },
 	{ "http.token", K_STR, F(http_token), 0, 0, 0, 0,
@@ -130,6 +164,11 @@ static const struct key keys[] = {
 	{ "ha.forward_to", K_ADDR, F(ha_forward_to), 0, 0, 0, 6343,
 	    "VIP-feed: the peer's sFlow address:port; while MASTER, fabmond "
 	    "forwards every datagram there. Unset: dual-feed" },
+	{ "ha.forward_netflow_to", K_ADDR, F(ha_forward_netflow_to), 0, 0, 0,
+	    2055,
+	    "VIP-feed: the peer's NetFlow/IPFIX address:port, where the "
+	    "MASTER forwards what its NetFlow sockets receive (with "
+	    "ha.forward_to)" },
 	{ "fabric.elephant_pct", K_INT, F(elephant_pct), 0, 100, 1, 0,
 	    "an elephant is a flow at or above this % of its ingress edge "
 	    "port's speed" },
@@ -170,6 +209,12 @@ conf_defaults(struct conf *c)
 	/* SFLOW-MIB's default is 1400; 9216 covers jumbo-frame agents. */
 	c->sflow_max_datagram = 9216;
 	c->sflow_counters = 1;
+	c->netflow_enable = 1;
+	c->netflow_template_max_age_s = 3600;
+	c->netflow_pending_s = 10;
+	c->jsonlog_max_mb = 100;
+	c->jsonlog_keep = 5;
+	c->jsonlog_queue = 65536;
 	c->http_listen = xstrdup("[::]:8008");
 	c->http_max_body = 8 << 20;
 	c->state_dir = default_state_dir();

@@ -22,11 +22,24 @@ struct conf {
 	int sflow_rcvbuf;       /* bytes asked for SO_RCVBUF(FORCE) */
 	int sflow_max_datagram; /* longer ones are cut and counted oversize */
 	int sflow_counters;     /* 0: ignore counter samples for rates */
-	char *http_listen;      /* ADDR:PORT */
-	char *http_token;       /* writes need it when set */
-	int http_max_body;      /* request body limit, bytes */
-	char *web_dir;          /* NULL: found beside the binary */
-	char *ws_origins;       /* NULL: same host only */
+	int netflow_enable;
+	char *netflow_listen[CONF_MAX_LISTEN]; /* none: 2055 and 4739 */
+	int n_netflow_listen;
+	char *netflow_relay_from[CONF_MAX_LISTEN]; /* addresses */
+	int n_netflow_relay_from;
+	int netflow_template_max_age_s;
+	int netflow_pending_s;
+	char *jsonlog_file; /* the JSON flow log (jsonlog.h): one of */
+	char *jsonlog_udp;
+	char *jsonlog_unix;
+	int jsonlog_max_mb;
+	int jsonlog_keep;
+	int jsonlog_queue;
+	char *http_listen; /* ADDR:PORT */
+	char *http_token;  /* writes need it when set */
+	int http_max_body; /* request body limit, bytes */
+	char *web_dir;     /* NULL: found beside the binary */
+	char *ws_origins;  /* NULL: same host only */
 	int ws_max_clients;
 	char *ha_notify_fifo; /* NULL: STANDALONE (ha/ha.h) */
 	char *ha_track_file;
@@ -34,9 +47,10 @@ struct conf {
 	char *ha_vip;
 	char *ha_peer; /* ADDR:PORT of the peer's HTTP API */
 	char *ha_secret;
-	char *ha_forward_to; /* VIP-feed: the peer's sFlow ADDR:PORT */
-	int elephant_pct;    /* % of the ingress edge port's speed */
-	int busy_pct;        /* a fabric link this busy can have collisions */
+	char *ha_forward_to;         /* VIP-feed: the peer's sFlow ADDR:PORT */
+	char *ha_forward_netflow_to; /* ... and NetFlow ADDR:PORT */
+	int elephant_pct;            /* % of the ingress edge port's speed */
+	int busy_pct; /* a fabric link this busy can have collisions */
 	char *state_dir;
 	char *db; /* NULL: <state_dir>/fabmon.db */
 	int store_enable;

@@ -13,7 +13,9 @@
 #include "blackhole.h"
 #include "counters.h"
 #include "graph.h"
+#include "jsonlog.h"
 #include "logring.h"
+#include "spread.h"
 #include "thresholds.h"
 #include "topo.h"
 #include "util.h"
@@ -82,7 +84,12 @@ struct engine {
 	struct pipe_sample pipe[ENGINE_PIPE];
 	uint64_t pipe_next, pipe_done;
 	uint64_t flowlog_records;
+	struct spread *spread;   /* NetFlow records replayed over time */
+	struct jsonlog *jsonlog; /* NULL: no JSON flow log */
+	uint64_t netflow_records;
 };
+
+static void engine_record(void *, const struct flow_rec *, uint64_t);
 
 static void
 compiled_free(struct compiled *c)
@@ -209,6 +216,12 @@ engine_set_blackholes(struct engine *e, uint64_t quiet_ms)
 }
 
 void
+engine_set_jsonlog(struct engine *e, struct jsonlog *jl)
+{
+	e->jsonlog = jl;
+}
+
+void
 engine_set_counters(struct engine *e, bool on)
 {
 	e->use_counters = on;
@@ -242,6 +255,7 @@ engine_new(struct snap_slot *topo)
 	e->ifc = ifc_new(ENGINE_MAX_IFACES, now_mono_ms() ^ (uintptr_t)e);
 	e->src_seed = siphash13(now_mono_ms(), now_wall_ms(), &e, sizeof(e));
 	e->use_counters = true;
+	e->spread = spread_new(0);
 	return e;
 }
 
@@ -267,6 +281,7 @@ engine_free(struct engine *e)
 	if (e->ifc_last != NULL)
 		snap_put(&e->ifc_last->base);
 	ifc_free(e->ifc);
+	spread_free(e->spread);
 	free(e->defs);
 	pthread_mutex_destroy(&e->mu);
 	free(e);
@@ -433,6 +448,7 @@ engine_tick(struct engine *e, uint64_t mono_ms)
 			snap_put(&e->topo->base);
 		e->topo = ts;
 	}
+	spread_due(e->spread, mono_ms, engine_record, e);
 	if (e->bh != NULL && mono_ms - e->bh_tick_ms >= 1000) {
 		bh_tick(e->bh, now_wall_ms());
 		e->bh_tick_ms = mono_ms;
@@ -675,42 +691,28 @@ pipe_add(struct engine *e, uint64_t n)
 	}
 }
 
-void
-engine_sample(struct engine *e, const struct sflow_datagram *dg,
-    struct sflow_sample *s, uint64_t mono_ms)
+/*
+ * One flow record, from an sFlow sample or a NetFlow slice: black-hole
+ * signals, then every definition's filter, keys and table.
+ */
+static void
+engine_record(void *arg, const struct flow_rec *rec, uint64_t mono_ms)
 {
+	struct engine *e = arg;
 	struct flowrec_ctx ctx = { lookup_cb, e };
 	struct flowtab_src src = { 0 };
-	struct flow_rec rec;
 	struct topo_hit hit;
 	bool have_in;
 
-	if (e->use_counters &&
-	    (s->tag == SFLOW_SAMPLE_COUNTERS ||
-	        s->tag == SFLOW_SAMPLE_COUNTERS_EXPANDED)) {
-		counter_sample(e, dg, s, mono_ms);
-		return;
-	}
-	if (s->tag != SFLOW_SAMPLE_FLOW &&
-	    s->tag != SFLOW_SAMPLE_FLOW_EXPANDED &&
-	    s->tag != SFLOW_SAMPLE_DISCARD) {
-		drain(s);
-		return;
-	}
-	if ((e->n_flows == 0 && e->bh == NULL) ||
-	    flowrec_from_sample(&rec, dg, s) != 0) {
-		drain(s);
-		return;
-	}
-	have_in = e->topo != NULL && rec.input.format == SFLOW_IF_INDEX &&
-	    topo_lookup(e->topo->graph, &rec.agent, rec.input.value, &hit);
+	have_in = e->topo != NULL && rec->input.format == SFLOW_IF_INDEX &&
+	    topo_lookup(e->topo->graph, &rec->agent, rec->input.value, &hit);
 	if (e->bh != NULL && e->topo != NULL)
-		blackhole_signals(e, &rec, have_in ? &hit : NULL);
+		blackhole_signals(e, rec, have_in ? &hit : NULL);
 	if (e->n_flows == 0)
 		return;
 	e->samples++;
-	src.agent = rec.agent;
-	src.ds = rec.source_index;
+	src.agent = rec->agent;
+	src.ds = rec->source_index;
 	/*
 	 * Edge: the packet entered the fabric here (its input is an edge
 	 * port), so counting only these counts each packet once. Core: it
@@ -732,12 +734,155 @@ engine_sample(struct engine *e, const struct sflow_datagram *dg,
 		pipe_add(e, e->pipe_done++);
 	if (e->pipe_next > e->pipe_done)
 		pipe_prefetch(e, e->pipe_next - 1);
-	pipe_prepare(e, &rec, &ctx, &src, mono_ms);
+	pipe_prepare(e, rec, &ctx, &src, mono_ms);
+}
+
+/* The names the topology gives a port: node, link, port. */
+static void
+json_port(struct engine *e, const struct sflow_addr *agent,
+    const struct sflow_if *ifx, struct jsonlog_rec *j, bool in)
+{
+	struct topo_hit h;
+
+	if (e->topo == NULL || ifx->format != SFLOW_IF_INDEX ||
+	    ifx->value == 0 ||
+	    !topo_lookup(e->topo->graph, agent, ifx->value, &h))
+		return;
+	if (j->node[0] == '\0')
+		snprintf(j->node, sizeof(j->node), "%s", h.node->name);
+	if (h.port != NULL)
+		snprintf(in ? j->in_port : j->out_port, sizeof(j->in_port),
+		    "%s", h.port->name);
+	if (in && h.link != NULL)
+		snprintf(j->link, sizeof(j->link), "%s", h.link->name);
+}
+
+/* One line of the JSON flow log (jsonlog.h) for a record. */
+static void
+json_log(struct engine *e, const struct flow_rec *rec, uint8_t source,
+    uint64_t bytes, uint64_t packets, uint32_t rate, int64_t start_ms,
+    int64_t end_ms)
+{
+	const struct flowrec_layer *L = &rec->l[0];
+	struct jsonlog_rec j;
+
+	memset(&j, 0, sizeof(j));
+	j.source = source;
+	j.exporter = rec->agent;
+	json_port(e, &rec->agent, &rec->input, &j, true);
+	json_port(e, &rec->agent, &rec->output, &j, false);
+	if (rec->n_layers > 0 && (L->have & (FLOWREC_IP4 | FLOWREC_IP6))) {
+		uint8_t fam = (L->have & FLOWREC_IP4) ? 4 : 6;
+
+		j.have |=
+		    JSONLOG_HAVE_ADDRS | JSONLOG_HAVE_PROTO | JSONLOG_HAVE_TOS;
+		j.src.family = j.dst.family = fam;
+		memcpy(j.src.a, L->src_ip, fam == 4 ? 4 : 16);
+		memcpy(j.dst.a, L->dst_ip, fam == 4 ? 4 : 16);
+		j.protocol = L->ip_proto;
+		j.tos = L->ip_tos;
+	}
+	if (rec->n_layers > 0 && (L->have & FLOWREC_PORTS)) {
+		j.have |= JSONLOG_HAVE_PORTS;
+		j.src_port = L->src_port;
+		j.dst_port = L->dst_port;
+	}
+	if (rec->n_layers > 0 && (L->have & FLOWREC_TCPFLAGS)) {
+		j.have |= JSONLOG_HAVE_TCP_FLAGS;
+		j.tcp_flags = L->tcp_flags;
+	}
+	if (rec->n_layers > 0 && (L->have & FLOWREC_ICMP)) {
+		j.have |= JSONLOG_HAVE_ICMP;
+		j.icmp_type = L->icmp_type;
+		j.icmp_code = L->icmp_code;
+	}
+	if (rec->n_layers > 0 && (L->have & FLOWREC_ETH)) {
+		j.have |= JSONLOG_HAVE_MACS;
+		memcpy(j.src_mac, L->src_mac, 6);
+		memcpy(j.dst_mac, L->dst_mac, 6);
+	}
+	if (rec->n_layers > 0 && (L->have & FLOWREC_VLAN)) {
+		j.have |= JSONLOG_HAVE_VLAN;
+		j.vlan = L->vlan;
+	} else if (rec->has_switch && rec->src_vlan != 0) {
+		j.have |= JSONLOG_HAVE_VLAN;
+		j.vlan = (uint16_t)rec->src_vlan;
+	}
+	if (rec->input.format == SFLOW_IF_INDEX) {
+		j.have |= JSONLOG_HAVE_IN_IF;
+		j.in_if = rec->input.value;
+	}
+	if (rec->output.format == SFLOW_IF_INDEX) {
+		j.have |= JSONLOG_HAVE_OUT_IF;
+		j.out_if = rec->output.value;
+	} else if (rec->output.format == SFLOW_IF_DISCARD &&
+	    rec->discard_ifindex != 0) {
+		j.have |= JSONLOG_HAVE_OUT_IF;
+		j.out_if = rec->discard_ifindex;
+	}
+	j.dropped = rec->dropped || rec->output.format == SFLOW_IF_DISCARD;
+	j.bytes = bytes;
+	j.packets = packets;
+	j.sampling_rate = rate ? rate : 1;
+	j.start_ms = start_ms;
+	j.end_ms = end_ms;
+	jsonlog_put(e->jsonlog, &j);
+}
+
+void
+engine_sample(struct engine *e, const struct sflow_datagram *dg,
+    struct sflow_sample *s, uint64_t mono_ms)
+{
+	struct flow_rec rec;
+
+	if (e->use_counters &&
+	    (s->tag == SFLOW_SAMPLE_COUNTERS ||
+	        s->tag == SFLOW_SAMPLE_COUNTERS_EXPANDED)) {
+		counter_sample(e, dg, s, mono_ms);
+		return;
+	}
+	if (s->tag != SFLOW_SAMPLE_FLOW &&
+	    s->tag != SFLOW_SAMPLE_FLOW_EXPANDED &&
+	    s->tag != SFLOW_SAMPLE_DISCARD) {
+		drain(s);
+		return;
+	}
+	if ((e->n_flows == 0 && e->bh == NULL && e->jsonlog == NULL) ||
+	    flowrec_from_sample(&rec, dg, s) != 0) {
+		drain(s);
+		return;
+	}
+	if (e->jsonlog != NULL) {
+		int64_t now = (int64_t)now_wall_ms();
+		uint32_t rate = rec.sampling_rate ? rec.sampling_rate : 1;
+
+		json_log(e, &rec, JSONLOG_SFLOW,
+		    (uint64_t)rec.frame_length * rate, rate, rate, now, now);
+	}
+	engine_record(e, &rec, mono_ms);
+}
+
+void
+engine_netflow(struct engine *e, const struct flow_rec *rec,
+    const struct engine_nf *nf, uint64_t mono_ms)
+{
+	e->netflow_records++;
+	if (e->jsonlog != NULL)
+		json_log(e, rec, nf->source, nf->scaled_bytes,
+		    nf->scaled_packets, nf->rate, nf->start_ms, nf->end_ms);
+	if (e->n_flows == 0 && e->bh == NULL)
+		return;
+	spread_add(e->spread, rec, nf->packets, nf->rate,
+	    nf->end_ms > nf->start_ms ? (uint64_t)(nf->end_ms - nf->start_ms)
+	                              : 0,
+	    mono_ms, engine_record, e);
 }
 
 void
 engine_flush(struct engine *e)
 {
+	if (e->jsonlog != NULL)
+		jsonlog_flush(e->jsonlog);
 	while (e->pipe_done < e->pipe_next) {
 		pipe_prefetch(e, e->pipe_done);
 		pipe_add(e, e->pipe_done++);
@@ -780,6 +925,12 @@ engine_snapshot(struct engine *e, uint64_t mono_ms)
 	}
 	es->samples = e->samples;
 	es->flowlog_records = e->flowlog_records;
+	es->netflow_records = e->netflow_records;
+	spread_get_stats(e->spread, &es->spread);
+	if (e->jsonlog != NULL) {
+		es->jsonlog_on = true;
+		jsonlog_get_stats(e->jsonlog, &es->jsonlog);
+	}
 	{
 		struct ifc_stats st;
 

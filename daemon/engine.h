@@ -23,8 +23,11 @@
 #include "flowtab.h"
 #include "sflow.h"
 #include "snap.h"
+#include "spread.h"
+#include "jsonlog.h"
 
 struct engine;
+struct flow_rec;
 
 struct engine_flow {
 	struct flowdef def;
@@ -39,6 +42,10 @@ struct engine_snap {
 	uint64_t taken_mono_ms;
 	uint64_t samples; /* flow samples seen by the engine */
 	uint64_t flowlog_records;
+	uint64_t netflow_records; /* NetFlow/IPFIX flow records taken */
+	struct spread_stats spread;
+	bool jsonlog_on;
+	struct jsonlog_stats jsonlog;
 	struct ifc_snap *ifc; /* sFlow counter rates (a reference) */
 	size_t n;
 	struct engine_flow *flows; /* sorted by name */
@@ -116,6 +123,11 @@ void engine_set_thresholds(
 void engine_set_blackholes(struct engine *, uint64_t quiet_ms);
 /* Before the ingest thread starts: use counter samples for rates? */
 void engine_set_counters(struct engine *, bool on);
+/*
+ * Before the ingest thread starts: write every sFlow flow sample and
+ * NetFlow record to the JSON flow log jl (NULL: none; jsonlog.h).
+ */
+void engine_set_jsonlog(struct engine *, struct jsonlog *jl);
 /* Ingest thread: true if records were logged since the last call. */
 bool engine_logged(struct engine *);
 
@@ -131,6 +143,25 @@ void engine_tick(struct engine *, uint64_t mono_ms);
 void engine_sample(struct engine *, const struct sflow_datagram *,
     struct sflow_sample *, uint64_t mono_ms);
 void engine_flush(struct engine *);
+
+/* What a NetFlow/IPFIX record says beyond its flow_rec. */
+struct engine_nf {
+	uint8_t source;          /* JSONLOG_NETFLOW5, _NETFLOW9, _IPFIX */
+	uint64_t packets;        /* as exported (>= 1) */
+	uint32_t rate;           /* sampling rate (>= 1) */
+	uint64_t scaled_bytes;   /* bytes * rate */
+	uint64_t scaled_packets; /* packets * rate */
+	int64_t start_ms;        /* Unix ms; end == start: no duration */
+	int64_t end_ms;
+};
+/*
+ * Ingest thread: a NetFlow/IPFIX flow record, mapped by
+ * netflow_to_flowrec() (rec->frame_length the mean packet size). It goes
+ * to the JSON flow log whole, and to the flow tables spread over its
+ * duration (spread.h): a slice now, the rest from engine_tick().
+ */
+void engine_netflow(struct engine *, const struct flow_rec *rec,
+    const struct engine_nf *nf, uint64_t mono_ms);
 /* Ingest thread: a snapshot of every table (caller owns a reference). */
 struct engine_snap *engine_snapshot(struct engine *, uint64_t mono_ms);
 

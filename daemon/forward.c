@@ -256,11 +256,48 @@ send_some(struct target *t, struct mmsghdr *m, size_t n, size_t bytes)
 	t->delta.bytes += bytes;
 }
 
+/* A NetFlow datagram's "agent": the exporter's UDP source address. */
+static int
+source_agent(const struct sockaddr_storage *ss, struct sflow_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		a->family = 4;
+		memcpy(a->a, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *v6 =
+		    &((const struct sockaddr_in6 *)ss)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(v6)) {
+			a->family = 4;
+			memcpy(a->a, (const uint8_t *)v6 + 12, 4);
+		} else {
+			a->family = 6;
+			memcpy(a->a, v6, 16);
+		}
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+static uint16_t
+source_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
+}
+
 void
-forward_batch(struct forward *f, const struct forward_dgram *d, size_t n)
+forward_batch(
+    struct forward *f, const struct forward_dgram *d, size_t n, bool netflow)
 {
 	struct mmsghdr m[BATCH_MAX];
-	struct iovec iov[BATCH_MAX];
+	struct iovec iov[BATCH_MAX][2];
+	uint8_t rhdr[BATCH_MAX][FWD_RELAY_HDR];
 	bool loop[BATCH_MAX];
 	struct sflow_addr agent[BATCH_MAX];
 	bool have_agent[BATCH_MAX];
@@ -273,14 +310,16 @@ forward_batch(struct forward *f, const struct forward_dgram *d, size_t n)
 
 		for (size_t i = 0; i < k; i++) {
 			loop[i] = from_target(f, d[off + i].from);
-			have_agent[i] = fwddef_peek_agent(d[off + i].buf,
-			                    d[off + i].len, &agent[i]) == 0;
+			have_agent[i] =
+			    (netflow ? source_agent(d[off + i].from, &agent[i])
+			             : fwddef_peek_agent(d[off + i].buf,
+			                   d[off + i].len, &agent[i])) == 0;
 		}
 		for (size_t ti = 0; ti < f->nt; ti++) {
 			struct target *t = &f->t[ti];
 			size_t c = 0, bytes = 0;
 
-			if (t->fd < 0)
+			if (t->fd < 0 || t->def.netflow != netflow)
 				continue;
 			for (size_t i = 0; i < k; i++) {
 				if (loop[i]) {
@@ -293,13 +332,23 @@ forward_batch(struct forward *f, const struct forward_dgram *d, size_t n)
 					t->delta.skipped++;
 					continue;
 				}
-				iov[c].iov_base = (void *)d[off + i].buf;
-				iov[c].iov_len = d[off + i].len;
 				memset(&m[c], 0, sizeof(m[c]));
 				m[c].msg_hdr.msg_name = &t->ss;
 				m[c].msg_hdr.msg_namelen = t->sl;
-				m[c].msg_hdr.msg_iov = &iov[c];
+				m[c].msg_hdr.msg_iov = iov[c];
 				m[c].msg_hdr.msg_iovlen = 1;
+				iov[c][0].iov_base = (void *)d[off + i].buf;
+				iov[c][0].iov_len = d[off + i].len;
+				if (t->def.relay && have_agent[i]) {
+					/* the exporter's address first */
+					fwddef_relay_header(rhdr[c], &agent[i],
+					    source_port(d[off + i].from));
+					iov[c][1] = iov[c][0];
+					iov[c][0].iov_base = rhdr[c];
+					iov[c][0].iov_len = FWD_RELAY_HDR;
+					m[c].msg_hdr.msg_iovlen = 2;
+					bytes += FWD_RELAY_HDR;
+				}
 				bytes += d[off + i].len;
 				c++;
 			}

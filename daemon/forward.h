@@ -13,6 +13,7 @@
 #ifndef FABMON_FORWARD_H
 #define FABMON_FORWARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -52,7 +53,12 @@ struct forward_dgram {
 	const struct sockaddr_storage *from;
 };
 
-/* Ingest thread: forward a batch (applying definition changes first). */
-void forward_batch(struct forward *, const struct forward_dgram *, size_t n);
+/*
+ * Ingest thread: forward a batch (applying definition changes first) to
+ * the targets of its protocol: netflow says it came to a NetFlow/IPFIX
+ * socket.
+ */
+void forward_batch(
+    struct forward *, const struct forward_dgram *, size_t n, bool netflow);
 
 #endif

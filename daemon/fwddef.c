@@ -22,7 +22,7 @@ fwddef_parse(const char *name, const char *json, size_t len, struct fwddef *d,
 	json_error_t je;
 	json_t *root, *v;
 	const char *k;
-	bool have_addr = false;
+	bool have_addr = false, have_port = false;
 
 	memset(d, 0, sizeof(*d));
 	if (!flowdef_name_ok(name)) {
@@ -55,6 +55,20 @@ fwddef_parse(const char *name, const char *json, size_t len, struct fwddef *d,
 			    json_integer_value(v) > 65535)
 				FAIL("port: an integer in 1..65535");
 			d->port = (int)json_integer_value(v);
+			have_port = true;
+		} else if (strcmp(k, "protocol") == 0) {
+			const char *s = json_string_value(v);
+
+			if (s != NULL && strcmp(s, "sflow") == 0)
+				d->netflow = false;
+			else if (s != NULL && strcmp(s, "netflow") == 0)
+				d->netflow = true;
+			else
+				FAIL("protocol: \"sflow\" or \"netflow\"");
+		} else if (strcmp(k, "relay") == 0) {
+			if (!json_is_boolean(v))
+				FAIL("relay: true or false");
+			d->relay = json_is_true(v);
 		} else if (strcmp(k, "agents") == 0) {
 			size_t i;
 			json_t *e;
@@ -75,12 +89,17 @@ fwddef_parse(const char *name, const char *json, size_t len, struct fwddef *d,
 		} else {
 			char tok[96];
 
-			FAIL("unknown field %s (address, port, agents)",
+			FAIL("unknown field %s (address, port, protocol, "
+			     "relay, agents)",
 			    str_snippet(tok, sizeof(tok), k, strlen(k)));
 		}
 	}
 	if (!have_addr)
 		FAIL("address is required");
+	if (d->netflow && !have_port)
+		d->port = 2055;
+	if (d->relay && !d->netflow)
+		FAIL("relay: only with \"protocol\":\"netflow\"");
 	json_decref(root);
 	return 0;
 }
@@ -93,6 +112,10 @@ fwddef_json(const struct fwddef *d)
 
 	json_object_set_new(o, "address", json_string(d->addr_text));
 	json_object_set_new(o, "port", json_integer(d->port));
+	json_object_set_new(
+	    o, "protocol", json_string(d->netflow ? "netflow" : "sflow"));
+	if (d->relay)
+		json_object_set_new(o, "relay", json_true());
 	for (size_t i = 0; i < d->n_agents; i++)
 		json_array_append_new(a,
 		    json_string(addr_fmt(buf, sizeof(buf), d->agents[i].family,
@@ -137,4 +160,29 @@ fwddef_peek_agent(const uint8_t *buf, size_t len, struct sflow_addr *out)
 		return 0;
 	}
 	return -1;
+}
+
+void
+fwddef_relay_header(uint8_t hdr[FWD_RELAY_HDR],
+    const struct sflow_addr *exporter, uint16_t port)
+{
+	memset(hdr, 0, FWD_RELAY_HDR);
+	memcpy(hdr, "FMR1", 4);
+	hdr[4] = exporter->family;
+	hdr[6] = (uint8_t)(port >> 8);
+	hdr[7] = (uint8_t)port;
+	memcpy(hdr + 8, exporter->a, 16);
+}
+
+int
+fwddef_relay_peek(const uint8_t *buf, size_t len, struct sflow_addr *exporter)
+{
+	if (len < 4 || memcmp(buf, "FMR1", 4) != 0)
+		return 0;
+	if (len < FWD_RELAY_HDR || (buf[4] != 4 && buf[4] != 6))
+		return -1;
+	memset(exporter, 0, sizeof(*exporter));
+	exporter->family = buf[4];
+	memcpy(exporter->a, buf + 8, buf[4] == 4 ? 4 : 16);
+	return 1;
 }

@@ -5,9 +5,14 @@
  *	{"address":"10.99.0.102","port":6343,"agents":["10.99.0.21"]}
  *
  * address: where the raw datagrams go (an IPv4 or IPv6 literal; no DNS,
- * which would block). port: default 6343. agents: only datagrams from
- * these sFlow agents (the agent address inside the datagram); absent or
- * empty means every agent.
+ * which would block). protocol: "sflow" (the default) forwards what came
+ * to the sFlow sockets, "netflow" what came to the NetFlow/IPFIX ones.
+ * port: default 6343 (sflow) or 2055 (netflow). agents: only datagrams
+ * from these sFlow agents (the agent address inside the datagram; for
+ * NetFlow, the exporter's UDP source address); absent or empty means
+ * every agent. relay (netflow only): wrap each datagram with its
+ * exporter's address (below), for another fabmond: a NetFlow exporter is
+ * known only by its UDP source address, which forwarding replaces.
  */
 #ifndef FABMON_FWDDEF_H
 #define FABMON_FWDDEF_H
@@ -25,6 +30,8 @@ struct fwddef {
 	struct sflow_addr addr; /* family 4 or 6 */
 	char addr_text[64];
 	int port;
+	bool netflow; /* "protocol":"netflow" */
+	bool relay;   /* "relay":true */
 	size_t n_agents;
 	struct sflow_addr agents[FWDDEF_AGENTS_MAX];
 };
@@ -48,5 +55,20 @@ bool fwddef_wants(const struct fwddef *d, const struct sflow_addr *agent);
  * rest. Returns 0, or -1 if buf is not long enough or not sFlow v5.
  */
 int fwddef_peek_agent(const uint8_t *buf, size_t len, struct sflow_addr *out);
+
+/*
+ * The relay frame: "FMR1", the exporter's family (4 or 6), a zero byte,
+ * its UDP port (network order), its address (16 bytes, IPv4 in the first
+ * 4), then the datagram. NetFlow/IPFIX versions are 5, 9 and 10, so the
+ * magic is never a real datagram's start.
+ */
+#define FWD_RELAY_HDR 24
+void fwddef_relay_header(uint8_t hdr[FWD_RELAY_HDR],
+    const struct sflow_addr *exporter, uint16_t port);
+/* 1 with *exporter set when buf starts a relay frame (the datagram
+ * follows at FWD_RELAY_HDR), 0 when it does not, -1 when it is one but
+ * malformed (too short, a bad family). */
+int fwddef_relay_peek(
+    const uint8_t *buf, size_t len, struct sflow_addr *exporter);
 
 #endif

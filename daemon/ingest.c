@@ -24,8 +24,11 @@
 
 #include "engine.h"
 #include "forward.h"
+#include "fwddef.h"
 #include "ingest.h"
 #include "log.h"
+#include "netflow.h"
+#include "nfin.h"
 #include "util.h"
 
 #define BATCH 64
@@ -38,6 +41,14 @@ struct ingest {
 
 	int fds[INGEST_MAX_SOCKETS];
 	char listen[INGEST_MAX_SOCKETS][64];
+	char proto[INGEST_MAX_SOCKETS][8];
+	bool is_netflow[INGEST_MAX_SOCKETS];
+	char netflow_skipped[2][128];
+	struct nfin *nf; /* NULL: NetFlow off */
+	/* who may relay NetFlow with the exporter's address (fwddef.h) */
+	struct sflow_addr relay_from[CONF_MAX_LISTEN + 1];
+	int n_relay_from;
+	uint64_t relayed, relay_refused;
 	int rcvbuf[INGEST_MAX_SOCKETS];
 	uint32_t ovfl[INGEST_MAX_SOCKETS]; /* last SO_RXQ_OVFL per socket */
 	int n;
@@ -68,17 +79,28 @@ struct ingest {
 	char cbuf[BATCH][CMSG_SPACE(sizeof(uint32_t))];
 };
 
+/*
+ * Bind a UDP socket for sFlow or NetFlow (netflow true). Returns 0, or -1
+ * with why in err.
+ */
 static int
-open_socket(struct ingest *in, const char *spec, char *err, size_t errlen)
+open_socket(
+    struct ingest *in, const char *spec, bool netflow, char *err, size_t errlen)
 {
+	const char *what = netflow ? "netflow" : "sflow";
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int fd, one = 1, zero = 0, size = in->conf->sflow_rcvbuf;
 	socklen_t olen = sizeof(size);
 
-	if (addrport_parse(spec, 6343, &ss, &sl) != 0) {
+	if (in->n == INGEST_MAX_SOCKETS) {
+		snprintf(err, errlen, "too many listening sockets");
+		return -1;
+	}
+	if (addrport_parse(
+	        spec, netflow ? NETFLOW_PORT_NETFLOW : 6343, &ss, &sl) != 0) {
 		snprintf(
-		    err, errlen, "sflow listen '%s' is not ADDR:PORT", spec);
+		    err, errlen, "%s listen '%s' is not ADDR:PORT", what, spec);
 		return -1;
 	}
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -109,18 +131,120 @@ open_socket(struct ingest *in, const char *spec, char *err, size_t errlen)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	if (bind(fd, (struct sockaddr *)&ss, sl) == -1) {
 		snprintf(
-		    err, errlen, "bind sflow %s: %s", spec, strerror(errno));
+		    err, errlen, "bind %s %s: %s", what, spec, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, &olen);
 	in->fds[in->n] = fd;
 	in->rcvbuf[in->n] = size / 2; /* the kernel doubles it for overhead */
+	in->is_netflow[in->n] = netflow;
+	snprintf(in->proto[in->n], sizeof(in->proto[0]), "%s", what);
 	snprintf(in->listen[in->n], sizeof(in->listen[0]), "%s", spec);
 	in->n++;
 	log_info(
-	    "ingest", "sflow listening on %s, SO_RCVBUF %d", spec, size / 2);
+	    "ingest", "%s listening on %s, SO_RCVBUF %d", what, spec, size / 2);
 	return 0;
+}
+
+/*
+ * NetFlow/IPFIX sockets: the configured ones (each must bind), or else
+ * the usual ports on every address, skipped with a warning when another
+ * program (or another fabmond) has them: zero configuration must not
+ * stop an sFlow-only site from starting.
+ */
+static int
+open_netflow(struct ingest *in, char *err, size_t errlen)
+{
+	static const char *const dflt[] = { "[::]:2055", "[::]:4739" };
+	const struct conf *c = in->conf;
+
+	if (!c->netflow_enable)
+		return 0;
+	for (int i = 0; i < c->n_netflow_listen; i++)
+		if (open_socket(in, c->netflow_listen[i], true, err, errlen) !=
+		    0)
+			return -1;
+	if (c->n_netflow_listen > 0)
+		return 0;
+	for (size_t i = 0; i < nitems(dflt); i++) {
+		char why[sizeof(in->netflow_skipped[0]) - 16];
+
+		if (open_socket(in, dflt[i], true, why, sizeof(why)) == 0)
+			continue;
+		log_warnx("ingest",
+		    "NetFlow/IPFIX not taken on %s: %s "
+		    "(set netflow.listen or netflow.enable=0)",
+		    dflt[i], why);
+		snprintf(in->netflow_skipped[i], sizeof(in->netflow_skipped[i]),
+		    "%s", why);
+	}
+	return 0;
+}
+
+static void from_addr(const struct sockaddr_storage *, struct sflow_addr *);
+
+/* netflow.relay_from, and the HA peer's address. */
+static int
+relay_sources(struct ingest *in, char *err, size_t errlen)
+{
+	const struct conf *c = in->conf;
+
+	for (int i = 0; i < c->n_netflow_relay_from; i++) {
+		if (sflow_addr_parse(c->netflow_relay_from[i],
+		        &in->relay_from[in->n_relay_from]) != 0) {
+			snprintf(err, errlen,
+			    "netflow.relay_from '%s' is not an address",
+			    c->netflow_relay_from[i]);
+			return -1;
+		}
+		in->n_relay_from++;
+	}
+	if (c->ha_peer != NULL) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
+		if (addrport_parse(c->ha_peer, 8008, &ss, &sl) == 0)
+			from_addr(&ss, &in->relay_from[in->n_relay_from++]);
+	}
+	return 0;
+}
+
+/*
+ * A relay frame from the HA peer (fwddef.h): the datagram behind it, and
+ * its exporter's address in *src. Returns false to drop it: a relay frame
+ * from an address not allowed to relay, or malformed (counted).
+ */
+static bool
+relay_unwrap(
+    struct ingest *in, struct sflow_addr *src, const uint8_t **buf, size_t *len)
+{
+	struct sflow_addr ex;
+	int r = fwddef_relay_peek(*buf, *len, &ex);
+	bool trusted = false;
+
+	if (r == 0)
+		return true;
+	for (int i = 0; i < in->n_relay_from; i++)
+		if (in->relay_from[i].family == src->family &&
+		    memcmp(in->relay_from[i].a, src->a,
+		        src->family == 4 ? 4 : 16) == 0)
+			trusted = true;
+	if (r < 0 || !trusted) {
+		char a[64];
+
+		in->relay_refused++;
+		log_warnx_rl(&in->rl_bad, "ingest",
+		    "NetFlow relay frame from %s refused (%s)",
+		    addr_fmt(a, sizeof(a), src->family, src->a),
+		    r < 0 ? "malformed" : "not in netflow.relay_from");
+		return false;
+	}
+	in->relayed++;
+	*src = ex;
+	*buf += FWD_RELAY_HDR;
+	*len -= FWD_RELAY_HDR;
+	return true;
 }
 
 struct ingest *
@@ -137,12 +261,26 @@ ingest_new(const struct conf *c, struct snap_slot *out, struct engine *engine,
 	in->wake = wake;
 	in->wake_arg = wake_arg;
 	if (c->n_sflow_listen == 0) {
-		if (open_socket(in, "[::]:6343", err, errlen) != 0)
+		if (open_socket(in, "[::]:6343", false, err, errlen) != 0)
 			goto fail;
 	}
 	for (int i = 0; i < c->n_sflow_listen; i++)
-		if (open_socket(in, c->sflow_listen[i], err, errlen) != 0)
+		if (open_socket(in, c->sflow_listen[i], false, err, errlen) !=
+		    0)
 			goto fail;
+	if (open_netflow(in, err, errlen) != 0)
+		goto fail;
+	if (c->netflow_enable) {
+		struct nfin_conf nc = {
+			.template_max_age_ms =
+			    (uint64_t)c->netflow_template_max_age_s * 1000,
+			.pending_ms = (uint64_t)c->netflow_pending_s * 1000,
+		};
+
+		in->nf = nfin_new(&nc, engine, NULL);
+		if (relay_sources(in, err, errlen) != 0)
+			goto fail;
+	}
 	in->agents = agents_new((size_t)c->max_agents);
 	in->dgram_max = (size_t)c->sflow_max_datagram;
 	/* One spare byte per buffer: a datagram that fills it was cut. */
@@ -165,6 +303,7 @@ snap_free(struct snap *s)
 	struct ingest_snap *is = (struct ingest_snap *)s;
 
 	free(is->agents);
+	nfin_snap_free(is->netflow);
 	free(is);
 }
 
@@ -223,6 +362,14 @@ publish(struct ingest *in, uint64_t mono)
 	is->n_sockets = in->n;
 	memcpy(is->listen, in->listen, sizeof(is->listen));
 	memcpy(is->rcvbuf, in->rcvbuf, sizeof(is->rcvbuf));
+	memcpy(is->proto, in->proto, sizeof(is->proto));
+	memcpy(is->netflow_skipped, in->netflow_skipped,
+	    sizeof(is->netflow_skipped));
+	if (in->nf != NULL) {
+		is->netflow = nfin_snapshot(in->nf);
+		is->netflow_relayed = in->relayed;
+		is->netflow_relay_refused = in->relay_refused;
+	}
 	agents_totals(in->agents, &is->totals);
 	is->agents = agents_snapshot(in->agents, &is->n_agents);
 	snap_slot_publish(in->out, &is->base);
@@ -325,6 +472,15 @@ drain(struct ingest *in, int k)
 			fw->len = len;
 			fw->from = &in->from[i];
 			in->now_mono = mono;
+			if (in->is_netflow[k]) {
+				const uint8_t *b = in->iov[i].iov_base;
+				size_t l = len;
+
+				if (relay_unwrap(in, &src, &b, &l))
+					nfin_process(in->nf, &src, b, l, trunc,
+					    now, mono);
+				continue;
+			}
 			agents_process(in->agents, &src, in->iov[i].iov_base,
 			    len, trunc, now, mono,
 			    in->engine ? sample_to_engine : NULL, in);
@@ -341,7 +497,8 @@ drain(struct ingest *in, int k)
 		}
 		in->last_datagram_mono_ms = mono;
 		if (in->fwd != NULL)
-			forward_batch(in->fwd, in->fwd_batch, (size_t)got);
+			forward_batch(in->fwd, in->fwd_batch, (size_t)got,
+			    in->is_netflow[k]);
 		if (got < BATCH)
 			return;
 	}
@@ -374,6 +531,8 @@ ingest_main(void *arg)
 		mono = now_mono_ms();
 		if (in->engine != NULL)
 			engine_tick(in->engine, mono);
+		if (in->nf != NULL)
+			nfin_tick(in->nf, now_wall_ms(), mono);
 		if (ready > 0) {
 			for (int i = 0; i < in->n; i++)
 				if (pfd[i].revents & POLLIN)
@@ -395,6 +554,12 @@ ingest_main(void *arg)
 		}
 	}
 	return NULL;
+}
+
+struct nfin *
+ingest_netflow(struct ingest *in)
+{
+	return in->nf;
 }
 
 void
@@ -432,6 +597,7 @@ ingest_stop(struct ingest *in)
 	for (int i = 0; i < in->n; i++)
 		close(in->fds[i]);
 	agents_free(in->agents);
+	nfin_free(in->nf);
 	free(in->bufs);
 	free(in);
 }

@@ -10,9 +10,10 @@
 
 #include "agents.h"
 #include "conf.h"
+#include "nfin.h"
 #include "snap.h"
 
-#define INGEST_MAX_SOCKETS CONF_MAX_LISTEN
+#define INGEST_MAX_SOCKETS (2 * CONF_MAX_LISTEN) /* sFlow, then NetFlow */
 
 /* What the API reads: immutable once published. */
 struct ingest_snap {
@@ -25,10 +26,16 @@ struct ingest_snap {
 	uint64_t recv_errors;
 	int n_sockets;
 	char listen[INGEST_MAX_SOCKETS][64]; /* bound addresses */
+	char proto[INGEST_MAX_SOCKETS][8];   /* "sflow" or "netflow" */
 	int rcvbuf[INGEST_MAX_SOCKETS];      /* granted sizes (bytes) */
 	struct agents_totals totals;
 	size_t n_agents;
 	struct agent_stats *agents; /* sorted; sources are NULL */
+	struct nfin_snap *netflow;  /* NULL: NetFlow off */
+	uint64_t netflow_relayed;   /* relay frames taken (fwddef.h) */
+	uint64_t netflow_relay_refused;
+	/* default NetFlow ports that could not be bound ("[::]:2055: ...") */
+	char netflow_skipped[2][128];
 };
 
 struct ingest;
@@ -46,6 +53,11 @@ struct ingest *ingest_new(const struct conf *, struct snap_slot *out,
 struct forward;
 /* Before ingest_start: forward every received datagram through fwd. */
 void ingest_set_forward(struct ingest *, struct forward *fwd);
+/*
+ * Before ingest_start: the NetFlow side (its engine and store), NULL when
+ * netflow.enable is 0 (ingest then opens no NetFlow socket).
+ */
+struct nfin *ingest_netflow(struct ingest *);
 int ingest_start(struct ingest *);
 /* Stop and join the thread, close the sockets, free everything. */
 void ingest_stop(struct ingest *);

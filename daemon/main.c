@@ -28,6 +28,8 @@
 #include "topo_json.h"
 #include "thresholds.h"
 #include "ingest.h"
+#include "jsonlog.h"
+#include "nfin.h"
 #include "snmp.h"
 #include "topo.h"
 #include "log.h"
@@ -123,6 +125,8 @@ restore_def(void *arg, const char *name, const char *json)
 	case STORE_TOPO_IMPORT:
 		api_topology_put(rs->api, &q, &r);
 		break;
+	case STORE_NF_TEMPLATE: /* restore_templates() */
+		return;
 	}
 	if (r.status >= 200 && r.status < 300) {
 		rs->ok++;
@@ -160,6 +164,43 @@ restore_defs(struct api_ctx *api, struct store *st)
 			    rs.ok, kinds[i].what, rs.failed);
 	}
 	api->restoring = false;
+}
+
+struct restore_nf {
+	struct nfin *nf;
+	size_t ok, failed;
+};
+
+static void
+restore_template(void *arg, const char *name, const char *json)
+{
+	struct restore_nf *rn = arg;
+
+	if (nfin_restore(rn->nf, name, json) == 0)
+		rn->ok++;
+	else
+		rn->failed++;
+}
+
+/*
+ * NetFlow v9/IPFIX templates kept from the last run, so that data sent
+ * right after a restart decodes without waiting for the exporter's next
+ * template refresh (which may be minutes away).
+ */
+static void
+restore_templates(struct nfin *nf, struct store *st)
+{
+	struct restore_nf rn = { nf, 0, 0 };
+
+	if (nf == NULL || st == NULL)
+		return;
+	nfin_set_store(nf, st);
+	if (store_load_defs(st, STORE_NF_TEMPLATE, restore_template, &rn) < 0)
+		log_warnx("store", "cannot read the stored NetFlow templates");
+	else if (rn.ok + rn.failed > 0)
+		log_info("store",
+		    "restored %zu NetFlow templates (%zu refused)", rn.ok,
+		    rn.failed);
 }
 
 /*
@@ -261,6 +302,7 @@ main(int argc, char **argv)
 	struct logring *eventlog;
 	struct thresholds *th;
 	struct engine *engine;
+	struct jsonlog *jsonlog = NULL;
 	struct ingest *ing;
 	struct topo *topo;
 	struct lws_context *ctx;
@@ -464,6 +506,20 @@ main(int argc, char **argv)
 	api.thresholds = th;
 	api.engine = engine;
 	api.engine_snap = &engine_slot;
+	if (conf.jsonlog_file || conf.jsonlog_udp || conf.jsonlog_unix) {
+		struct jsonlog_conf jc = { .file = conf.jsonlog_file,
+			.udp = conf.jsonlog_udp,
+			.unix_path = conf.jsonlog_unix,
+			.max_bytes = (uint64_t)conf.jsonlog_max_mb << 20,
+			.keep = (unsigned)conf.jsonlog_keep,
+			.queue_max = (size_t)conf.jsonlog_queue };
+
+		if ((jsonlog = jsonlog_open(&jc, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "fabmond: flowlog: %s\n", err);
+			return 1;
+		}
+		engine_set_jsonlog(engine, jsonlog);
+	}
 	ing = ingest_new(&conf, &ingest_slot, engine, &engine_slot, wake_lws,
 	    ctx, err, sizeof(err));
 	if (ing == NULL) {
@@ -474,6 +530,7 @@ main(int argc, char **argv)
 	fwd = forward_new();
 	api.forward = fwd;
 	ingest_set_forward(ing, fwd);
+	restore_templates(ingest_netflow(ing), store);
 	if (!foreground) {
 		/* Sockets are bound: errors so far went to the terminal. */
 		if (daemon(0, 0) == -1) {
@@ -524,7 +581,8 @@ main(int argc, char **argv)
 			.store = store,
 			.started_ms = api.started_ms,
 			.forward = fwd,
-			.forward_to = conf.ha_forward_to };
+			.forward_to = conf.ha_forward_to,
+			.forward_netflow_to = conf.ha_forward_netflow_to };
 		bool failed;
 
 		api.ha = ha_start(&hin, &failed, err, sizeof(err));
@@ -547,6 +605,7 @@ main(int argc, char **argv)
 	topo_stop(topo);
 	snap_slot_clear(&engine_slot);
 	engine_free(engine);
+	jsonlog_close(jsonlog);
 	lws_context_destroy(ctx);
 	logring_free(flowlog);
 	thresholds_free(th);

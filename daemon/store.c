@@ -380,6 +380,7 @@ static const char *const def_kinds[] = {
 	[STORE_THRESHOLD] = "threshold",
 	[STORE_FORWARDING] = "forwarding",
 	[STORE_TOPO_IMPORT] = "topology",
+	[STORE_NF_TEMPLATE] = "netflow_template",
 };
 
 static const char *

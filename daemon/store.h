@@ -48,10 +48,11 @@ struct store_conf {
 
 /* Definitions kept across restarts, as the JSON the API accepted. */
 enum store_def_kind {
-	STORE_FLOWDEF,    /* PUT /flow/{name}/json */
-	STORE_THRESHOLD,  /* PUT /threshold/{name}/json */
-	STORE_FORWARDING, /* PUT /forwarding/{name}/json */
-	STORE_TOPO_IMPORT /* PUT /topology/json (name "import") */
+	STORE_FLOWDEF,     /* PUT /flow/{name}/json */
+	STORE_THRESHOLD,   /* PUT /threshold/{name}/json */
+	STORE_FORWARDING,  /* PUT /forwarding/{name}/json */
+	STORE_TOPO_IMPORT, /* PUT /topology/json (name "import") */
+	STORE_NF_TEMPLATE  /* a NetFlow v9/IPFIX template (nftmpl.h) */
 };
 
 /*

@@ -50,6 +50,7 @@
 #define HA_HTTP_TIMEOUT 800         /* ms for one GET, connect to last byte */
 #define HA_HTTP_MAX     262144      /* a longer answer is refused */
 #define HA_FWD_NAME     "fabmon-ha" /* the VIP-feed forwarding target */
+#define HA_FWD_NAME_NF  "fabmon-ha-netflow" /* ... for NetFlow/IPFIX */
 #define HA_REF_MAX      64
 
 /* A stored event that has a start and not yet an end. */
@@ -120,6 +121,8 @@ struct ha {
 	struct forward *forward;
 	struct fwddef fwd; /* the VIP-feed target, when forward_to is set */
 	bool fwd_ok;
+	struct fwddef fwd_nf; /* ... NetFlow's, when forward_netflow_to is */
+	bool fwd_nf_ok;
 
 	pthread_t thread;
 	bool running;
@@ -274,31 +277,43 @@ role_detail(struct ha *h, enum ha_role role, enum ha_role prev)
 
 /* ---- VIP-feed: the MASTER forwards every datagram to the peer -------- */
 
+/* Put or delete one VIP-feed target. */
+static void
+forwarding_one(struct ha *h, const struct fwddef *d, bool want)
+{
+	char err[128];
+
+	if (want) {
+		int r = forward_put(h->forward, d, err, sizeof(err));
+
+		if (r == 0)
+			log_info("ha",
+			    "VIP-feed: forwarding every %s datagram to the "
+			    "peer's %s:%d",
+			    d->netflow ? "NetFlow/IPFIX" : "sFlow",
+			    d->addr_text, d->port);
+		else if (r < 0)
+			log_warnx_rl(&h->rl_track, "ha",
+			    "VIP-feed: cannot forward to the peer: %s", err);
+	} else if (forward_delete(h->forward, d->name) == 0) {
+		log_info("ha",
+		    "VIP-feed: no longer forwarding %s to the peer (%s)",
+		    d->netflow ? "NetFlow/IPFIX" : "sFlow",
+		    h->split_since ? "split brain" : ha_role_name(h->role));
+	}
+}
+
 static void
 forwarding(struct ha *h)
 {
 	bool want = h->forward != NULL && h->fwd_ok &&
 	    h->role == HA_ROLE_MASTER && h->split_since == 0;
-	char err[128];
 
 	if (h->forward == NULL || !h->fwd_ok)
 		return;
-	if (want) {
-		int r = forward_put(h->forward, &h->fwd, err, sizeof(err));
-
-		if (r == 0)
-			log_info("ha",
-			    "VIP-feed: forwarding every datagram to "
-			    "the peer's %s:%d",
-			    h->fwd.addr_text, h->fwd.port);
-		else if (r < 0)
-			log_warnx_rl(&h->rl_track, "ha",
-			    "VIP-feed: cannot forward to the peer: %s", err);
-	} else if (forward_delete(h->forward, HA_FWD_NAME) == 0) {
-		log_info("ha",
-		    "VIP-feed: no longer forwarding to the peer (%s)",
-		    h->split_since ? "split brain" : ha_role_name(h->role));
-	}
+	forwarding_one(h, &h->fwd, want);
+	if (h->fwd_nf_ok)
+		forwarding_one(h, &h->fwd_nf, want);
 	pthread_mutex_lock(&h->mu);
 	h->pub.forwarding = want;
 	pthread_mutex_unlock(&h->mu);
@@ -1122,6 +1137,25 @@ ha_start(const struct ha_in *in, bool *failed, char *err, size_t errlen)
 		        errlen) != 0)
 			goto fail;
 		h->fwd_ok = true;
+		if (in->forward_netflow_to != NULL) {
+			if (addrport_parse(
+			        in->forward_netflow_to, 2055, &ss, &sl) != 0) {
+				snprintf(err, errlen,
+				    "the VIP-feed NetFlow target '%s' is not "
+				    "ADDR:PORT",
+				    in->forward_netflow_to);
+				goto fail;
+			}
+			snprintf(body, sizeof(body),
+			    "{\"address\":\"%s\",\"port\":%d,"
+			    "\"protocol\":\"netflow\",\"relay\":true}",
+			    sa_text(&ss, a, sizeof(a)),
+			    ntohs(((struct sockaddr_in *)&ss)->sin_port));
+			if (fwddef_parse(HA_FWD_NAME_NF, body, strlen(body),
+			        &h->fwd_nf, err, errlen) != 0)
+				goto fail;
+			h->fwd_nf_ok = true;
+		}
 	}
 	if (fifo_open(h, err, errlen) != 0)
 		goto fail;
@@ -1178,8 +1212,10 @@ ha_stop(struct ha *h)
 	 */
 	if (track_write(h, 1, err, sizeof(err)) != 0)
 		log_warnx("ha", "%s", err);
-	if (h->forward != NULL)
+	if (h->forward != NULL) {
 		forward_delete(h->forward, HA_FWD_NAME);
+		forward_delete(h->forward, HA_FWD_NAME_NF);
+	}
 	ev_close(h, &h->ev_role, now_wall_ms(), "ended", "fabmond stopped");
 	ev_close(h, &h->ev_split, now_wall_ms(), "ended", "fabmond stopped");
 	ev_close(h, &h->ev_sick, now_wall_ms(), "ended", "fabmond stopped");

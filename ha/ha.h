@@ -39,6 +39,9 @@ struct ha_in {
 	 */
 	struct forward *forward;
 	const char *forward_to;
+	/* ... and what came to the NetFlow/IPFIX sockets to this one (the
+	 * peer's NetFlow ADDR:PORT; target "fabmon-ha-netflow"), NULL: not */
+	const char *forward_netflow_to;
 };
 
 struct ha;

@@ -25,6 +25,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * over-read). */
 	if (fwddef_peek_agent(data, size, &a) == 0)
 		assert(a.family == 4 || a.family == 6);
+	/* ... and as a NetFlow relay frame */
+	if (fwddef_relay_peek(data, size, &a) == 1)
+		assert(size >= FWD_RELAY_HDR && (a.family == 4 || a.family == 6));
 	if (fwddef_parse("fuzz", (const char *)data, size, &d, err,
 	        sizeof(err)) != 0) {
 		assert(err[0] != '\0');
