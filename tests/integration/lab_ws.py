@@ -22,6 +22,7 @@ loopback), which drives the traffic with lab.sh exec:
 - the valley black hole's frame keeps its golden shape.
 """
 import json
+import urllib.request
 import os
 import subprocess
 import sys
@@ -259,12 +260,14 @@ def links_check(c, uplinks, h5):
     c.srv = (srv, srv2)
 
 
-def on_link(c, uplinks, src):
-    """The uplink whose linktop shows a flow from src, else None."""
+def on_link(c, uplinks, key):
+    """The uplink whose linktop shows the 5-tuple key, else None. By key,
+    not by source: an earlier stream from the same host (another client
+    port, or the utilisation test's) decays there for tens of seconds
+    (fabmon_links smooths over 10 s) and may be on the other uplink."""
     for u in uplinks:
         m = c.latest.get(f'linktop/{u}')
-        # fabmon_links smooths over 10 s: a new stream shows slowly
-        if m and any(f['src'] == src and f['to'] != 'l1' and
+        if m and any(f['key'] == key and f['to'] != 'l1' and
                      f['bps'] > 20e6 for f in m['data']['flows']):
             return u
     return None
@@ -274,13 +277,15 @@ def collision(c, uplinks, h1, h2, h5):
     a = bg('h1', 'iperf3', '-c', h5, '-p', '5201', '-u', '-b', '150M',
            '-l', '1400', '-t', '60', '--cport', '42001')
     c.drain(5)
-    la = on_link(c, uplinks, h1)
-    b, lb = None, None
+    ka = f'{h1},{h5},17,42001,5201'
+    la = on_link(c, uplinks, ka)
+    b, lb, kb = None, None, None
     for port in range(42002, 42012):
         b = bg('h2', 'iperf3', '-c', h5, '-p', '5202', '-u', '-b', '150M',
                '-l', '1400', '-t', '60', '--cport', str(port))
         c.drain(5)
-        lb = on_link(c, uplinks, h2)
+        kb = f'{h2},{h5},17,{port},5202'
+        lb = on_link(c, uplinks, kb)
         if lb is not None and lb == la:
             break
         stop(b, 'h2', 'iperf3')
@@ -288,9 +293,46 @@ def collision(c, uplinks, h1, h2, h5):
     ok(la is not None and lb == la,
        'ws-lab/collision: two 150 Mb/s streams hashed onto one uplink',
        f'{la} {lb}')
-    m = c.topic('top', lambda d: d['collisions'], timeout=15)
+    # each top frame while waiting: what a collision needs (both
+    # elephants, the uplink busy, both 5-tuples seen on it), for the log
+    seen = []
+
+    def busy_and_seen(d):
+        lk = c.latest.get('links')
+        lt = c.latest.get(f'linktop/{la}')
+        util = [round(x['utilization'], 2) for l in (
+            lk['data']['links'] if lk else []) if l['name'] == la
+            for x in l['directions'] if x['from']['node'] == 'l1']
+        on = sorted(f['src'] for f in (lt['data']['flows'] if lt else [])
+                    if f['to'] != 'l1' and f['key'] in (ka, kb) and
+                    f['bps'] > 20e6)
+        seen.append((round(time.time() - t_wait, 1),
+                     len(d['elephants']['flows']), util, on,
+                     len(d['collisions'])))
+        # the uplink's: the spine's link down to l4 may show first (each
+        # direction's utilisation is read at its own switch's moment)
+        return any(x['link'] == la and x['from'] == 'l1'
+                   for x in d['collisions'])
+
+    t_wait = time.time()
+    m = c.topic('top', busy_and_seen, timeout=20)
     coll = m['data']['collisions'] if m else []
     if not coll:
+        print('# each top frame: (s, elephants, l1->spine util %, '
+              'sources on the uplink, collisions): ' + json.dumps(seen))
+        last = c.latest.get('top')
+        if last:
+            print('# elephants: ' + json.dumps(
+                [f['key'] for f in last['data']['elephants']['flows']]))
+        try:
+            with urllib.request.urlopen(
+                    'http://127.0.0.1:8008/activeflows/ALL/fabmon_links/'
+                    'json?maxFlows=8', timeout=5) as r:
+                print('# fabmon_links: ' + json.dumps(
+                    [(f['key'], f['agent'], round(f['value'] * 8e-6, 1))
+                     for f in json.loads(r.read())]))
+        except OSError as e:
+            print(f'# fabmon_links: {e}')
         last, h = c.latest.get('top'), c.latest.get('health')
         print('# no collision; top flows: ' + json.dumps(
             [(f['key'], round(f['bps'] / 1e6, 1), f['elephant'])

@@ -128,7 +128,8 @@ class WS:
 # Objects whose keys are data (names, classes), not fields.
 MAP_PATHS = {'data.ingest.errors', 'data.agents[].errors',
              'data.forwarding', 'data.store.dropped',
-             'data.events[].detail'}
+             'data.events[].detail', 'data.netflow.errors',
+             'data.netflow.exporters[].errors'}
 
 
 def _kind(v):
