@@ -46,6 +46,7 @@ PURE	:= daemon/util.c daemon/packet.c daemon/sflow.c daemon/sflow_json.c \
 	   topology/ifmib.c daemon/fwddef.c daemon/rollup.c daemon/trace.c \
 	   daemon/blackhole.c daemon/elephant.c daemon/netflow.c \
 	   daemon/netflow_json.c daemon/spread.c daemon/nftmpl.c \
+	   daemon/hasync_msg.c \
 	   $(TUI_PURE) $(HA_PURE)
 DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
 	   daemon/api.c daemon/decode.c topology/snmp.c topology/topo.c \
@@ -54,7 +55,8 @@ DAEMON	:= daemon/main.c daemon/log.c daemon/snap.c daemon/ingest.c \
 	   daemon/fwd_api.c daemon/thresholds.c daemon/thresh_api.c \
 	   daemon/store.c daemon/history.c daemon/hist_api.c \
 	   daemon/trace_api.c daemon/ws.c daemon/topn.c ha/ha.c \
-	   daemon/nfin.c daemon/nf_api.c daemon/jsonlog.c
+	   daemon/nfin.c daemon/nf_api.c daemon/jsonlog.c daemon/hasync.c \
+	   daemon/sync_api.c
 UNIT	:= $(wildcard tests/unit/test_*.c)
 FUZZ	:= $(wildcard tests/fuzz/fuzz_*.c)
 

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "hasync.h"
 #include "engine.h"
 #include "ha.h"
 #include "graph.h"
@@ -405,12 +406,25 @@ h_version(struct api_ctx *api, const struct req *q, struct reply *r)
 static void
 h_ha(struct api_ctx *api, const struct req *q, struct reply *r)
 {
+	json_t *o = ha_json(api->ha, api->started_ms);
+
 	(void)q;
-	api_reply_json(r, HTTP_STATUS_OK, ha_json(api->ha, api->started_ms));
+	if (api->hasync != NULL) {
+		json_t *s = hasync_json(api->hasync);
+
+		json_object_set_new(
+		    s, "applied", json_integer((json_int_t)api->sync_applied));
+		json_object_set_new(
+		    s, "refused", json_integer((json_int_t)api->sync_refused));
+		json_object_set_new(o, "sync", s);
+	}
+	api_reply_json(r, HTTP_STATUS_OK, o);
 }
 
 static const struct route routes[] = {
 	{ LWSHUMETH_GET, "/api/v1/health", h_health },
+	{ LWSHUMETH_POST, "/api/v1/ha/sync", api_ha_sync_post },
+	{ LWSHUMETH_GET, "/api/v1/ha/sync", api_ha_sync_get },
 	{ LWSHUMETH_GET, "/agents/json", h_agents },
 	{ LWSHUMETH_GET, "/version", h_version },
 	{ LWSHUMETH_GET, "/topology/json", api_topology_get },
@@ -800,7 +814,9 @@ callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		    pss->method == LWSHUMETH_PATCH) {
 			char cl[32];
 
-			if (!authorized(api, wsi))
+			/* the peer's sync is signed with ha.secret instead */
+			if (strcmp(pss->path, "/api/v1/ha/sync") != 0 &&
+			    !authorized(api, wsi))
 				return refuse(api, wsi, pss,
 				    HTTP_STATUS_UNAUTHORIZED,
 				    "%s needs the write token (Authorization: "

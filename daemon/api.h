@@ -83,7 +83,10 @@ struct api_ctx {
 	uint64_t polls_refused; /* over API_MAX_WAITERS */
 	struct ws_hub *ws;      /* ws.c (service thread only) */
 	struct ha *ha;          /* ha/ha.h; NULL: STANDALONE */
-	uint64_t ws_refused;    /* upgrades without the subprotocol */
+	struct hasync *hasync;  /* config sync with the peer; NULL: none */
+	bool syncing;           /* applying the peer's write: don't send back */
+	uint64_t sync_applied, sync_refused;
+	uint64_t ws_refused; /* upgrades without the subprotocol */
 };
 
 /* Long-polls parked at once; beyond it a poll is answered 503. */
@@ -200,6 +203,12 @@ json_t *api_forwarding_json(struct api_ctx *);
 
 /* Threshold and event handlers (daemon/thresh_api.c). */
 void api_threshold_put(struct api_ctx *, const struct req *, struct reply *);
+/* sync_api.c: the HA peer's configuration writes (hasync.h). */
+void api_ha_sync_post(struct api_ctx *, const struct req *, struct reply *);
+void api_ha_sync_get(struct api_ctx *, const struct req *, struct reply *);
+/* api_persist()'s hook: send our own write to the peer. */
+void api_ha_sync_write(
+    struct api_ctx *, int store_kind, const char *name, const char *json);
 void api_threshold_get(struct api_ctx *, const struct req *, struct reply *);
 void api_threshold_delete(struct api_ctx *, const struct req *, struct reply *);
 void api_threshold_list(struct api_ctx *, const struct req *, struct reply *);

@@ -169,6 +169,11 @@ static const struct key keys[] = {
 	    "VIP-feed: the peer's NetFlow/IPFIX address:port, where the "
 	    "MASTER forwards what its NetFlow sockets receive (with "
 	    "ha.forward_to)" },
+	{ "ha.backup_poll_factor", K_INT, F(ha_backup_poll_factor), 0, 100, 1,
+	    0,
+	    "while BACKUP, SNMP walks run this many times less often (the "
+	    "MASTER owns polling; on becoming MASTER the status and counter "
+	    "walks run at once); 1: as often as the MASTER" },
 	{ "fabric.elephant_pct", K_INT, F(elephant_pct), 0, 100, 1, 0,
 	    "an elephant is a flow at or above this % of its ingress edge "
 	    "port's speed" },
@@ -238,6 +243,7 @@ conf_defaults(struct conf *c)
 	c->trace_idle_s = 300;
 	c->ws_max_clients = 256;
 	c->elephant_pct = 10;
+	c->ha_backup_poll_factor = 6;
 	c->busy_pct = 80;
 	c->blackhole_quiet_s = 30;
 	c->max_agents = 65536;

@@ -49,6 +49,8 @@ struct conf {
 	char *ha_secret;
 	char *ha_forward_to;         /* VIP-feed: the peer's sFlow ADDR:PORT */
 	char *ha_forward_netflow_to; /* ... and NetFlow ADDR:PORT */
+	int ha_backup_poll_factor;   /* BACKUP: SNMP walks this many times
+	                              * rarer */
 	int elephant_pct;            /* % of the ingress edge port's speed */
 	int busy_pct; /* a fabric link this busy can have collisions */
 	char *state_dir;

@@ -23,14 +23,18 @@ api_persist(struct api_ctx *api, int kind, const char *name, const char *json,
 {
 	char *copy = NULL;
 
-	if (api->store == NULL || api->restoring)
+	if (api->restoring)
 		return;
 	if (json != NULL) {
 		copy = xmalloc(len + 1);
 		memcpy(copy, json, len);
 		copy[len] = '\0';
 	}
-	store_put_def(api->store, (enum store_def_kind)kind, name, copy);
+	/* the HA peer gets it too (unless it came from there) */
+	api_ha_sync_write(api, kind, name, copy);
+	if (api->store != NULL)
+		store_put_def(
+		    api->store, (enum store_def_kind)kind, name, copy);
 	free(copy);
 }
 

@@ -22,6 +22,7 @@
 #include "engine.h"
 #include "forward.h"
 #include "ha.h"
+#include "hasync.h"
 #include "history.h"
 #include "topn.h"
 #include "store.h"
@@ -303,6 +304,7 @@ main(int argc, char **argv)
 	struct thresholds *th;
 	struct engine *engine;
 	struct jsonlog *jsonlog = NULL;
+	atomic_int snmp_pace = 1; /* ha.c sets it, topo.c reads it */
 	struct ingest *ing;
 	struct topo *topo;
 	struct lws_context *ctx;
@@ -546,8 +548,14 @@ main(int argc, char **argv)
 	}
 	topo = topo_new(&conf, &topo_slot, &ingest_slot, wake_lws, ctx);
 	topo_set_counters(topo, &snmp_ifc_slot);
+	topo_set_pace(topo, &snmp_pace);
 	api.topo_import = topo_put_import;
 	api.topo_arg = topo;
+	api.hasync = hasync_start(&conf, err, sizeof(err));
+	if (api.hasync == NULL && err[0] != '\0') {
+		fprintf(stderr, "fabmond: %s\n", err);
+		return 1;
+	}
 	if (store != NULL) {
 		restore_defs(&api, store);
 		restore_topology(store, topo);
@@ -582,7 +590,8 @@ main(int argc, char **argv)
 			.started_ms = api.started_ms,
 			.forward = fwd,
 			.forward_to = conf.ha_forward_to,
-			.forward_netflow_to = conf.ha_forward_netflow_to };
+			.forward_netflow_to = conf.ha_forward_netflow_to,
+			.snmp_pace = &snmp_pace };
 		bool failed;
 
 		api.ha = ha_start(&hin, &failed, err, sizeof(err));
@@ -600,6 +609,7 @@ main(int argc, char **argv)
 	}
 	log_info("main", "shutting down");
 	ha_stop(api.ha);
+	hasync_stop(api.hasync);
 	history_stop(hist);
 	ingest_stop(ing);
 	topo_stop(topo);

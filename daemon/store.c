@@ -2204,6 +2204,42 @@ out:
 }
 
 json_t *
+store_q_defs(
+    struct store_reader *r, enum store_def_kind kind, char *err, size_t errlen)
+{
+	const char *k = def_kind_name(kind);
+	sqlite3_stmt *q;
+	json_t *o = NULL;
+	int rc;
+
+	if (r == NULL || k == NULL) {
+		seterr(err, errlen, "no reader or no such kind");
+		return NULL;
+	}
+	pthread_mutex_lock(&r->mu);
+	q = rprepare(r,
+	    "SELECT name, json FROM defs WHERE kind = ?1 ORDER BY name", err,
+	    errlen);
+	if (q == NULL)
+		goto out;
+	sqlite3_bind_text(q, 1, k, -1, SQLITE_STATIC);
+	o = json_array();
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		json_array_append_new(o,
+		    json_pack(
+		        "{s:o,s:o}", "name", jtext(q, 0), "json", jtext(q, 1)));
+	if (rc != SQLITE_DONE) {
+		seterr(err, errlen, "%s", sqlite3_errmsg(r->db));
+		json_decref(o);
+		o = NULL;
+	}
+out:
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&r->mu);
+	return o;
+}
+
+json_t *
 store_q_events(struct store_reader *r, int64_t from, int64_t to,
     const char *type, size_t max, char *err, size_t errlen)
 {

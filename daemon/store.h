@@ -209,6 +209,14 @@ json_t *store_q_top(struct store_reader *, const char *scope, int64_t from,
 json_t *store_q_events(struct store_reader *, int64_t from, int64_t to,
     const char *type, size_t max, char *err, size_t errlen);
 
+/*
+ * The stored definitions of a kind, as committed so far:
+ * [{"name","json"}...] sorted by name (json the text the API took), or
+ * NULL with why in err.
+ */
+json_t *store_q_defs(
+    struct store_reader *, enum store_def_kind, char *err, size_t errlen);
+
 /* ---- tests only ---------------------------------------------------- */
 
 /* The schema version this build writes (PRAGMA user_version). */

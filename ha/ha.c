@@ -122,6 +122,7 @@ struct ha {
 	struct fwddef fwd; /* the VIP-feed target, when forward_to is set */
 	bool fwd_ok;
 	struct fwddef fwd_nf; /* ... NetFlow's, when forward_netflow_to is */
+	atomic_int *snmp_pace;
 	bool fwd_nf_ok;
 
 	pthread_t thread;
@@ -337,6 +338,12 @@ set_role(struct ha *h, enum ha_role role, const char *why)
 	ev_close(h, &h->ev_role, now, "next", ha_role_name(role));
 	h->role = role;
 	h->since = now;
+	/* The MASTER owns SNMP polling; a BACKUP polls rarely, enough to
+	 * stay warm (DESIGN §8). */
+	if (h->snmp_pace != NULL)
+		atomic_store(h->snmp_pace,
+		    role == HA_ROLE_BACKUP ? h->conf->ha_backup_poll_factor
+		                           : 1);
 	if (role != HA_ROLE_UNKNOWN)
 		ev_open(h, &h->ev_role, "role", now, ha_role_name(role),
 		    h->pub.priority, role_detail(h, role, prev));
@@ -1092,6 +1099,7 @@ ha_start(const struct ha_in *in, bool *failed, char *err, size_t errlen)
 	h->store = in->store;
 	h->started_ms = in->started_ms;
 	h->forward = in->forward;
+	h->snmp_pace = in->snmp_pace;
 	h->fifo_fd = -1;
 	h->wake_fd = -1;
 	h->peer.fd = h->self.fd = -1;
@@ -1274,5 +1282,7 @@ ha_json(struct ha *h, uint64_t started_ms)
 	    "roleSource", p.source, "vrrp", vrrp, "health", health,
 	    "splitBrain", p.split, "feed", h->fwd_ok ? "vip" : "dual",
 	    "forwarding", p.forwarding);
+	json_object_set_new(o, "snmpPace",
+	    json_integer(h->snmp_pace ? atomic_load(h->snmp_pace) : 1));
 	return o;
 }

@@ -15,6 +15,7 @@
 #define FABMON_HA_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -42,6 +43,11 @@ struct ha_in {
 	/* ... and what came to the NetFlow/IPFIX sockets to this one (the
 	 * peer's NetFlow ADDR:PORT; target "fabmon-ha-netflow"), NULL: not */
 	const char *forward_netflow_to;
+	/*
+	 * Set to ha.backup_poll_factor while BACKUP, else 1: the topology
+	 * thread's SNMP pace (topo_set_pace). NULL: not kept.
+	 */
+	atomic_int *snmp_pace;
 };
 
 struct ha;

@@ -171,12 +171,16 @@ track_file = $TRACK_FILE
 instance = $INSTANCE
 vip = ${VIP%/*}
 peer = $PEER:$HTTP_PORT
+# configuration sync: the same secret on both nodes (openssl rand -hex 32)
+# secret =
 EOF
     if [ "$FEED" = vip ]; then
         cat <<EOF
 # VIP-feed: the switches send to the VIP; while MASTER, this node forwards
-# every datagram to the peer (needs the ha.forward_to key: see README.md)
+# every datagram to the peer (needs the ha.forward_to key: see README.md),
+# and NetFlow/IPFIX with their exporters' addresses
 forward_to = $PEER:$SFLOW_PORT
+forward_netflow_to = $PEER:2055
 EOF
     fi
 }

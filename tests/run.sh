@@ -87,6 +87,7 @@ suite_daemon() {
 	run daemon/api python3 tests/integration/daemon_api.py
 	run daemon/ws python3 tests/integration/daemon_ws.py
 	run daemon/netflow python3 tests/integration/daemon_netflow.py
+	run daemon/hasync python3 tests/integration/daemon_hasync.py
 	run daemon/web node tests/e2e/local.mjs
 	run daemon/snmp_walk python3 tests/integration/snmp_walk.py
 	run daemon/store_crash python3 tests/integration/store_crash.py

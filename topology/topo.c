@@ -72,7 +72,9 @@ struct topo {
 	struct snap_slot *out;
 	struct snap_slot *ingest;
 	struct snap_slot *counters_out; /* struct ifc_snap; may be NULL */
-	struct ifc_table *ifc;          /* SNMP counter rates */
+	const atomic_int *pace; /* walks this many times rarer; NULL: 1 */
+	int pace_was;
+	struct ifc_table *ifc; /* SNMP counter rates */
 	uint64_t last_ifc_expire;
 	void (*wake)(void *);
 	void *wake_arg;
@@ -543,6 +545,15 @@ crawl(struct topo *t, const struct sw_facts *f, uint64_t mono)
 
 static void start_walk(struct topo *, struct target *, enum walk_kind);
 
+/* How many times rarer walks run now (HA BACKUP: ha.backup_poll_factor). */
+static uint64_t
+pace(const struct topo *t)
+{
+	int p = t->pace != NULL ? atomic_load(t->pace) : 1;
+
+	return p > 1 ? (uint64_t)p : 1;
+}
+
 static void
 walk_done(void *arg, struct walk *w)
 {
@@ -601,16 +612,16 @@ walk_done(void *arg, struct walk *w)
 		tg->last_ok_wall = tg->last_poll_wall;
 		tg->err[0] = '\0';
 		if (kind == WK_FULL) {
-			tg->next_full =
-			    mono + (uint64_t)t->conf->snmp_poll_s * 1000;
+			tg->next_full = mono +
+			    (uint64_t)t->conf->snmp_poll_s * 1000 * pace(t);
 			t->dirty = true;
 		}
 		if (kind == WK_COUNTERS)
-			tg->next_counters =
-			    mono + (uint64_t)t->conf->snmp_counters_s * 1000;
+			tg->next_counters = mono +
+			    (uint64_t)t->conf->snmp_counters_s * 1000 * pace(t);
 		else
-			tg->next_status =
-			    mono + (uint64_t)t->conf->snmp_status_s * 1000;
+			tg->next_status = mono +
+			    (uint64_t)t->conf->snmp_status_s * 1000 * pace(t);
 		walk_free(w);
 		return;
 	}
@@ -672,6 +683,19 @@ start_walk(struct topo *t, struct target *tg, enum walk_kind kind)
 static void
 schedule(struct topo *t, uint64_t mono)
 {
+	int now_pace = (int)pace(t);
+
+	/*
+	 * Back to the full pace (the HA BACKUP became MASTER): status and
+	 * counters now, so that link state is fresh at once, not a slow
+	 * period later.
+	 */
+	if (now_pace < t->pace_was)
+		for (size_t i = 0; i < t->n_targets; i++) {
+			t->targets[i]->next_status = mono;
+			t->targets[i]->next_counters = mono;
+		}
+	t->pace_was = now_pace;
 	for (size_t i = 0; i < t->n_targets; i++) {
 		struct target *tg = t->targets[i];
 
@@ -888,6 +912,12 @@ void
 topo_set_counters(struct topo *t, struct snap_slot *out)
 {
 	t->counters_out = out;
+}
+
+void
+topo_set_pace(struct topo *t, const atomic_int *pace)
+{
+	t->pace = pace;
 }
 
 int

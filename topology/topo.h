@@ -9,6 +9,7 @@
 #ifndef FABMON_TOPO_H
 #define FABMON_TOPO_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "conf.h"
@@ -73,6 +74,12 @@ struct topo *topo_new(const struct conf *, struct snap_slot *out,
  * counters.h) into out after each counter walk (snmp.counters_s).
  */
 void topo_set_counters(struct topo *, struct snap_slot *out);
+/*
+ * Before topo_start: every SNMP walk runs *pace times less often (read
+ * at each walk; another thread sets it: the HA BACKUP leaves polling to
+ * the MASTER). When it drops, status and counter walks run at once.
+ */
+void topo_set_pace(struct topo *, const atomic_int *pace);
 /*
  * Before topo_start: the fabric as it was last discovered (the store's
  * copy, in the sFlow-RT form of GET /topology/json). It is published at

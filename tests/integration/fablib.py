@@ -43,9 +43,10 @@ def free_port(kind=socket.SOCK_STREAM):
 class Fabmond:
     """A fabmond on loopback with its own ports and state dir."""
 
-    def __init__(self, tmpdir, extra=(), sflow_host='127.0.0.1'):
+    def __init__(self, tmpdir, extra=(), sflow_host='127.0.0.1',
+                 http_port=None):
         self.sflow_port = free_port(socket.SOCK_DGRAM)
-        self.http_port = free_port()
+        self.http_port = http_port or free_port()
         self.sflow_host = sflow_host
         shost = f'[{sflow_host}]' if ':' in sflow_host else sflow_host
         self.log = open(os.path.join(tmpdir, 'fabmond.log'), 'w+')

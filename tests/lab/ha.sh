@@ -109,6 +109,7 @@ write_conf() {
         echo "seed = 10.99.0.21"
         echo "poll_s = 10"
         cat "$d/ha.ini"
+        echo "secret = lab-$PREFIX-pair"
     } >"$d/fabmond.ini"
 }
 
