@@ -182,8 +182,10 @@ api_activeflows(struct api_ctx *api, const struct req *q, struct reply *r)
 		return;
 	}
 	hits = xcalloc(fq.max_flows, sizeof(*hits));
+	/* as of the snapshot: later, its values would only decay (the
+	 * samples since are not in it) */
 	n = flowtab_snapshot_top(
-	    f->tab, &fq, now_mono_ms(), hits, fq.max_flows);
+	    f->tab, &fq, es->taken_mono_ms, hits, fq.max_flows);
 	a = json_array();
 	for (size_t i = 0; i < n; i++) {
 		char agent[64], ds[16];

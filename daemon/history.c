@@ -383,7 +383,7 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 	for (size_t i = 0; es != NULL && i < es->n; i++)
 		if (strcmp(es->flows[i].def.name, HISTORY_LINK_FLOW) == 0)
 			flowtab_snapshot_foreach(
-			    es->flows[i].tab, mono, est_cb, &est);
+			    es->flows[i].tab, es->taken_mono_ms, est_cb, &est);
 	h->n_dirs = 0;
 	for (size_t i = 0; i < g->n_links; i++) {
 		const struct topo_link *l = &g->links[i];
@@ -561,7 +561,7 @@ top_flows(struct history *h, uint64_t now, double dt)
 		q.agg = edge ? FLOWTAB_AGG_EDGE : FLOWTAB_AGG_MAX;
 		q.max_flows = nitems(hits);
 		n = flowtab_snapshot_top(
-		    f->tab, &q, now_mono_ms(), hits, nitems(hits));
+		    f->tab, &q, es->taken_mono_ms, hits, nitems(hits));
 		for (size_t k = 0; k < n; k++) {
 			char key[STORE_KEY_MAX + STORE_NAME_MAX], *comma;
 			size_t len = hits[k].keylen < sizeof(key) - 1

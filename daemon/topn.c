@@ -190,7 +190,14 @@ edge_flows(struct top_snap *ts, const struct topn_in *in)
 	if (f == NULL)
 		return;
 	hits = xcalloc(TOPN_SCAN, sizeof(*hits));
-	n = flowtab_snapshot_top(f->tab, &q, in->now_mono_ms, hits, TOPN_SCAN);
+	/*
+	 * As of the snapshot, not now: the snapshot has no samples after it
+	 * was taken, so a later time would only decay its values (by up to
+	 * exp(-push period / t): 40 % at 1 s and t = 2 s), by as much as this
+	 * thread's tick happens to lag the ingest thread's snapshot.
+	 */
+	n = flowtab_snapshot_top(
+	    f->tab, &q, in->es->taken_mono_ms, hits, TOPN_SCAN);
 	ts->talkers = xcalloc(n + 1, sizeof(*ts->talkers));
 	ts->stacks = xcalloc(n + 1, sizeof(*ts->stacks));
 	ts->flows = xcalloc(TOPN_KEEP, sizeof(*ts->flows));
@@ -376,7 +383,8 @@ collisions(struct topn *tn, struct top_snap *ts, const struct topn_in *in,
 	size_t n = 0;
 
 	if (f != NULL && in->g != NULL && ts->n_elephants >= 2)
-		flowtab_snapshot_foreach(f->tab, in->now_mono_ms, seen_cb, &sa);
+		flowtab_snapshot_foreach(
+		    f->tab, in->es->taken_mono_ms, seen_cb, &sa);
 	for (size_t i = 0; i < sa.n; i++) {
 		sa.s[i].key = sa.keys[i];
 		sa.s[i].link = sa.links[i];
@@ -636,7 +644,7 @@ api_top_link(struct api_ctx *api, const struct req *q, struct reply *r)
 	es = api->engine_snap ? (void *)snap_slot_get(api->engine_snap) : NULL;
 	f = flow_named(es, HISTORY_LINK_FLOW);
 	if (f != NULL)
-		flowtab_snapshot_foreach(f->tab, now_mono_ms(), link_cb, &a);
+		flowtab_snapshot_foreach(f->tab, es->taken_mono_ms, link_cb, &a);
 	/* largest first: a selection sort of at most max picks */
 	order = xcalloc(a.n + 1, sizeof(*order));
 	for (size_t i = 0; i < a.n; i++)

@@ -221,7 +221,7 @@ api_trace_get(struct api_ctx *api, const struct req *q, struct reply *r)
 	for (size_t i = 0; es != NULL && i < es->n; i++)
 		if (strcmp(es->flows[i].def.name, name) == 0)
 			flowtab_snapshot_foreach(
-			    es->flows[i].tab, now_mono_ms(), obs_cb, &acc);
+			    es->flows[i].tab, es->taken_mono_ms, obs_cb, &acc);
 	path = trace_path_json(ts ? ts->graph : NULL, acc.o, acc.n);
 	o = ent_json(api, t);
 	json_object_update(o, path);
