@@ -644,7 +644,8 @@ api_top_link(struct api_ctx *api, const struct req *q, struct reply *r)
 	es = api->engine_snap ? (void *)snap_slot_get(api->engine_snap) : NULL;
 	f = flow_named(es, HISTORY_LINK_FLOW);
 	if (f != NULL)
-		flowtab_snapshot_foreach(f->tab, es->taken_mono_ms, link_cb, &a);
+		flowtab_snapshot_foreach(
+		    f->tab, es->taken_mono_ms, link_cb, &a);
 	/* largest first: a selection sort of at most max picks */
 	order = xcalloc(a.n + 1, sizeof(*order));
 	for (size_t i = 0; i < a.n; i++)
