@@ -846,8 +846,16 @@ sample(struct ha *h, struct ha_health_in *in)
 		in->store_degraded = st.degraded;
 	}
 	in->snmp_enabled = c->snmp_enable != 0;
-	in->snmp_status_s = (uint32_t)c->snmp_status_s;
-	in->snmp_poll_s = (uint32_t)c->snmp_poll_s;
+	{
+		/* a BACKUP polls this many times less often: wait as long
+		 * for a switch's answer before calling the topology stale */
+		int pace = h->snmp_pace ? atomic_load(h->snmp_pace) : 1;
+
+		if (pace < 1)
+			pace = 1;
+		in->snmp_status_s = (uint32_t)(c->snmp_status_s * pace);
+		in->snmp_poll_s = (uint32_t)(c->snmp_poll_s * pace);
+	}
 	if (ts != NULL) {
 		uint64_t newest = 0;
 
