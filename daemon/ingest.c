@@ -64,6 +64,7 @@ struct ingest {
 	uint64_t recv_errors;
 	uint64_t last_datagram_mono_ms;
 	uint64_t now_mono; /* of the batch being processed */
+	uint64_t rng;      /* next_period()'s state */
 
 	struct log_ratelimit rl;
 	struct log_ratelimit rl_bad;
@@ -286,6 +287,8 @@ ingest_new(const struct conf *c, struct snap_slot *out, struct engine *engine,
 	/* One spare byte per buffer: a datagram that fills it was cut. */
 	in->bufs = xmalloc((size_t)BATCH * (in->dgram_max + 1));
 	in->started_ms = now_wall_ms();
+	in->rng = (now_mono_ms() << 20) ^ (uint64_t)(uintptr_t)in ^
+	    0x9e3779b97f4a7c15ull;
 	in->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 5);
 	in->rl_bad = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 5);
 	atomic_init(&in->stop, false);
@@ -504,6 +507,27 @@ drain(struct ingest *in, int k)
 	}
 }
 
+/*
+ * The time to the next snapshot: the push period, give or take a quarter
+ * at random. Exporters send in bursts (uacctd once a second; switches
+ * when a datagram fills or their timer fires), and a smoothed rate is a
+ * sawtooth between bursts: a snapshot taken at a fixed phase to them
+ * reads the same point of the sawtooth every time, so its rates are
+ * biased by that phase for as long as it holds. Jitter makes the phase
+ * wander, so that rates averaged over a few periods are right.
+ */
+static uint64_t
+next_period(struct ingest *in)
+{
+	uint64_t p = (uint64_t)in->conf->push_ms;
+
+	/* xorshift64: no need for more */
+	in->rng ^= in->rng << 13;
+	in->rng ^= in->rng >> 7;
+	in->rng ^= in->rng << 17;
+	return p - p / 4 + in->rng % (p / 2 + 1);
+}
+
 static void *
 ingest_main(void *arg)
 {
@@ -543,7 +567,7 @@ ingest_main(void *arg)
 		mono = now_mono_ms();
 		if (mono >= next) {
 			publish(in, mono);
-			next = mono + (uint64_t)in->conf->push_ms;
+			next = mono + next_period(in);
 			last_wake = mono;
 		} else if (in->engine != NULL && mono - last_wake >= 20 &&
 		    engine_logged(in->engine) && in->wake != NULL) {
