@@ -74,13 +74,7 @@ def role(f, r):
 
 
 def wait(pred, timeout=8):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    return pred()
+    return fablib.wait_for(pred, timeout, 0.2)
 
 
 def flow(f, name):

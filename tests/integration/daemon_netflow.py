@@ -158,13 +158,7 @@ def log_lines(path):
 
 
 def wait(pred, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    return pred()
+    return fablib.wait_for(pred, timeout, 0.1)
 
 
 def start(tmp, nf_port, logfile):

@@ -32,6 +32,17 @@ def ok(cond, name, why=''):
     return cond
 
 
+def wait_for(pred, timeout, step=0.1):
+    """pred()'s first true value within timeout seconds, else its last."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
 def free_port(kind=socket.SOCK_STREAM):
     s = socket.socket(socket.AF_INET, kind)
     s.bind(('127.0.0.1', 0))
