@@ -5,7 +5,6 @@ tests/run.sh counts. Every process a test starts is stopped by PID.
 """
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -41,6 +40,22 @@ def wait_for(pred, timeout, step=0.1):
             return v
         time.sleep(step)
     return pred()
+
+
+def terminate(proc, timeout=15):
+    """SIGTERM proc, and SIGKILL it if it has not exited within timeout
+    seconds; its exit status, or None if it had to be killed. Processes
+    started by lab.sh exec are the command itself (lab.sh execs it):
+    never pkill by name, PIDs are not per namespace."""
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.terminate()
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
 
 
 def free_port(kind=socket.SOCK_STREAM):
@@ -115,15 +130,7 @@ class Fabmond:
 
     def stop(self):
         """SIGTERM; returns the exit status (None if it had to be killed)."""
-        if self.proc.poll() is not None:
-            return self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return None
+        return terminate(self.proc, 10)
 
 
 class Lab:

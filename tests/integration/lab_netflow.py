@@ -52,12 +52,7 @@ def bg(node, *cmd, log=None):
 
 def stop(p):
     """lab.sh exec execs the command: p is it (never pkill by name)."""
-    p.terminate()
-    try:
-        p.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
+    fablib.terminate(p, 15)
 
 
 def rx_packets(host):
@@ -204,12 +199,7 @@ def main():
         run(tmp, I)
     finally:
         if fm is not None:
-            fm.terminate()
-            try:
-                st = fm.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                fm.kill()
-                st = None
+            st = fablib.terminate(fm, 15)
             ok(st == 0, 'netflow-lab/fabmond exits cleanly', st)
         lab('down')
         if fablib.failures:

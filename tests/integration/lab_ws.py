@@ -56,12 +56,7 @@ def bg(node, *cmd):
 def stop(p, node=None, name=None):
     """lab.sh exec execs the command: p is it (never pkill by name: PIDs
     are not per namespace, it would hit other tests' processes)."""
-    p.terminate()
-    try:
-        p.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
+    fablib.terminate(p, 20)
 
 
 def golden(name):
@@ -431,12 +426,7 @@ def main():
             fablib.failures += 1
     finally:
         if fm is not None:
-            fm.terminate()
-            try:
-                st = fm.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                fm.kill()
-                st = None
+            st = fablib.terminate(fm, 15)
             ok(st == 0, 'ws-lab/fabmond exits cleanly', st)
         lab('down')
     sys.exit(1 if fablib.failures else 0)
