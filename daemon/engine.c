@@ -955,7 +955,7 @@ engine_snapshot(struct engine *e, uint64_t mono_ms)
 		struct engine_flow *f = &es->flows[i];
 
 		f->def = e->flows[i]->def;
-		f->tab = flowtab_snapshot(e->flows[i]->tab, mono_ms);
+		f->tab = flowtab_snapshot_avg(e->flows[i]->tab, mono_ms);
 		flowtab_stats(e->flows[i]->tab, &f->stats);
 		f->matched = e->flows[i]->matched;
 		f->keyless = e->flows[i]->keyless;

@@ -48,6 +48,9 @@ struct fent {
 	double mark_total; /* total when the flow log last reported it */
 	uint64_t mark_ms;  /* ... and when (0: never; first_ms is the start) */
 	uint64_t first_ms;
+	/* total - t * value at the last flowtab_snapshot_avg() (0 if the
+	 * entry is newer): the integral of the value up to then */
+	double avg_i;
 };
 
 /*
@@ -93,6 +96,8 @@ struct flowtab {
 	struct slot *sslots; /* the sources' index, like the entries' */
 	uint32_t ssmask;
 	uint32_t cache_src; /* the last source looked up, or NIL */
+
+	uint64_t avg_ms; /* the last flowtab_snapshot_avg(), 0: none */
 
 	size_t key_heap; /* estimated heap bytes of long keys */
 	uint64_t inserts, updates, evictions, expired, rejected, rebases;
@@ -900,7 +905,8 @@ struct topn {
  * O(entries log n) time, O(entries) memory at most.
  */
 static void
-topn_scan(const struct flowtab *ft, const uint8_t *pass, struct topn *t)
+topn_scan(const struct flowtab *ft, const uint8_t *pass, const double *acc,
+    struct topn *t)
 {
 	size_t n = ft->conf.n, total = 0;
 
@@ -918,7 +924,8 @@ topn_scan(const struct flowtab *ft, const uint8_t *pass, struct topn *t)
 	for (uint32_t i = 0; i < ft->n; i++) {
 		const struct fent *e = &ft->ents[i];
 		struct heapref *r = &t->r[e->src];
-		struct hslot x = { e->acc, i }, *hp = t->h + r->off;
+		struct hslot x = { acc ? acc[i] : e->acc, i },
+		             *hp = t->h + r->off;
 		size_t j, k = r->cnt;
 
 		if (k < r->cap) {
@@ -1162,7 +1169,7 @@ flowtab_top(const struct flowtab *ft, const struct flowtab_query *q,
 			pass[si] = ft->srcs[si].live &&
 			    addr_eq(&ft->srcs[si].agent, &qa);
 	}
-	topn_scan(ft, pass, &t);
+	topn_scan(ft, pass, NULL, &t);
 	c = xmalloc((t.total ? t.total : 1) * sizeof(*c));
 	for (uint32_t si = 0; si < ft->nsrcs; si++) {
 		const struct fsrc *s = &ft->srcs[si];
@@ -1194,8 +1201,9 @@ flowtab_top(const struct flowtab *ft, const struct flowtab_query *q,
 
 /* ---- snapshots -------------------------------------------------------- */
 
-struct flowtab_snapshot *
-flowtab_snapshot(const struct flowtab *ft, uint64_t now_ms)
+/* A snapshot whose entries carry acc[i] (NULL: their own acc). */
+static struct flowtab_snapshot *
+snapshot_make(const struct flowtab *ft, uint64_t now_ms, const double *acc)
 {
 	struct flowtab_snapshot *sn = xcalloc(1, sizeof(*sn));
 	size_t nk = 0, keylen = 0;
@@ -1208,7 +1216,7 @@ flowtab_snapshot(const struct flowtab *ft, uint64_t now_ms)
 	flowtab_stats(ft, &sn->stats);
 	if (ft->n == 0)
 		return sn;
-	topn_scan(ft, NULL, &t);
+	topn_scan(ft, NULL, acc, &t);
 	for (uint32_t si = 0; si < ft->nsrcs; si++) {
 		nk += t.r[si].cnt;
 		for (uint32_t j = 0; j < t.r[si].cnt; j++)
@@ -1221,12 +1229,12 @@ flowtab_snapshot(const struct flowtab *ft, uint64_t now_ms)
 		const struct fsrc *s = &ft->srcs[si];
 
 		for (uint32_t j = 0; j < t.r[si].cnt; j++) {
-			const struct fent *e =
-			    &ft->ents[t.h[t.r[si].off + j].idx];
+			uint32_t ei = t.h[t.r[si].off + j].idx;
+			const struct fent *e = &ft->ents[ei];
 			struct snent *se = &sn->ents[sn->n++];
 
 			memcpy(sn->keys + keylen, ent_key(e), e->keylen);
-			se->acc = e->acc;
+			se->acc = acc ? acc[ei] : e->acc;
 			se->first_ms = e->first_ms;
 			se->last_ms = e->last_ms;
 			se->agent = s->agent;
@@ -1239,6 +1247,44 @@ flowtab_snapshot(const struct flowtab *ft, uint64_t now_ms)
 		}
 	}
 	topn_free(&t);
+	return sn;
+}
+
+struct flowtab_snapshot *
+flowtab_snapshot(const struct flowtab *ft, uint64_t now_ms)
+{
+	return snapshot_make(ft, now_ms, NULL);
+}
+
+struct flowtab_snapshot *
+flowtab_snapshot_avg(struct flowtab *ft, uint64_t now_ms)
+{
+	struct flowtab_snapshot *sn;
+	double g, t = ft->conf.t, *acc = NULL;
+	uint64_t dt = now_ms - ft->avg_ms;
+	bool avg = ft->avg_ms != 0 && (int64_t)dt > 0 &&
+	    (double)dt <= FLOWTAB_AVG_MAX_T * t * 1000;
+
+	maybe_rebase(ft, now_ms);
+	g = ft_scale(ft->epoch_ms, ft->inv_tau_ms, t, now_ms);
+	if (ft->n > 0)
+		acc = xmalloc(ft->n * sizeof(*acc));
+	for (uint32_t i = 0; i < ft->n; i++) {
+		struct fent *e = &ft->ents[i];
+		/* the value's integral since the entry began */
+		double in = e->total - t * e->acc * g;
+
+		acc[i] = e->acc;
+		if (avg && g > 0) {
+			double m = (in - e->avg_i) * 1000.0 / (double)dt;
+
+			acc[i] = m > 0 ? m / g : 0;
+		}
+		e->avg_i = in;
+	}
+	ft->avg_ms = now_ms;
+	sn = snapshot_make(ft, now_ms, acc);
+	free(acc);
 	return sn;
 }
 

@@ -284,6 +284,23 @@ void flowtab_stats(const struct flowtab *, struct flowtab_stats *);
  */
 struct flowtab_snapshot *flowtab_snapshot(
     const struct flowtab *, uint64_t now_ms);
+/*
+ * The same, with each entry's value averaged over the window since the
+ * previous flowtab_snapshot_avg() of this table: the mean of value(tau)
+ * for tau in (prev, now], which the smoothing makes exact and O(1) per
+ * entry (the value's integral is total - t * value). The per-source top-n
+ * is chosen by that mean. So a snapshot taken every push period P reads
+ * the same whatever its phase against an exporter that sends in bursts
+ * every P (the sawtooth of +-P/2t around the rate averages out), and two
+ * collectors fed the same samples agree. The window is used when it is
+ * at most FLOWTAB_AVG_MAX_T smoothing times long; the first snapshot, or
+ * one after a longer gap, carries the values at now_ms. Later reads at
+ * now_ms > the snapshot's time decay from the mean as usual. Owner
+ * thread (it updates every entry's mark: O(entries)).
+ */
+#define FLOWTAB_AVG_MAX_T 2.0
+struct flowtab_snapshot *flowtab_snapshot_avg(
+    struct flowtab *, uint64_t now_ms);
 void flowtab_snapshot_free(struct flowtab_snapshot *);
 
 /*

@@ -1241,6 +1241,149 @@ test_staged(void)
 	flowtab_free(b);
 }
 
+/* The value of snapshot sn's only entry (-1: none). */
+static double
+snap_value(const struct flowtab_snapshot *sn)
+{
+	struct flowtab_query q = { .filter = FLOWTAB_ALL,
+		.agg = FLOWTAB_AGG_SUM };
+	struct flowtab_hit h[2];
+
+	if (flowtab_snapshot_top(sn, &q, flowtab_snapshot_time(sn), h, 2) !=
+	    1)
+		return -1;
+	return h[0].value;
+}
+
+/*
+ * An exporter sending a burst every second: the value is a sawtooth
+ * (1270 after a burst, 771 before the next, for 1000/s at t = 2). Point
+ * snapshots taken every second read it at their phase; averaged ones
+ * read 1000 at every phase.
+ */
+static void
+test_snapshot_avg_phase(void)
+{
+	const double t = 2, x = 1000;
+	const uint64_t t0 = 1000000, phase[] = { 0, 1, 250, 500, 999 };
+	struct flowtab_src s = src4(1, 3, true, false);
+	double lo = 1e300, hi = 0;
+
+	for (size_t p = 0; p < sizeof(phase) / sizeof(phase[0]); p++) {
+		struct flowtab *ft = mk(t, 5, 100);
+		double vp = 0, va = 0;
+
+		for (uint64_t k = 0; k < 60; k++) {
+			struct flowtab_snapshot *sn;
+			uint64_t at = t0 + 1000 * k + phase[p];
+
+			flowtab_add(ft, "f", 1, &s, x, t0 + 1000 * k);
+			if (k < 3)
+				continue;
+			sn = flowtab_snapshot(ft, at);
+			vp = snap_value(sn);
+			flowtab_snapshot_free(sn);
+			sn = flowtab_snapshot_avg(ft, at);
+			va = snap_value(sn);
+			flowtab_snapshot_free(sn);
+		}
+		T_NEAR(va, x, 1e-9);
+		lo = vp < lo ? vp : lo;
+		hi = vp > hi ? vp : hi;
+		flowtab_free(ft);
+	}
+	/* the point values swing: what the averaging takes away */
+	T_NEAR(hi, x / t / (1 - exp(-1 / t)), 1e-9);
+	T_OK(lo < 0.8 * x);
+}
+
+/*
+ * Averaged snapshots at irregular times against the mean computed from
+ * the raw samples: SUM x_i * (exp(-(a - t_i)/t) - exp(-(b - t_i)/t)) /
+ * (b - a), with (a - t_i)+. The first snapshot, and one after a gap
+ * longer than FLOWTAB_AVG_MAX_T smoothing times, read the point value.
+ */
+static void
+test_snapshot_avg_exact(void)
+{
+	const double t = 1.5;
+	struct flowtab *ft = mk(t, 5, 100);
+	struct flowtab_src s = src4(2, 7, false, true);
+	uint64_t st[400], now = 5000000, prev = 0;
+	double sx[400], total = 0;
+	size_t ns = 0, checks = 0;
+	struct flowtab_snapshot *sn;
+
+	rs = 99;
+	for (int round = 0; round < 40; round++) {
+		uint64_t until = now + 1 + rndn(round == 20 ? 9000 : 2999);
+		double want = 0;
+
+		for (; ns < 400; ns++) {
+			now += 1 + rndn(150);
+			if (now > until)
+				break;
+			st[ns] = now;
+			sx[ns] = 1 + rndn(5000);
+			total += sx[ns];
+			flowtab_add(ft, "g", 1, &s, sx[ns], now);
+		}
+		now = until;
+		sn = flowtab_snapshot_avg(ft, now);
+		for (size_t i = 0; i < ns; i++) {
+			double b = (double)(now - st[i]) / 1000;
+			double a = st[i] > prev ? 0 : (double)(prev - st[i]) / 1000;
+
+			want += sx[i] * (exp(-a / t) - exp(-b / t));
+		}
+		if (prev == 0 || now - prev > FLOWTAB_AVG_MAX_T * t * 1000)
+			T_NEAR(snap_value(sn), value_of(ft, "g", &s, now), 1e-9);
+		else {
+			/* a difference of integrals: exact to the total's
+			 * rounding, whatever the mean (a quiet flow's is
+			 * tiny) */
+			double got = snap_value(sn),
+			       w = want * 1000 / (double)(now - prev);
+
+			if (!(fabs(got - w) <=
+				1e-9 * w + 1e-12 * total * 1000 /
+				    (double)(now - prev)))
+				T_FAIL("mean %.17g, expected %.17g", got, w);
+			checks++;
+		}
+		flowtab_snapshot_free(sn);
+		prev = now;
+	}
+	T_OK(checks >= 30);
+	flowtab_free(ft);
+
+	/* the top-n of a source is chosen by the mean: a burst 1 ms old
+	 * has the larger value but the smaller mean */
+	ft = mk(2, 1, 100);
+	for (now = 1000; now <= 20000; now += 100) {
+		flowtab_add(ft, "steady", 6, &s, 100, now);
+		if (now == 19000)
+			flowtab_snapshot_free(flowtab_snapshot_avg(ft, now));
+	}
+	flowtab_add(ft, "burst", 5, &s, 3000, 19999);
+	sn = flowtab_snapshot_avg(ft, 20000);
+	{
+		struct flowtab_query q = { .filter = FLOWTAB_ALL,
+			.agg = FLOWTAB_AGG_SUM };
+		struct flowtab_hit h[2];
+
+		T_EQ(flowtab_snapshot_top(sn, &q, 20000, h, 2), 1);
+		T_OK(h[0].keylen == 6 && memcmp(h[0].key, "steady", 6) == 0);
+		T_NEAR(h[0].value, 1000, 0.01);
+		flowtab_snapshot_free(sn);
+		sn = flowtab_snapshot(ft, 20000);
+		T_EQ(flowtab_snapshot_top(sn, &q, 20000, h, 2), 1);
+		T_OK(h[0].keylen == 5 && memcmp(h[0].key, "burst", 5) == 0);
+	}
+	flowtab_snapshot_free(sn);
+	flowtab_free(ft);
+}
+
 int
 main(void)
 {
@@ -1257,5 +1400,7 @@ main(void)
 	T_RUN(test_rebase);
 	T_RUN(test_add_info);
 	T_RUN(test_staged);
+	T_RUN(test_snapshot_avg_phase);
+	T_RUN(test_snapshot_avg_exact);
 	return t_done();
 }
