@@ -84,6 +84,7 @@ struct api_ctx {
 	struct ws_hub *ws;      /* ws.c (service thread only) */
 	struct ha *ha;          /* ha/ha.h; NULL: STANDALONE */
 	struct hasync *hasync;  /* config sync with the peer; NULL: none */
+	struct nfin *nfin;      /* NetFlow ingest, for the peer's templates */
 	bool syncing;           /* applying the peer's write: don't send back */
 	uint64_t sync_applied, sync_refused;
 	uint64_t ws_refused; /* upgrades without the subprotocol */

@@ -55,7 +55,7 @@ struct hasync {
 	/* counters, under mu */
 	uint64_t sent, failed, dropped, pulls, pulled, pull_failures;
 	char peer_role[16], self_role[16];
-	char last_error[128];
+	char last_error[320];
 	uint64_t last_pull_ms;
 	uint64_t next_pull_mono;
 	bool need_pull;
@@ -327,7 +327,7 @@ pull(struct hasync *s, uint64_t *n_changed)
 {
 	uint64_t changed = 0;
 
-	for (int kind = HASYNC_FLOW; kind <= HASYNC_TOPOLOGY; kind++) {
+	for (int kind = HASYNC_FLOW; kind <= HASYNC_NFTMPL; kind++) {
 		json_t *theirs = list(s, false, kind), *ours, *v;
 		const char *n;
 		int rc = 0;
@@ -342,7 +342,10 @@ pull(struct hasync *s, uint64_t *n_changed)
 		{
 			json_t *o = json_object_get(ours, n);
 
-			if (o != NULL && json_equal(o, v))
+			/* a template we have stays: ours came from the
+			 * exporter, or from the peer before */
+			if (o != NULL &&
+			    (json_equal(o, v) || kind == HASYNC_NFTMPL))
 				continue;
 			rc |=
 			    post(s, true, kind, n, json_string_value(v), true);
@@ -350,7 +353,8 @@ pull(struct hasync *s, uint64_t *n_changed)
 		}
 		json_object_foreach(ours, n, v)
 		{
-			if (json_object_get(theirs, n) != NULL)
+			if (json_object_get(theirs, n) != NULL ||
+			    kind == HASYNC_NFTMPL)
 				continue;
 			rc |= post(s, true, kind, n, NULL, true);
 			changed++;

@@ -11,7 +11,12 @@
  *    at start and whenever the peer was unreachable or not MASTER (a
  *    restart, a split brain that healed), and every 30 s (3 s after a
  *    pull that changed something): the MASTER's set wins, what the
- *    BACKUP has beyond it is deleted.
+ *    BACKUP has beyond it is deleted. NetFlow v9/IPFIX templates are
+ *    pulled too, but only added: a template the BACKUP has (from the
+ *    exporter itself) stays, and each daemon ages its own. So a BACKUP
+ *    that starts with an empty store decodes an exporter's data as soon
+ *    as it takes over, without waiting for the exporter's next template
+ *    refresh.
  *
  * Blocking HTTP with short timeouts is fine here: nothing else runs on
  * this thread. Roles are read from both daemons' GET /api/v1/ha.

@@ -17,6 +17,7 @@ static const char *const kinds[] = {
 	[HASYNC_FLOW] = "flow",
 	[HASYNC_THRESHOLD] = "threshold",
 	[HASYNC_TOPOLOGY] = "topology",
+	[HASYNC_NFTMPL] = "netflow_template",
 };
 
 const char *
@@ -120,7 +121,8 @@ hasync_parse(const char *body, size_t len, struct hasync_msg *m, char *err,
 		goto out;
 	}
 	if ((m->kind = hasync_kind_parse(json_string_value(kind))) < 0) {
-		snprintf(err, errlen, "kind: flow, threshold or topology");
+		snprintf(err, errlen,
+		    "kind: flow, threshold, topology or netflow_template");
 		goto out;
 	}
 	if (json_string_length(name) == 0 ||

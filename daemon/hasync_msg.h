@@ -5,7 +5,8 @@
  *
  *   POST /api/v1/ha/sync
  *   X-Fabmon-Signature: sha256=HEX(HMAC-SHA256(secret, body))
- *   {"ts":UNIX_MS,"kind":"flow"|"threshold"|"topology","name":"web",
+ *   {"ts":UNIX_MS,"kind":"flow"|"threshold"|"topology"|"netflow_template",
+ *    "name":"web",
  *    "json":"{...the body the API took...}"|null,"origin":"peer"|"pull"}
  *
  * json null deletes. ts bounds replays: a message more than
@@ -25,7 +26,14 @@
 #define HASYNC_NAME_MAX    120
 
 /* The kinds of definitions that are synced: store.h's numbering. */
-enum hasync_kind { HASYNC_FLOW = 0, HASYNC_THRESHOLD, HASYNC_TOPOLOGY };
+enum hasync_kind {
+	HASYNC_FLOW = 0,
+	HASYNC_THRESHOLD,
+	HASYNC_TOPOLOGY,
+	/* NetFlow v9/IPFIX templates (nftmpl.h): pulled by the BACKUP,
+	 * added when missing, never deleted (each daemon ages its own) */
+	HASYNC_NFTMPL,
+};
 
 const char *hasync_kind_name(int kind);
 /* -1 if not a synced kind. */

@@ -533,6 +533,7 @@ main(int argc, char **argv)
 	api.forward = fwd;
 	ingest_set_forward(ing, fwd);
 	restore_templates(ingest_netflow(ing), store);
+	api.nfin = ingest_netflow(ing);
 	if (!foreground) {
 		/* Sockets are bound: errors so far went to the terminal. */
 		if (daemon(0, 0) == -1) {

@@ -88,6 +88,13 @@ api_netflow_health(struct api_ctx *api, const struct ingest_snap *is)
 		    o, "templatesExpired", json_integer(c->templates_expired));
 		json_object_set_new(o, "templatesRestored",
 		    json_integer(ns->templates_restored));
+		json_object_set_new(o, "templatesFromPeer",
+		    json_pack("{s:I, s:I, s:I, s:I, s:I}", "learned",
+		        (json_int_t)ns->peer_learned, "had",
+		        (json_int_t)ns->peer_had, "bad",
+		        (json_int_t)ns->peer_bad, "waiting",
+		        (json_int_t)ns->peer_offered, "refused",
+		        (json_int_t)ns->peer_refused));
 		json_object_set_new(
 		    o, "samplersLearned", json_integer(c->samplers_learned));
 		json_object_set_new(o, "pending", json_integer(ns->pending));

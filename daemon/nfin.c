@@ -3,6 +3,7 @@
  * nfin.h. Everything here belongs to that thread; nfin_snapshot() copies
  * the counters for the API.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,8 +50,15 @@ struct nfin {
 	uint64_t restored;
 	uint64_t last_expire_ms;
 
+	/* templates the HA peer offered (nfin_offer), for the next tick */
+	pthread_mutex_t mu;
+	char *offers[NFIN_OFFERS_MAX];
+	size_t n_offers;
+	uint64_t offers_refused; /* the queue was full */
+	uint64_t peer_learned, peer_had, peer_bad;
+
 	struct netflow_msg msg;
-	struct netflow_template t;
+	struct netflow_template t, t2;
 	struct log_ratelimit rl;
 };
 
@@ -71,6 +79,7 @@ nfin_new(const struct nfin_conf *c, struct engine *engine, struct store *st)
 	n->k1 = siphash13(n->k0, seed, &n, sizeof(n));
 	n->cache = netflow_cache_new(NULL, n->k0, n->k1);
 	n->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 5);
+	pthread_mutex_init(&n->mu, NULL);
 	return n;
 }
 
@@ -81,6 +90,9 @@ nfin_free(struct nfin *n)
 		return;
 	for (size_t i = 0; i < n->n_pend; i++)
 		free(n->pend[i].data);
+	for (size_t i = 0; i < n->n_offers; i++)
+		free(n->offers[i]);
+	pthread_mutex_destroy(&n->mu);
 	netflow_cache_free(n->cache);
 	free(n->ex);
 	free(n->persisted);
@@ -455,10 +467,67 @@ nfin_process(struct nfin *n, const struct sflow_addr *src, const uint8_t *buf,
 		persist_sync(n);
 }
 
+int
+nfin_offer(struct nfin *n, const char *json)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&n->mu);
+	if (n->n_offers < NFIN_OFFERS_MAX) {
+		n->offers[n->n_offers++] = xstrdup(json);
+		rc = 0;
+	} else
+		n->offers_refused++;
+	pthread_mutex_unlock(&n->mu);
+	return rc;
+}
+
+/* The templates the peer offered: those we lack join the cache. */
+static void
+take_offers(struct nfin *n, uint64_t now_ms, uint64_t mono_ms)
+{
+	char *offers[NFIN_OFFERS_MAX];
+	size_t no;
+
+	pthread_mutex_lock(&n->mu);
+	no = n->n_offers;
+	memcpy(offers, n->offers, no * sizeof(*offers));
+	n->n_offers = 0;
+	pthread_mutex_unlock(&n->mu);
+	for (size_t i = 0; i < no; i++) {
+		struct netflow_tkey k;
+		char err[128];
+
+		if (nftmpl_from_json(offers[i], strlen(offers[i]), &k, &n->t,
+		        err, sizeof(err)) != 0) {
+			n->peer_bad++;
+			log_warnx_rl(&n->rl, "netflow",
+			    "a template from the HA peer refused: %s", err);
+		} else if (netflow_cache_get(n->cache, &k, &n->t2)) {
+			n->peer_had++;
+		} else if (netflow_cache_put(n->cache, &k, &n->t, mono_ms,
+		               NULL) != NETFLOW_OK) {
+			n->peer_bad++;
+		} else {
+			n->peer_learned++;
+			persist(n, &k, &n->t);
+			for (size_t j = 0; j < n->n_pend; j++)
+				if (addr_eq(
+				        &n->pend[j].h.exporter, &k.exporter)) {
+					pend_retry(n,
+					    exporter(n, &k.exporter, now_ms),
+					    &k.exporter, now_ms, mono_ms);
+					break;
+				}
+		}
+		free(offers[i]);
+	}
+}
+
 void
 nfin_tick(struct nfin *n, uint64_t now_ms, uint64_t mono_ms)
 {
-	(void)now_ms;
+	take_offers(n, now_ms, mono_ms);
 	for (size_t i = 0; i < n->n_pend;) {
 		struct pend *p = &n->pend[i];
 
@@ -505,6 +574,13 @@ nfin_snapshot(struct nfin *n)
 	ns->pending = n->n_pend;
 	ns->pending_bytes = n->pend_bytes;
 	ns->templates_restored = n->restored;
+	pthread_mutex_lock(&n->mu);
+	ns->peer_offered = n->n_offers;
+	ns->peer_refused = n->offers_refused;
+	pthread_mutex_unlock(&n->mu);
+	ns->peer_learned = n->peer_learned;
+	ns->peer_had = n->peer_had;
+	ns->peer_bad = n->peer_bad;
 	ns->exporters_overflow = n->exporters_overflow;
 	ns->n_exporters = n->n_ex;
 	ns->exporters = xcalloc(n->n_ex + 1, sizeof(*ns->exporters));

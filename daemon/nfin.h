@@ -20,6 +20,8 @@
 #define NFIN_PENDING_MAX_BYTES (4u << 20)
 /* Exporters counted one by one; beyond that, in `exporters_overflow`. */
 #define NFIN_MAX_EXPORTERS 4096
+/* Templates from the HA peer waiting for the ingest thread's next tick. */
+#define NFIN_OFFERS_MAX 4096
 
 struct nfin_conf {
 	uint64_t template_max_age_ms; /* unused templates expire (1 h) */
@@ -55,6 +57,10 @@ struct nfin_snap {
 	uint64_t datagrams, records;
 	uint64_t pending, pending_bytes; /* buffered now */
 	uint64_t templates_restored;     /* from the store at start */
+	/* templates the HA peer offered (nfin_offer): waiting, refused
+	 * (queue full), learned, already had, bad */
+	uint64_t peer_offered, peer_refused;
+	uint64_t peer_learned, peer_had, peer_bad;
 	uint64_t exporters_overflow;
 	size_t n_exporters;
 	struct nfin_exporter *exporters; /* sorted by address */
@@ -77,6 +83,15 @@ void nfin_set_store(struct nfin *, struct store *st);
  * then deleted from the store).
  */
 int nfin_restore(struct nfin *, const char *name, const char *json);
+
+/*
+ * Any thread: a template from the HA peer (its JSON, nftmpl.h), taken at
+ * the ingest thread's next nfin_tick(): added to the cache (and the
+ * store) if it has no template of that exporter, domain and id; one it
+ * has stays (it came from the exporter). Returns 0, or -1 if
+ * NFIN_OFFERS_MAX offers already wait (counted).
+ */
+int nfin_offer(struct nfin *, const char *json);
 
 /* Ingest thread: one datagram from `src`. */
 void nfin_process(struct nfin *, const struct sflow_addr *src,

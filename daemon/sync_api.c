@@ -12,6 +12,8 @@
 #include "api.h"
 #include "hasync.h"
 #include "hasync_msg.h"
+#include "nfin.h"
+#include "nftmpl.h"
 #include "store.h"
 #include "util.h"
 
@@ -19,6 +21,7 @@ static const int store_kind[] = {
 	[HASYNC_FLOW] = STORE_FLOWDEF,
 	[HASYNC_THRESHOLD] = STORE_THRESHOLD,
 	[HASYNC_TOPOLOGY] = STORE_TOPO_IMPORT,
+	[HASYNC_NFTMPL] = STORE_NF_TEMPLATE,
 };
 
 /* The signature header, or "" (a request without one is refused). */
@@ -57,6 +60,46 @@ fresh(int64_t ts, struct reply *r)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * A NetFlow template from the peer: checked here, handed to the ingest
+ * thread (202), which adds it if it has none of that key. A deletion is
+ * ignored (204): each daemon ages its own templates; so is a template
+ * for a daemon without NetFlow input.
+ */
+static void
+nftmpl_offer(struct api_ctx *api, const struct hasync_msg *m, struct reply *r)
+{
+	struct netflow_tkey k;
+	struct netflow_template t;
+	char err[128], want[NFTMPL_NAME_MAX];
+
+	if (m->json == NULL) {
+		r->status = HTTP_STATUS_NO_CONTENT;
+		return;
+	}
+	if (nftmpl_from_json(
+	        m->json, strlen(m->json), &k, &t, err, sizeof(err)) != 0) {
+		api_reply_error(r, HTTP_STATUS_BAD_REQUEST, "%s", err);
+		return;
+	}
+	nftmpl_name(want, sizeof(want), &k);
+	if (strcmp(want, m->name) != 0) {
+		api_reply_error(r, HTTP_STATUS_BAD_REQUEST,
+		    "the template's name is %s, not %s", want, m->name);
+		return;
+	}
+	if (api->nfin == NULL) { /* netflow.enable=0: nothing to do */
+		r->status = HTTP_STATUS_NO_CONTENT;
+		return;
+	}
+	if (nfin_offer(api->nfin, m->json) != 0) {
+		api_reply_error(r, HTTP_STATUS_SERVICE_UNAVAILABLE,
+		    "too many templates waiting for the ingest thread");
+		return;
+	}
+	api_reply_json(r, 202, json_pack("{s:s}", "template", want));
 }
 
 /* POST: apply one write from the peer, as if a client had made it. */
@@ -108,6 +151,9 @@ api_ha_sync_post(struct api_ctx *api, const struct req *q, struct reply *r)
 		else
 			r->status = HTTP_STATUS_NO_CONTENT;
 		break;
+	case HASYNC_NFTMPL:
+		nftmpl_offer(api, &m, r);
+		break;
 	}
 	api->syncing = false;
 	/* a deletion of what is not here is what the peer wanted */
@@ -136,7 +182,8 @@ api_ha_sync_get(struct api_ctx *api, const struct req *q, struct reply *r)
 	    api_query_arg(q, "ts", ts, sizeof(ts)) == NULL ||
 	    (k = hasync_kind_parse(kind)) < 0) {
 		api_reply_error(r, HTTP_STATUS_BAD_REQUEST,
-		    "needs kind (flow, threshold, topology) and ts");
+		    "needs kind (flow, threshold, topology, "
+		    "netflow_template) and ts");
 		return;
 	}
 	snprintf(signed_q, sizeof(signed_q), "kind=%s&ts=%s", kind, ts);

@@ -11,7 +11,11 @@ roles are real roles, without keepalived). Checked:
   missing signature, a stale timestamp; the write token does not open it;
 - a pull: while A (MASTER) writes with B down, and B had a definition of
   its own, B restarted as BACKUP takes the MASTER's set: the missing one
-  added, its own deleted.
+  added, its own deleted;
+- NetFlow templates: a v9 template that only the MASTER got from an
+  exporter reaches the BACKUP by the pull, which then decodes that
+  exporter's data with no template in it, and keeps the template stored;
+  a bad template message is a 400.
 Expected values come from what the test wrote, never from fabmond.
 """
 import hashlib
@@ -28,6 +32,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(__file__))
 from fablib import Fabmond, ok, free_port  # noqa: E402
 import fablib  # noqa: E402
+from daemon_netflow import v9, v9_data, v9_template, sender  # noqa: E402
 
 SECRET = 'pair-secret'
 TOKEN = 'tok'
@@ -54,7 +59,11 @@ def req(fab, path, method='GET', body=None, headers=None, token=True):
             return e.code, raw
 
 
+NF = {}  # daemon name -> its NetFlow port
+
+
 def start(tmp, name, http_port, peer_port):
+    NF.setdefault(name, free_port())
     d = os.path.join(tmp, name)
     os.makedirs(d, exist_ok=True)
     fifo = os.path.join(d, 'notify.fifo')
@@ -62,7 +71,7 @@ def start(tmp, name, http_port, peer_port):
         '-o', f'ha.peer=127.0.0.1:{peer_port}', '-o', f'ha.secret={SECRET}',
         '-o', f'ha.notify_fifo={fifo}', '-o', 'ha.instance=fm',
         '-o', f'http.token={TOKEN}', '-o', 'snmp.enable=0',
-        '-o', 'netflow.enable=0'))
+        '-o', f'netflow.listen=127.0.0.1:{NF[name]}'))
     f.fifo = fifo
     return f
 
@@ -87,9 +96,73 @@ def signed(body, secret=SECRET):
                                 hashlib.sha256).hexdigest()
 
 
-def sync_msg(name, js, ts=None):
-    return json.dumps({'ts': int((ts or time.time()) * 1000), 'kind': 'flow',
+def sync_msg(name, js, ts=None, kind='flow'):
+    return json.dumps({'ts': int((ts or time.time()) * 1000), 'kind': kind,
                        'name': name, 'json': js, 'origin': 'peer'}).encode()
+
+
+def netflow(f):
+    st, h = req(f, '/api/v1/health')
+    return (h or {}).get('netflow') or {} if st == 200 else {}
+
+
+def exporter(f, addr):
+    for e in netflow(f).get('exporters', []):
+        if e['address'] == addr:
+            return e
+    return {}
+
+
+def stored_templates(f):
+    q = f'kind=netflow_template&ts={int(time.time() * 1000)}'
+    st, d = req(f, f'/api/v1/ha/sync?{q}', token=False,
+                headers={'X-Fabmon-Signature': signed(q.encode())})
+    return [x['name'] for x in (d or {}).get('defs', [])] if st == 200 \
+        else None
+
+
+def templates(tmp, a, b, pa, pb):
+    """A is MASTER, b BACKUP. Returns b (restarted)."""
+    s = sender('127.0.0.1')
+    up = 500000
+    rec = {'src': '10.9.0.1', 'dst': '10.9.0.2', 'sport': 4321,
+           'dport': 443, 'proto': 6, 'packets': 10, 'bytes': 15000,
+           'in_if': 3, 'out_if': 4, 'first': up - 1000, 'last': up}
+    s.sendto(v9([v9_template()], seq=1, uptime=up), ('127.0.0.1', NF['a']))
+    name = '9/127.0.0.1/0/256'
+    got = wait(lambda: name in (stored_templates(a) or []))
+    ok(got, 'hasync/netflow: the MASTER learns and stores a v9 template',
+       stored_templates(a))
+    ok(name not in (stored_templates(b) or []) and
+       netflow(b).get('templates') == 0,
+       'hasync/netflow: the BACKUP has not seen it', netflow(b))
+    b.stop()
+    b = start(tmp, 'b', pb, pa)
+    role(b, 'BACKUP')
+    got = wait(lambda: netflow(b).get('templatesFromPeer', {}).get(
+        'learned') == 1, timeout=12)
+    ok(got, 'hasync/netflow: the BACKUP pulls the MASTER\'s template',
+       netflow(b))
+    s.sendto(v9([v9_data(rec)], seq=2, uptime=up), ('127.0.0.1', NF['b']))
+    got = wait(lambda: exporter(b, '127.0.0.1').get('records') == 1)
+    e = exporter(b, '127.0.0.1')
+    ok(got and e.get('pendingDecoded') == 0 and netflow(b).get(
+        'pending') == 0 and e.get('errors', {}).get('no_template', 0) == 0,
+       'hasync/netflow: the BACKUP decodes the exporter\'s data at once, '
+       'with no template in it', e)
+    got = wait(lambda: name in (stored_templates(b) or []))
+    ok(got, 'hasync/netflow: the BACKUP stores the pulled template')
+    # bad template messages, signed: refused with a 400
+    for js, why in (('{"exporter":"x"}', 'bad JSON'),
+                    (json.dumps({'exporter': '127.0.0.1', 'domain': 0,
+                                 'version': 9, 'id': 257, 'options': False,
+                                 'scope': 0, 'fields': [[8, 4, 0]]}),
+                     'a name that is not the template\'s')):
+        body = sync_msg(name, js, kind='netflow_template')
+        st, _ = req(b, '/api/v1/ha/sync', 'POST', body,
+                    {'X-Fabmon-Signature': signed(body)}, token=False)
+        ok(st == 400, f'hasync/netflow: a template with {why} is a 400', st)
+    return b
 
 
 def main():
@@ -182,6 +255,7 @@ def main():
            'hasync/the pull counted, roles seen', str(ha.get('sync')))
         ok(flow(a, 'onlyb2') is None and flow(a, 'onlya') is not None,
            'hasync/the MASTER kept its own set')
+        b = templates(tmp, a, b, pa, pb)
     finally:
         for f in (a, b):
             if f is not None:
