@@ -31,6 +31,10 @@ Checks:
   writes 1, goes FAULT and the VIP moves; an "unhealthy" event is stored;
 - split brain: VRRP adverts dropped between the two: both MASTER; both
   log it and store a split_brain event, ended once the adverts pass;
+- preemption: keepalived re-rendered with --preempt-delay 8 on both; c1
+  (the higher priority) takes the VIP back 8 s after its keepalived
+  restarts, warm (the same top-3, links, the synced flow), and the ws
+  client follows it;
 - the role changes are stored events (type ha), and fabmond exits 0.
 The `# ` lines at the end are the table of measurements; the page
 column says when the page-like client got a frame from the new master.
@@ -564,6 +568,59 @@ def split_brain(m):
           'adverts were dropped')
 
 
+PREEMPT_S = 8
+
+
+def preempt(w, keys):
+    """Preemption: keepalived re-rendered on both with --preempt-delay.
+    c1 (priority 150) whose keepalived restarts while c2 holds the VIP
+    takes it back PREEMPT_S seconds later, with nothing lost: c1's fabmond
+    kept running, so its state is warm."""
+    env = dict(ENV, HA_PREEMPT=str(PREEMPT_S))
+    lab_dir = env.get('LAB_DIR', f'/tmp/fabmon-lab-{PREFIX}').rstrip('/')
+
+    def run(*a):
+        return subprocess.run([HA, *a], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL).returncode
+
+    def restart_keepalived(n):
+        os.remove(os.path.join(lab_dir, 'ha', n, 'keepalived.conf'))
+        run('keepalived-kill', n, 'TERM')   # does not wait
+        until(lambda: run('pid', n, 'keepalived') != 0, 10, 0.05)
+        run('keepalived-start', n)
+    restart_keepalived('c2')
+    ok(until(master, 10) is not None,
+       'ha-lab/preempt: a MASTER once c2\'s keepalived has preemption')
+    restart_keepalived('c1')
+    t0 = time.time()
+    ok(until(lambda: master() == 'c2', 5) is not None,
+       'ha-lab/preempt: c2 holds the VIP while c1\'s keepalived restarts',
+       master())
+    back = until(lambda: master() == 'c1' and time.time(), PREEMPT_S + 10,
+                 0.1)
+    ok(back is not None and back - t0 >= PREEMPT_S - 1,
+       f'ha-lab/preempt: c1 (priority 150) takes the VIP back after its '
+       f'preempt delay ({PREEMPT_S} s)',
+       f'{back - t0:.2f} s' if back else None)
+    if back is None:
+        return
+    print(f'# preempt: c1 took the VIP back {back - t0:.2f} s after its '
+          f'keepalived started (preempt_delay {PREEMPT_S})')
+    ok(pair_ready('c1', keys, 20) is not None,
+       'ha-lab/preempt: c1 MASTER, c2 BACKUP, both warm, same top-3 and '
+       'links')
+    fresh = w.first_after(back, lambda x: x['ev'] == 'frame' and
+                          x['topic'] == 'top' and x['server'] == IP['c1'] and
+                          x['keys'], 20)
+    ok(fresh is not None and set(fresh['keys']) == keys,
+       'ha-lab/preempt: the ws client at the VIP follows to c1, same top-3',
+       fresh)
+    ok(all(api(n, '/flow/synced/json') is not None for n in ('c1', 'c2')),
+       'ha-lab/preempt: nothing lost: the synced flow is on both')
+    if FEED == 'vip':
+        vipfeed_checks('c1', 'after preemption')
+
+
 def table(results):
     def f(x):
         return '-' if x is None else f'{x:6.2f}'
@@ -731,6 +788,8 @@ def main():
                'ha-lab/track: warm pair again')
         # 6. split brain
         split_brain(m)
+        # 7. preemption
+        preempt(w, keys)
         table(results)
         if results_dev:
             srt = sorted(results_dev)
