@@ -1274,9 +1274,16 @@ flowtab_snapshot_avg(struct flowtab *ft, uint64_t now_ms)
 		/* the value's integral since the entry began */
 		double in = e->total - t * e->acc * g;
 
+		/* an entry born in the window: since its first sample (its
+		 * integral was 0 then) */
+		uint64_t from = (int64_t)(e->first_ms - ft->avg_ms) > 0
+		    ? e->first_ms
+		    : ft->avg_ms;
+
 		acc[i] = e->acc;
-		if (avg && g > 0) {
-			double m = (in - e->avg_i) * 1000.0 / (double)dt;
+		if (avg && g > 0 && (int64_t)(now_ms - from) > 0) {
+			double m =
+			    (in - e->avg_i) * 1000.0 / (double)(now_ms - from);
 
 			acc[i] = m > 0 ? m / g : 0;
 		}

@@ -294,7 +294,10 @@ struct flowtab_snapshot *flowtab_snapshot(
  * every P (the sawtooth of +-P/2t around the rate averages out), and two
  * collectors fed the same samples agree. The window is used when it is
  * at most FLOWTAB_AVG_MAX_T smoothing times long; the first snapshot, or
- * one after a longer gap, carries the values at now_ms. Later reads at
+ * one after a longer gap, carries the values at now_ms. An entry whose
+ * first sample came within the window is averaged from that sample on
+ * (its value at now_ms if that is now_ms), so a new flow shows at once,
+ * at its rate rather than diluted by the time before it. Later reads at
  * now_ms > the snapshot's time decay from the mean as usual. Owner
  * thread (it updates every entry's mark: O(entries)).
  */

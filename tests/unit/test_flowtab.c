@@ -1357,9 +1357,39 @@ test_snapshot_avg_exact(void)
 	T_OK(checks >= 30);
 	flowtab_free(ft);
 
+	/* entries born in the window: averaged since their first sample;
+	 * one born at the snapshot's time reads its value then */
+	ft = mk(2, 5, 100);
+	flowtab_add(ft, "old", 3, &s, 100, 1000);
+	flowtab_snapshot_free(flowtab_snapshot_avg(ft, 2000));
+	flowtab_add(ft, "new", 3, &s, 700, 2700);
+	flowtab_add(ft, "now", 3, &s, 900, 3000);
+	sn = flowtab_snapshot_avg(ft, 3000);
+	{
+		struct flowtab_query q = { .filter = FLOWTAB_ALL,
+			.agg = FLOWTAB_AGG_SUM };
+		struct flowtab_hit h[4];
+		double v[3] = { 0 };
+
+		T_EQ(flowtab_snapshot_top(sn, &q, 3000, h, 4), 3);
+		for (int i = 0; i < 3; i++)
+			v[h[i].key[1] == 'l' ? 0 : h[i].key[1] == 'e' ? 1 : 2] =
+			    h[i].value;
+		/* old: the mean over (2000, 3000] */
+		T_NEAR(v[0], 100 * (exp(-0.5) - exp(-1.0)), 1e-9);
+		/* new: over (2700, 3000] */
+		T_NEAR(v[1], 700 * (1 - exp(-0.15)) / 0.3, 1e-9);
+		/* now: its value at 3000 */
+		T_NEAR(v[2], 900 / 2.0, 1e-9);
+	}
+	flowtab_snapshot_free(sn);
+	flowtab_free(ft);
+
 	/* the top-n of a source is chosen by the mean: a burst 1 ms old
-	 * has the larger value but the smaller mean */
+	 * (of an entry older than the window) has the larger value but the
+	 * smaller mean */
 	ft = mk(2, 1, 100);
+	flowtab_add(ft, "burst", 5, &s, 1, 900);
 	for (now = 1000; now <= 20000; now += 100) {
 		flowtab_add(ft, "steady", 6, &s, 100, now);
 		if (now == 19000)
