@@ -26,6 +26,7 @@ struct compiled {
 	struct flowkeys *keys;
 	struct filter *filter; /* NULL: none */
 	struct flowtab *tab;
+	uint32_t *key_ids; /* the keys' ids in the engine's memo */
 	size_t keybuf_len;
 	/* The samples in the pipeline (see engine_sample()): their keys and
 	 * their places in the table; pending: to be added. */
@@ -68,6 +69,8 @@ struct engine {
 	/* Ingest thread only. */
 	struct compiled **flows;
 	size_t n_flows;
+	/* the keys' strings of the sample at hand, shared by the flows */
+	struct flowkey_memo *memo;
 	struct topo_snap *topo; /* our reference */
 	uint64_t samples;
 	uint64_t last_expire;
@@ -99,6 +102,7 @@ compiled_free(struct compiled *c)
 	flowkeys_free(c->keys);
 	filter_free(c->filter);
 	flowtab_free(c->tab);
+	free(c->key_ids);
 	for (int k = 0; k < ENGINE_PIPE; k++)
 		free(c->keybuf[k]);
 	free(c);
@@ -134,6 +138,7 @@ compile(struct engine *e, const struct flowdef *d, char *err, size_t errlen)
 	c->e = e;
 	if (d->log && !d->flow_start)
 		flowtab_set_gone_cb(c->tab, gone_cb, c);
+	c->key_ids = xcalloc(flowkeys_count(c->keys) + 1, sizeof(*c->key_ids));
 	c->keybuf_len = flowkeys_strmax(c->keys);
 	for (int k = 0; k < ENGINE_PIPE; k++)
 		c->keybuf[k] = xmalloc(c->keybuf_len);
@@ -256,6 +261,7 @@ engine_new(struct snap_slot *topo)
 	e->src_seed = siphash13(now_mono_ms(), now_wall_ms(), &e, sizeof(e));
 	e->use_counters = true;
 	e->spread = spread_new(0);
+	e->memo = flowkey_memo_new();
 	return e;
 }
 
@@ -282,6 +288,7 @@ engine_free(struct engine *e)
 		snap_put(&e->ifc_last->base);
 	ifc_free(e->ifc);
 	spread_free(e->spread);
+	flowkey_memo_free(e->memo);
 	free(e->defs);
 	pthread_mutex_destroy(&e->mu);
 	free(e);
@@ -412,6 +419,7 @@ void
 engine_tick(struct engine *e, uint64_t mono_ms)
 {
 	struct op *ops;
+	bool changed;
 
 	engine_flush(e);
 	pthread_mutex_lock(&e->mu);
@@ -419,6 +427,7 @@ engine_tick(struct engine *e, uint64_t mono_ms)
 	e->ops = NULL;
 	e->ops_tail = &e->ops;
 	pthread_mutex_unlock(&e->mu);
+	changed = ops != NULL;
 	while (ops != NULL) {
 		struct op *o = ops;
 		ssize_t i = flow_index(e, o->name);
@@ -438,6 +447,14 @@ engine_tick(struct engine *e, uint64_t mono_ms)
 			e->flows[e->n_flows++] = o->c;
 		}
 		free(o);
+	}
+	if (changed) {
+		/* The memo's ids again, for the keys in use now (so that it
+		 * does not grow with every definition ever put). */
+		flowkey_memo_clear(e->memo);
+		for (size_t i = 0; i < e->n_flows; i++)
+			flowkey_memo_bind(
+			    e->memo, e->flows[i]->keys, e->flows[i]->key_ids);
 	}
 	/* A fresh view of the topology for node:/link: and edge/core. */
 	if (e->topo_slot != NULL) {
@@ -630,6 +647,7 @@ pipe_prepare(struct engine *e, const struct flow_rec *rec,
 	ps->sampling_rate = rec->sampling_rate;
 	ps->frame_length = rec->frame_length;
 	ps->prefetched = false;
+	flowkey_memo_next(e->memo);
 	for (size_t i = 0; i < e->n_flows; i++) {
 		struct compiled *c = e->flows[i];
 
@@ -637,12 +655,11 @@ pipe_prepare(struct engine *e, const struct flow_rec *rec,
 		if (c->filter != NULL && !filter_match(c->filter, rec, ctx))
 			continue;
 		c->matched++;
-		if (flowkeys_eval(
-		        c->keys, rec, ctx, c->keybuf[k], c->keybuf_len) != 1) {
+		if (flowkeys_eval_memo(c->keys, c->key_ids, e->memo, rec, ctx,
+		        c->keybuf[k], c->keybuf_len, &c->keylen[k]) != 1) {
 			c->keyless++;
 			continue;
 		}
-		c->keylen[k] = strlen(c->keybuf[k]);
 		flowtab_prepare(
 		    c->tab, c->keybuf[k], c->keylen[k], src, &c->ref[k]);
 		c->pending[k] = true;

@@ -930,7 +930,10 @@ flowkey_format(const struct flowkey_value *v, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	char tmp[FLOWKEY_VALUE_MAX];
-	const char *src = tmp;
+	/* Straight into out when it holds any format (the hot path: key
+	 * strings), else into tmp and then cut. */
+	char *b = outlen >= FLOWKEY_VALUE_MAX ? out : tmp;
+	const char *src = NULL;
 	size_t n;
 
 	switch (v->type) {
@@ -939,21 +942,23 @@ flowkey_format(const struct flowkey_value *v, char *out, size_t outlen)
 		n = v->len;
 		break;
 	case FLOWKEY_NUM:
-		n = fmt_u64(tmp, v->num);
+		n = fmt_u64(b, v->num);
 		break;
 	case FLOWKEY_ADDR:
 		if (v->addr.family == 4) {
-			n = fmt_ip4(tmp, v->addr.a);
+			n = fmt_ip4(b, v->addr.a);
 		} else {
-			addr_fmt(tmp, sizeof(tmp), v->addr.family, v->addr.a);
-			n = strlen(tmp);
+			addr_fmt(
+			    b, FLOWKEY_VALUE_MAX, v->addr.family, v->addr.a);
+			n = strlen(b);
 		}
 		break;
 	case FLOWKEY_MAC:
 		for (int i = 0; i < 6; i++) {
-			tmp[2 * i] = hex[v->mac[i] >> 4];
-			tmp[2 * i + 1] = hex[v->mac[i] & 15];
+			b[2 * i] = hex[v->mac[i] >> 4];
+			b[2 * i + 1] = hex[v->mac[i] & 15];
 		}
+		b[12] = '\0';
 		n = 12;
 		break;
 	case FLOWKEY_IFINDEX:
@@ -963,13 +968,21 @@ flowkey_format(const struct flowkey_value *v, char *out, size_t outlen)
 			src = "multiple";
 		else if (v->ifx.value == SFLOW_IF_INTERNAL)
 			src = "internal";
-		else
-			fmt_u64(tmp, v->ifx.value);
-		n = strlen(src);
+		if (src != NULL) {
+			n = strlen(src);
+			break;
+		}
+		n = fmt_u64(b, v->ifx.value);
 		break;
 	default:
+		src = "";
 		n = 0;
 		break;
+	}
+	if (src == NULL) {
+		if (b == out)
+			return n; /* NUL-terminated, n < outlen */
+		src = tmp;
 	}
 	if (outlen > 0) {
 		size_t c = n < outlen - 1 ? n : outlen - 1;
@@ -1459,6 +1472,219 @@ flowkeys_eval(const struct flowkeys *ks, const struct flow_rec *r,
 			return -1; /* cut, and NUL-terminated */
 		o += n;
 	}
+	return all;
+}
+
+/* ---- the memo ---------------------------------------------------------- */
+
+/* Values shorter than this (most) are copied as a block of this size. */
+#define MEMO_SHORT 32
+
+/* One key's string for the current record. */
+struct memo_val {
+	uint64_t gen; /* the record it is for: valid when memo->gen */
+	char *p;      /* the string: s, or in the out of its first use */
+	size_t len;   /* "null" (4) without a value */
+	bool has;     /* the key has a value */
+	bool big;     /* FLOWKEY_VALUE_MAX or longer (never) */
+	char s[FLOWKEY_VALUE_MAX];
+};
+
+struct flowkey_memo {
+	uint64_t gen;
+	struct memo_val *v; /* by id */
+	char **text;        /* by id: the key's text */
+	uint32_t n, cap;
+	uint32_t *index; /* id + 1 by the text's hash, 0 empty */
+	uint32_t imask;
+};
+
+struct flowkey_memo *
+flowkey_memo_new(void)
+{
+	struct flowkey_memo *m = xcalloc(1, sizeof(*m));
+
+	m->gen = 1;
+	return m;
+}
+
+void
+flowkey_memo_clear(struct flowkey_memo *m)
+{
+	for (uint32_t i = 0; i < m->n; i++)
+		free(m->text[i]);
+	m->n = 0;
+	if (m->index != NULL)
+		memset(m->index, 0, ((size_t)m->imask + 1) * sizeof(*m->index));
+	m->gen++;
+}
+
+void
+flowkey_memo_free(struct flowkey_memo *m)
+{
+	if (m == NULL)
+		return;
+	flowkey_memo_clear(m);
+	free(m->v);
+	free(m->text);
+	free(m->index);
+	free(m);
+}
+
+static uint32_t
+memo_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static void
+memo_index_put(struct flowkey_memo *m, uint32_t id)
+{
+	uint32_t j = memo_hash(m->text[id]) & m->imask;
+
+	while (m->index[j] != 0)
+		j = (j + 1) & m->imask;
+	m->index[j] = id + 1;
+}
+
+static uint32_t
+memo_id(struct flowkey_memo *m, const char *text)
+{
+	uint32_t j, id;
+
+	if (m->index != NULL)
+		for (j = memo_hash(text) & m->imask; m->index[j] != 0;
+		     j = (j + 1) & m->imask)
+			if (strcmp(m->text[m->index[j] - 1], text) == 0)
+				return m->index[j] - 1;
+	if (m->n == m->cap) {
+		uint32_t old = m->cap;
+
+		m->cap = m->cap ? 2 * m->cap : 16;
+		m->v = xrealloc(m->v, m->cap * sizeof(*m->v));
+		m->text = xrealloc(m->text, m->cap * sizeof(*m->text));
+		/* gen 0: never the current record */
+		memset(m->v + old, 0, (m->cap - old) * sizeof(*m->v));
+	}
+	id = m->n++;
+	m->text[id] = xstrdup(text);
+	/* the index at most half full */
+	if (m->index == NULL || 2 * (size_t)m->n > (size_t)m->imask + 1) {
+		uint32_t size = m->index == NULL ? 32 : 2 * (m->imask + 1);
+
+		free(m->index);
+		m->index = xcalloc(size, sizeof(*m->index));
+		m->imask = size - 1;
+		for (uint32_t i = 0; i < m->n; i++)
+			memo_index_put(m, i);
+	} else {
+		memo_index_put(m, id);
+	}
+	return id;
+}
+
+void
+flowkey_memo_bind(
+    struct flowkey_memo *m, const struct flowkeys *ks, uint32_t *ids)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		ids[i] = memo_id(m, flowkey_text(ks->k[i]));
+	m->gen++; /* m->v may have moved, and the values with it */
+}
+
+void
+flowkey_memo_next(struct flowkey_memo *m)
+{
+	m->gen++;
+}
+
+int
+flowkeys_eval_memo(const struct flowkeys *ks, const uint32_t *ids,
+    struct flowkey_memo *m, const struct flow_rec *r,
+    const struct flowrec_ctx *ctx, char *out, size_t outlen, size_t *len)
+{
+	size_t o = 0, c;
+	int all = 1;
+
+	if (outlen == 0)
+		return -1;
+	out[0] = '\0';
+	/* What flowkeys_eval() does, with the values copied from the memo:
+	 * the same cuts and the same -1 when out is too small. */
+	for (size_t i = 0; i < ks->n; i++) {
+		struct memo_val *mv = &m->v[ids[i]];
+
+		assert(ids[i] < m->n);
+		if (i > 0) {
+			if (o + 2 > outlen)
+				return -1;
+			out[o++] = ',';
+			out[o] = '\0';
+		}
+		if (mv->gen != m->gen) {
+			/*
+			 * The first use in this record: formatted straight
+			 * into out when it has room for any value, and kept
+			 * there for the later uses to copy. Formatting into
+			 * the memo and copying from it at once would read
+			 * back bytes still in the store buffer: a
+			 * store-forwarding stall for every key.
+			 */
+			struct flowkey_value v;
+			bool direct = outlen - o >= FLOWKEY_VALUE_MAX;
+
+			mv->gen = m->gen;
+			mv->p = direct ? out + o : mv->s;
+			mv->has = flowkey_value(ks->k[i], r, ctx, &v) != 0;
+			if (mv->has) {
+				mv->len = flowkey_format(
+				    &v, mv->p, FLOWKEY_VALUE_MAX);
+			} else {
+				memcpy(mv->p, "null", 5);
+				mv->len = 4;
+			}
+			/* Never: values are shorter (arg_lit(), to_str(),
+			 * eval_topo() and the formats bound them). */
+			mv->big = mv->len >= FLOWKEY_VALUE_MAX;
+			if (direct && !mv->big) {
+				all &= mv->has;
+				o += mv->len;
+				continue;
+			}
+		}
+		if (mv->big) {
+			int rc = flowkeys_eval(ks, r, ctx, out, outlen);
+
+			*len = strlen(out);
+			return rc;
+		}
+		all &= mv->has;
+		/* p has FLOWKEY_VALUE_MAX bytes: its buffer or an out's */
+		if (mv->len < MEMO_SHORT && outlen - o >= MEMO_SHORT) {
+			/* a copy of fixed size, inlined: loads, then
+			 * stores (p may be earlier in this same out, as in
+			 * "ipsource,ipsource"); p[len] may be the ',' its
+			 * own list put after it */
+			char t[MEMO_SHORT];
+
+			memcpy(t, mv->p, MEMO_SHORT);
+			memcpy(out + o, t, MEMO_SHORT);
+			o += mv->len;
+			out[o] = '\0';
+			continue;
+		}
+		c = mv->len < outlen - o - 1 ? mv->len : outlen - o - 1;
+		memmove(out + o, mv->p, c);
+		out[o + c] = '\0';
+		if (o + mv->len + 1 > outlen)
+			return -1; /* cut, and NUL-terminated */
+		o += mv->len;
+	}
+	*len = o;
 	return all;
 }
 

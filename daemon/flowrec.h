@@ -299,6 +299,43 @@ int flowkeys_eval(const struct flowkeys *, const struct flow_rec *,
     const struct flowrec_ctx *, char *out, size_t outlen);
 
 /*
+ * A cache of key strings for one record at a time, shared by key lists.
+ * The flow engine keys one record for every definition, and definitions
+ * have keys in common (ipsource, ipdestination, stack...): through a
+ * memo each distinct key is evaluated and formatted once per record, not
+ * once per definition. Keys are told apart by their text (flowkey_text():
+ * the same text is the same key, whatever list it is in). A memo has one
+ * owner thread (the ingest thread).
+ */
+struct flowkey_memo;
+
+struct flowkey_memo *flowkey_memo_new(void);
+void flowkey_memo_free(struct flowkey_memo *);
+/* Forget every key: the ids of earlier flowkey_memo_bind() calls are void. */
+void flowkey_memo_clear(struct flowkey_memo *);
+/*
+ * Give each key of ks its memo id in ids[0 .. flowkeys_count(ks)): keys
+ * with the same text get the same id. ks is not kept. The values cached
+ * are forgotten, as by flowkey_memo_next().
+ */
+void flowkey_memo_bind(
+    struct flowkey_memo *, const struct flowkeys *ks, uint32_t *ids);
+/* A new record: every value cached so far is forgotten. O(1). */
+void flowkey_memo_next(struct flowkey_memo *);
+/*
+ * flowkeys_eval() through the memo: the same return value and the same
+ * string, byte for byte, with *len its length (unless it returns -1).
+ * ids come from flowkey_memo_bind() of ks. Between two
+ * flowkey_memo_next() every call must pass the same record and ctx (the
+ * values cached are that record's), and each call its own out, left as
+ * it is until then: a value is formatted once, into the out of its first
+ * use, and copied from there.
+ */
+int flowkeys_eval_memo(const struct flowkeys *ks, const uint32_t *ids,
+    struct flowkey_memo *, const struct flow_rec *, const struct flowrec_ctx *,
+    char *out, size_t outlen, size_t *len);
+
+/*
  * Every key name (kind "string", "number", "address", "mac", "ifindex";
  * layered: takes the ".1" suffix) and key function (kind "function"),
  * for /flowkeys/json. Any thread.

@@ -1098,6 +1098,278 @@ key_lists(void)
 	}
 }
 
+/* ---- the memo: flowkeys_eval_memo() against flowkeys_eval() -------- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t
+rnd(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state % n);
+}
+
+static void
+rnd_bytes(uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)rnd(256);
+}
+
+static struct sflow_if
+rnd_if(void)
+{
+	static const struct sflow_if ifs[] = { { 0, 1 }, { 0, 2 }, { 0, 3 },
+		{ 0, 0 }, { 0, SFLOW_IF_INTERNAL }, { 1, 2 }, { 2, 3 },
+		{ 3, 1 } };
+
+	return ifs[rnd(nitems(ifs))];
+}
+
+/*
+ * A record for the memo to get wrong: the VXLAN sample with random
+ * layers (none, outer only, both), random fields in them, random agents
+ * (leaf1, unknown, IPv6) and ports (plain, 0, internal, discard...).
+ */
+static void
+rnd_record(struct flow_rec *r, const struct flow_rec *base)
+{
+	static const uint8_t protos[] = { 6, 17, 1, 58, 47 };
+
+	*r = *base;
+	if (rnd(3) == 0)
+		r->agent.a[3] = 9; /* unknown to fake_lookup */
+	else if (rnd(5) == 0)
+		r->agent.family = 6;
+	r->input = rnd_if();
+	r->output = rnd_if();
+	r->source_index = rnd(4);
+	r->n_layers = (uint8_t)rnd(3);
+	for (int l = 0; l < 2; l++) {
+		struct flowrec_layer *L = &r->l[l];
+
+		L->have = (uint16_t)(rnd(2) ? base->l[l].have : rnd(512));
+		rnd_bytes(L->src_ip, rnd(2) ? 4 : 16);
+		rnd_bytes(L->dst_ip, 16);
+		rnd_bytes(L->src_mac, 6);
+		L->ip_proto = protos[rnd(nitems(protos))];
+		L->src_port = (uint16_t)rnd(65536);
+		L->dst_port = (uint16_t)(rnd(2) ? 53 : rnd(65536));
+		L->tcp_flags = (uint8_t)rnd(256);
+		L->vlan = (uint16_t)rnd(4096);
+	}
+	if (rnd(4) == 0)
+		r->stack[0] = '\0';
+	r->has_switch = rnd(2);
+	r->src_vlan = rnd(2) ? 5 : 0xffffffff;
+}
+
+/* Key lists that share keys, with .1 suffixes, functions, topology. */
+static const char *const memo_lists[] = {
+	"ipsource,ipdestination",
+	"ipsource.1,ipdestination.1,ipsource",
+	"ipdestination,ipsource,tcpsourceport,tcpdestinationport",
+	"or:tcpsourceport:udpsourceport:icmptype,"
+	"or:tcpdestinationport:udpdestinationport:icmpcode,ipsource",
+	"or:tcpsourceport.1:udpsourceport.1:icmptype.1,tcpsourceport.1",
+	"null:ipsource:none,null:ipsource,ipsource,null:[ipsource]:x",
+	"node:inputifindex,link:inputifindex,node:outputifindex",
+	"link:inputifindex,inputifindex,outputifindex,link:outputifindex",
+	"null:[link:inputifindex]:edge,node:inputifindex",
+	"mask:ipsource:24,mask:ipsource:16,ipsource,mask:ipsource.1:24",
+	"macsource,macsource.1,macdestination",
+	"stack,first:stack:.:ip:ip6,agent,prefix:stack:.:2",
+	"",
+	"IPSOURCE,ipsource, ipsource",
+	"ip6source,ip6destination,tcpflags,tcpflags.1,ipsource",
+	"vlan,priority,vlan.1,direction,discardreason,vni",
+};
+
+static void
+memo_matches_eval(void)
+{
+	struct fake_topo ft = { 0 };
+	struct flowrec_ctx ctx = { fake_lookup, &ft };
+	enum { NL = nitems(memo_lists) };
+	struct flowkeys *ks[NL];
+	uint32_t *ids[NL];
+	char *out[NL], *small[NL], want[2048], err[256];
+	struct flowkey_memo *m = flowkey_memo_new();
+	struct flow_rec base, r;
+	size_t order[NL], len;
+
+	one_sample(IP4(10, 0, 0, 1), 1, 2);
+	base = R[0];
+	for (size_t i = 0; i < NL; i++) {
+		ks[i] = flowkeys_parse(memo_lists[i], err, sizeof(err));
+		T_OK(ks[i] != NULL);
+		ids[i] = xcalloc(flowkeys_count(ks[i]) + 1, sizeof(uint32_t));
+		flowkey_memo_bind(m, ks[i], ids[i]);
+		out[i] = xmalloc(flowkeys_strmax(ks[i]));
+		small[i] = xmalloc(64);
+		order[i] = i;
+	}
+	/* the same text, the same id; another suffix or case, another */
+	T_EQ(ids[0][0], ids[1][2]);
+	T_EQ(ids[0][1], ids[2][0]);
+	T_OK(ids[0][0] != ids[1][0]);
+	T_OK(ids[13][0] != ids[13][1]);
+	T_EQ(ids[13][1], ids[13][2]); /* " ipsource": trimmed */
+
+	for (int round = 0; round < 3000; round++) {
+		rnd_record(&r, &base);
+		flowkey_memo_next(m);
+		for (size_t i = NL - 1; i > 0; i--) {
+			size_t j = rnd((uint32_t)i + 1), t = order[i];
+
+			order[i] = order[j];
+			order[j] = t;
+		}
+		for (size_t n = 0; n < NL; n++) {
+			size_t i = order[n], sl = 1 + rnd(63);
+			int rc, wrc;
+
+			/* now and then the memo rebuilt, or grown by a new
+			 * key, in the middle of a record */
+			if (rnd(200) == 0) {
+				flowkey_memo_clear(m);
+				for (size_t b = 0; b < NL; b++)
+					flowkey_memo_bind(m, ks[b], ids[b]);
+			}
+			if (rnd(100) == 0) {
+				char more[32];
+				struct flowkeys *x;
+				uint32_t xid;
+
+				snprintf(more, sizeof(more), "mask:ipsource:%u",
+				    rnd(129));
+				x = flowkeys_parse(more, err, sizeof(err));
+				T_OK(x != NULL);
+				flowkey_memo_bind(m, x, &xid);
+				flowkeys_free(x);
+			}
+			wrc =
+			    flowkeys_eval(ks[i], &r, &ctx, want, sizeof(want));
+			len = 9999;
+			rc = flowkeys_eval_memo(ks[i], ids[i], m, &r, &ctx,
+			    out[i], flowkeys_strmax(ks[i]), &len);
+			if (rc != wrc || strcmp(out[i], want) != 0 ||
+			    len != strlen(want)) {
+				T_FAIL("round %d, \"%s\": %d \"%s\" (%zu), "
+				       "expected %d \"%s\"",
+				    round, memo_lists[i], rc, out[i], len, wrc,
+				    want);
+				goto done;
+			}
+			/* a small out: the same cuts, the same -1 */
+			wrc = flowkeys_eval(ks[i], &r, &ctx, want, sl);
+			rc = flowkeys_eval_memo(
+			    ks[i], ids[i], m, &r, &ctx, small[i], sl, &len);
+			if (rc != wrc || strcmp(small[i], want) != 0 ||
+			    (rc >= 0 && len != strlen(want))) {
+				T_FAIL("round %d, \"%s\" in %zu bytes: %d "
+				       "\"%s\", expected %d \"%s\"",
+				    round, memo_lists[i], sl, rc, small[i], wrc,
+				    want);
+				goto done;
+			}
+		}
+	}
+done:
+	for (size_t i = 0; i < NL; i++) {
+		flowkeys_free(ks[i]);
+		free(ids[i]);
+		free(out[i]);
+		free(small[i]);
+	}
+	flowkey_memo_free(m);
+}
+
+/* Shared keys are evaluated once per record, and again for the next. */
+static void
+memo_once_per_record(void)
+{
+	struct fake_topo ft = { 0 };
+	struct flowrec_ctx ctx = { fake_lookup, &ft };
+	struct flowkey_memo *m = flowkey_memo_new();
+	struct flowkeys *a, *b;
+	uint32_t ia[2], ib[3];
+	char oa[512], ob[768], err[256];
+	size_t len;
+
+	a = flowkeys_parse("node:inputifindex,ipsource", err, sizeof(err));
+	b = flowkeys_parse(
+	    "ipsource,node:inputifindex,link:inputifindex", err, sizeof(err));
+	T_OK(a != NULL && b != NULL);
+	flowkey_memo_bind(m, a, ia);
+	flowkey_memo_bind(m, b, ib);
+	T_EQ(ia[0], ib[1]);
+	T_EQ(ia[1], ib[0]);
+
+	one_sample(IP4(10, 0, 0, 1), 1, 2);
+	flowkey_memo_next(m);
+	T_EQ(
+	    flowkeys_eval_memo(a, ia, m, &R[0], &ctx, oa, sizeof(oa), &len), 1);
+	T_STREQ(oa, "leaf1,192.0.2.1");
+	T_EQ(len, 15);
+	T_EQ(
+	    flowkeys_eval_memo(b, ib, m, &R[0], &ctx, ob, sizeof(ob), &len), 1);
+	T_STREQ(ob, "192.0.2.1,leaf1,leaf1:swp1-spine1:swp1");
+	T_EQ(ft.calls, 2); /* node: once, link: once */
+
+	/* the next record: an edge port of an unknown agent */
+	one_sample(IP4(10, 9, 9, 9), 2, 1);
+	flowkey_memo_next(m);
+	T_EQ(
+	    flowkeys_eval_memo(b, ib, m, &R[0], &ctx, ob, sizeof(ob), &len), 0);
+	T_STREQ(ob, "192.0.2.1,null,null");
+	T_EQ(len, 19);
+	T_EQ(
+	    flowkeys_eval_memo(a, ia, m, &R[0], &ctx, oa, sizeof(oa), &len), 0);
+	T_STREQ(oa, "null,192.0.2.1");
+	T_EQ(ft.calls, 4);
+
+	/*
+	 * Values cached in the memo's own buffers (a small out), then the
+	 * memo grown by a bind in the middle of the record: they are
+	 * evaluated again, not read from where the memo was.
+	 */
+	flowkey_memo_next(m);
+	T_EQ(flowkeys_eval_memo(a, ia, m, &R[0], &ctx, oa, 40, &len), 0);
+	T_STREQ(oa, "null,192.0.2.1");
+	for (int i = 0; i < 100; i++) {
+		char more[32];
+		struct flowkeys *x;
+		uint32_t xid;
+
+		snprintf(more, sizeof(more), "null:vlan:%d", i);
+		x = flowkeys_parse(more, err, sizeof(err));
+		T_OK(x != NULL);
+		flowkey_memo_bind(m, x, &xid);
+		T_EQ(xid, 3 + i);
+		flowkeys_free(x);
+	}
+	T_EQ(
+	    flowkeys_eval_memo(b, ib, m, &R[0], &ctx, ob, sizeof(ob), &len), 0);
+	T_STREQ(ob, "192.0.2.1,null,null");
+
+	/* cleared and bound again (b only): the ids start over */
+	flowkey_memo_clear(m);
+	flowkey_memo_bind(m, b, ib);
+	T_EQ(ib[0], 0);
+	T_EQ(ib[2], 2);
+	one_sample(IP4(10, 0, 0, 1), 1, 2);
+	flowkey_memo_next(m);
+	T_EQ(
+	    flowkeys_eval_memo(b, ib, m, &R[0], &ctx, ob, sizeof(ob), &len), 1);
+	T_STREQ(ob, "192.0.2.1,leaf1,leaf1:swp1-spine1:swp1");
+	flowkeys_free(a);
+	flowkeys_free(b);
+	flowkey_memo_free(m);
+}
+
 /* Every key name compiles, and evaluates on a zeroed record to null. */
 static void
 all_keys_empty_record(void)
@@ -1182,6 +1454,8 @@ main(void)
 	T_RUN(parse_errors);
 	T_RUN(topology_keys);
 	T_RUN(key_lists);
+	T_RUN(memo_matches_eval);
+	T_RUN(memo_once_per_record);
 	T_RUN(all_keys_empty_record);
 	return t_done();
 }
