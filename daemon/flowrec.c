@@ -1602,6 +1602,48 @@ flowkey_memo_next(struct flowkey_memo *m)
 	m->gen++;
 }
 
+/*
+ * The plain keys that most definitions have, formatted straight from the
+ * record into mv->p, as eval() and flowkey_format() would, without the
+ * typed value in between. Returns false for any other key; else sets
+ * mv->has, and mv->len when it is true.
+ */
+static bool
+format_plain(
+    const struct flowkey *k, const struct flow_rec *r, struct memo_val *mv)
+{
+	const struct flowrec_layer *L =
+	    k->layer < r->n_layers ? &r->l[k->layer] : NULL;
+	uint16_t have = L != NULL ? L->have : 0;
+	uint8_t proto = 0;
+
+	switch (k->id) {
+	case K_IPSOURCE:
+	case K_IPDESTINATION:
+		if ((mv->has = (have & FLOWREC_IP4) != 0))
+			mv->len = fmt_ip4(
+			    mv->p, k->id == K_IPSOURCE ? L->src_ip : L->dst_ip);
+		return true;
+	case K_TCPSOURCEPORT:
+	case K_TCPDESTINATIONPORT:
+		proto = 6;
+		break;
+	case K_UDPSOURCEPORT:
+	case K_UDPDESTINATIONPORT:
+		proto = 17;
+		break;
+	default:
+		return false;
+	}
+	/* a port */
+	if ((mv->has = (have & FLOWREC_PORTS) && L->ip_proto == proto))
+		mv->len = fmt_u64(mv->p,
+		    k->id == K_TCPSOURCEPORT || k->id == K_UDPSOURCEPORT
+		        ? L->src_port
+		        : L->dst_port);
+	return true;
+}
+
 int
 flowkeys_eval_memo(const struct flowkeys *ks, const uint32_t *ids,
     struct flowkey_memo *m, const struct flow_rec *r,
@@ -1639,11 +1681,14 @@ flowkeys_eval_memo(const struct flowkeys *ks, const uint32_t *ids,
 
 			mv->gen = m->gen;
 			mv->p = direct ? out + o : mv->s;
-			mv->has = flowkey_value(ks->k[i], r, ctx, &v) != 0;
-			if (mv->has) {
-				mv->len = flowkey_format(
-				    &v, mv->p, FLOWKEY_VALUE_MAX);
-			} else {
+			if (!format_plain(ks->k[i], r, mv)) {
+				mv->has =
+				    flowkey_value(ks->k[i], r, ctx, &v) != 0;
+				if (mv->has)
+					mv->len = flowkey_format(
+					    &v, mv->p, FLOWKEY_VALUE_MAX);
+			}
+			if (!mv->has) {
 				memcpy(mv->p, "null", 5);
 				mv->len = 4;
 			}

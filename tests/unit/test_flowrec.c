@@ -1171,6 +1171,8 @@ static const char *const memo_lists[] = {
 	"ipsource,ipdestination",
 	"ipsource.1,ipdestination.1,ipsource",
 	"ipdestination,ipsource,tcpsourceport,tcpdestinationport",
+	"ipsource,udpsourceport,udpdestinationport,tcpdestinationport.1",
+	"udpdestinationport.1,udpsourceport.1,tcpsourceport.1",
 	"or:tcpsourceport:udpsourceport:icmptype,"
 	"or:tcpdestinationport:udpdestinationport:icmpcode,ipsource",
 	"or:tcpsourceport.1:udpsourceport.1:icmptype.1,tcpsourceport.1",
@@ -1215,8 +1217,8 @@ memo_matches_eval(void)
 	T_EQ(ids[0][0], ids[1][2]);
 	T_EQ(ids[0][1], ids[2][0]);
 	T_OK(ids[0][0] != ids[1][0]);
-	T_OK(ids[13][0] != ids[13][1]);
-	T_EQ(ids[13][1], ids[13][2]); /* " ipsource": trimmed */
+	T_OK(ids[15][0] != ids[15][1]);
+	T_EQ(ids[15][1], ids[15][2]); /* " ipsource": trimmed */
 
 	for (int round = 0; round < 3000; round++) {
 		rnd_record(&r, &base);
