@@ -925,10 +925,23 @@ fmt_ip4(char *b, const uint8_t *a)
 	return n;
 }
 
+/* Upper-case hex, as sFlow-RT shows MACs: "020000000001". */
+static size_t
+fmt_mac(char *b, const uint8_t *m)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (int i = 0; i < 6; i++) {
+		b[2 * i] = hex[m[i] >> 4];
+		b[2 * i + 1] = hex[m[i] & 15];
+	}
+	b[12] = '\0';
+	return 12;
+}
+
 size_t
 flowkey_format(const struct flowkey_value *v, char *out, size_t outlen)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	char tmp[FLOWKEY_VALUE_MAX];
 	/* Straight into out when it holds any format (the hot path: key
 	 * strings), else into tmp and then cut. */
@@ -954,12 +967,7 @@ flowkey_format(const struct flowkey_value *v, char *out, size_t outlen)
 		}
 		break;
 	case FLOWKEY_MAC:
-		for (int i = 0; i < 6; i++) {
-			b[2 * i] = hex[v->mac[i] >> 4];
-			b[2 * i + 1] = hex[v->mac[i] & 15];
-		}
-		b[12] = '\0';
-		n = 12;
+		n = fmt_mac(b, v->mac);
 		break;
 	case FLOWKEY_IFINDEX:
 		if (v->ifx.format == SFLOW_IF_DISCARD)
@@ -1632,6 +1640,36 @@ format_plain(
 	case K_UDPDESTINATIONPORT:
 		proto = 17;
 		break;
+	case K_MACSOURCE:
+	case K_MACDESTINATION:
+		if ((mv->has = (have & FLOWREC_ETH) != 0))
+			mv->len = fmt_mac(mv->p,
+			    k->id == K_MACSOURCE ? L->src_mac : L->dst_mac);
+		return true;
+	case K_INPUTIFINDEX:
+	case K_OUTPUTIFINDEX: {
+		struct sflow_if ifx =
+		    k->id == K_INPUTIFINDEX ? r->input : r->output;
+
+		if (ifx.format != SFLOW_IF_INDEX ||
+		    ifx.value == SFLOW_IF_INTERNAL)
+			return false; /* none, or a name */
+		mv->has = true;
+		mv->len = fmt_u64(mv->p, ifx.value);
+		return true;
+	}
+	case K_STACK:
+		if ((mv->has = r->stack[0] != '\0')) {
+			mv->len = strlen(r->stack);
+			memcpy(mv->p, r->stack, mv->len + 1);
+		}
+		return true;
+	case K_AGENT:
+		if (r->agent.family != 4)
+			return false;
+		mv->has = true;
+		mv->len = fmt_ip4(mv->p, r->agent.a);
+		return true;
 	default:
 		return false;
 	}
