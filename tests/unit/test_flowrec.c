@@ -1187,6 +1187,10 @@ static const char *const memo_lists[] = {
 	"IPSOURCE,ipsource, ipsource",
 	"ip6source,ip6destination,tcpflags,tcpflags.1,ipsource",
 	"vlan,priority,vlan.1,direction,discardreason,vni",
+	"ipprotocol,ipdscp,icmptype,icmpcode,ipprotocol.1,ipdscp.1,icmpcode.1",
+	"or:icmptype:icmpcode,or:[or:udpsourceport:icmptype]:ipprotocol",
+	"or:udpsourceport:inputifindex,or:tcpflags:tcpsourceport,ipsource",
+	"or:agent:ipdscp,or:stack:ipttl,icmptype.1",
 };
 
 static void
@@ -1206,7 +1210,10 @@ memo_matches_eval(void)
 	base = R[0];
 	for (size_t i = 0; i < NL; i++) {
 		ks[i] = flowkeys_parse(memo_lists[i], err, sizeof(err));
-		T_OK(ks[i] != NULL);
+		if (ks[i] == NULL) {
+			T_FAIL("\"%s\": %s", memo_lists[i], err);
+			return;
+		}
 		ids[i] = xcalloc(flowkeys_count(ks[i]) + 1, sizeof(uint32_t));
 		flowkey_memo_bind(m, ks[i], ids[i]);
 		out[i] = xmalloc(flowkeys_strmax(ks[i]));
