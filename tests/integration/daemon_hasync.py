@@ -22,7 +22,6 @@ import hashlib
 import hmac
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -257,18 +256,8 @@ def main():
            'hasync/the MASTER kept its own set')
         b = templates(tmp, a, b, pa, pb)
     finally:
-        for f in (a, b):
-            if f is not None:
-                f.stop()
-        if fablib.failures == 0:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print(f'# kept {tmp}')
-            for n in ('a', 'b'):
-                p = os.path.join(tmp, n, 'fabmond.log')
-                if os.path.exists(p):
-                    print(f'# {n}: ' + open(p).read()[-1500:].replace(
-                        '\n', '\n# '))
+        fablib.cleanup(tmp, (a, b), [(n, os.path.join(tmp, n, 'fabmond.log'))
+                                     for n in ('a', 'b')])
     return 1 if fablib.failures else 0
 
 

@@ -515,13 +515,7 @@ def main():
            'netflow/JSON log wrote everything', str(h['jsonlog']))
         fab2 = test_restart(tmp, fab, nf_port, logfile)
     finally:
-        for f in (fab, fab2):
-            if f is not None:
-                f.stop()
-        if fablib.failures == 0:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print(f'# kept {tmp}')
+        fablib.cleanup(tmp, (fab, fab2))
     return 1 if fablib.failures else 0
 
 

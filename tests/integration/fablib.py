@@ -5,6 +5,7 @@ tests/run.sh counts. Every process a test starts is stopped by PID.
 """
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -29,6 +30,24 @@ def ok(cond, name, why=''):
         failures += 1
         print(f'not ok - {name}' + (f': {why}' if why else ''), flush=True)
     return cond
+
+
+def cleanup(tmp, fabs=(), logs=()):
+    """Stop the fabmonds in fabs (None skipped). Remove tmp if every
+    check passed; else keep it, say so, and print the tail of each
+    (name, path) in logs that exists."""
+    for f in fabs:
+        if f is not None:
+            f.stop()
+    if failures == 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    print(f'# kept {tmp}', flush=True)
+    for name, path in logs:
+        if os.path.exists(path):
+            with open(path) as fh:
+                print(f'# {name}: ' + fh.read()[-1500:].replace(
+                    '\n', '\n# '), flush=True)
 
 
 def wait_for(pred, timeout, step=0.1):
