@@ -18,6 +18,12 @@
 
 #define EXP_SLOTS (2 * NFIN_MAX_EXPORTERS) /* a power of two */
 
+/* A template the HA peer offered, checked (nfin_offer). */
+struct offer {
+	struct netflow_tkey k;
+	struct netflow_template t;
+};
+
 /* A data set that came before its template. */
 struct pend {
 	struct netflow_hdr h; /* h.exporter: who sent it */
@@ -52,13 +58,13 @@ struct nfin {
 
 	/* templates the HA peer offered (nfin_offer), for the next tick */
 	pthread_mutex_t mu;
-	char *offers[NFIN_OFFERS_MAX];
+	struct offer *offers[NFIN_OFFERS_MAX];
 	size_t n_offers;
 	uint64_t offers_refused; /* the queue was full */
 	uint64_t peer_learned, peer_had, peer_bad;
 
 	struct netflow_msg msg;
-	struct netflow_template t, t2;
+	struct netflow_template t;
 	struct log_ratelimit rl;
 };
 
@@ -468,25 +474,29 @@ nfin_process(struct nfin *n, const struct sflow_addr *src, const uint8_t *buf,
 }
 
 int
-nfin_offer(struct nfin *n, const char *json)
+nfin_offer(struct nfin *n, const struct netflow_tkey *k,
+    const struct netflow_template *t)
 {
-	int rc = -1;
+	struct offer *o = xmalloc(sizeof(*o));
 
+	o->k = *k;
+	o->t = *t;
 	pthread_mutex_lock(&n->mu);
 	if (n->n_offers < NFIN_OFFERS_MAX) {
-		n->offers[n->n_offers++] = xstrdup(json);
-		rc = 0;
+		n->offers[n->n_offers++] = o;
+		o = NULL;
 	} else
 		n->offers_refused++;
 	pthread_mutex_unlock(&n->mu);
-	return rc;
+	free(o);
+	return o == NULL ? 0 : -1;
 }
 
 /* The templates the peer offered: those we lack join the cache. */
 static void
 take_offers(struct nfin *n, uint64_t now_ms, uint64_t mono_ms)
 {
-	char *offers[NFIN_OFFERS_MAX];
+	struct offer *offers[NFIN_OFFERS_MAX];
 	size_t no;
 
 	pthread_mutex_lock(&n->mu);
@@ -495,22 +505,17 @@ take_offers(struct nfin *n, uint64_t now_ms, uint64_t mono_ms)
 	n->n_offers = 0;
 	pthread_mutex_unlock(&n->mu);
 	for (size_t i = 0; i < no; i++) {
-		struct netflow_tkey k;
-		char err[128];
+		const struct netflow_tkey k = offers[i]->k;
+		const struct netflow_template *t = &offers[i]->t;
 
-		if (nftmpl_from_json(offers[i], strlen(offers[i]), &k, &n->t,
-		        err, sizeof(err)) != 0) {
-			n->peer_bad++;
-			log_warnx_rl(&n->rl, "netflow",
-			    "a template from the HA peer refused: %s", err);
-		} else if (netflow_cache_get(n->cache, &k, &n->t2)) {
+		if (netflow_cache_get(n->cache, &k, &n->t)) {
 			n->peer_had++;
-		} else if (netflow_cache_put(n->cache, &k, &n->t, mono_ms,
-		               NULL) != NETFLOW_OK) {
+		} else if (netflow_cache_put(n->cache, &k, t, mono_ms, NULL) !=
+		    NETFLOW_OK) {
 			n->peer_bad++;
 		} else {
 			n->peer_learned++;
-			persist(n, &k, &n->t);
+			persist(n, &k, t);
 			for (size_t j = 0; j < n->n_pend; j++)
 				if (addr_eq(
 				        &n->pend[j].h.exporter, &k.exporter)) {

@@ -58,7 +58,7 @@ struct nfin_snap {
 	uint64_t pending, pending_bytes; /* buffered now */
 	uint64_t templates_restored;     /* from the store at start */
 	/* templates the HA peer offered (nfin_offer): waiting, refused
-	 * (queue full), learned, already had, bad */
+	 * (queue full), learned, already had, bad (the cache refused it) */
 	uint64_t peer_offered, peer_refused;
 	uint64_t peer_learned, peer_had, peer_bad;
 	uint64_t exporters_overflow;
@@ -85,13 +85,14 @@ void nfin_set_store(struct nfin *, struct store *st);
 int nfin_restore(struct nfin *, const char *name, const char *json);
 
 /*
- * Any thread: a template from the HA peer (its JSON, nftmpl.h), taken at
- * the ingest thread's next nfin_tick(): added to the cache (and the
- * store) if it has no template of that exporter, domain and id; one it
- * has stays (it came from the exporter). Returns 0, or -1 if
- * NFIN_OFFERS_MAX offers already wait (counted).
+ * Any thread: a template from the HA peer (checked: nftmpl_from_json),
+ * copied and taken at the ingest thread's next nfin_tick(): added to the
+ * cache (and the store) if it has no template of that exporter, domain
+ * and id; one it has stays (it came from the exporter). Returns 0, or -1
+ * if NFIN_OFFERS_MAX offers already wait (counted).
  */
-int nfin_offer(struct nfin *, const char *json);
+int nfin_offer(struct nfin *, const struct netflow_tkey *,
+    const struct netflow_template *);
 
 /* Ingest thread: one datagram from `src`. */
 void nfin_process(struct nfin *, const struct sflow_addr *src,

@@ -94,7 +94,7 @@ nftmpl_offer(struct api_ctx *api, const struct hasync_msg *m, struct reply *r)
 		r->status = HTTP_STATUS_NO_CONTENT;
 		return;
 	}
-	if (nfin_offer(api->nfin, m->json) != 0) {
+	if (nfin_offer(api->nfin, &k, &t) != 0) {
 		api_reply_error(r, HTTP_STATUS_SERVICE_UNAVAILABLE,
 		    "too many templates waiting for the ingest thread");
 		return;
