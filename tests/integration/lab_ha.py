@@ -337,17 +337,13 @@ def fwd_stats(node):
     return (f or {}).get('fabmon-ha')
 
 
-def kernel_drops(node):
-    h = api(node, '/api/v1/health') or {}
-    return (h.get('ingest') or {}).get('kernelDrops', 0)
-
-
 def agent_seqs(node):
     """Per agent: (datagrams counted, its latest sequence number, seqLost),
-    all from one ingest snapshot."""
+    all from one ingest snapshot; and the kernel's drops."""
     h = api(node, '/api/v1/health') or {}
-    return {a['agent']: (a['datagrams'], a['lastSeq'], a['seqLost'])
-            for a in h.get('agents', [])}
+    return ({a['agent']: (a['datagrams'], a['lastSeq'], a['seqLost'])
+             for a in h.get('agents', [])},
+            (h.get('ingest') or {}).get('kernelDrops', 0))
 
 
 def vipfeed_checks(m, name):
@@ -373,11 +369,11 @@ def vipfeed_checks(m, name):
     # datagrams of slow agents, no kernel drop on either side). One more
     # window is taken then, and the first is printed.
     for attempt in (1, 2):
-        a0 = {n: agent_seqs(n) for n in (m, b)}
-        k0 = {n: kernel_drops(n) for n in (m, b)}
+        r0 = {n: agent_seqs(n) for n in (m, b)}
         time.sleep(5)
-        a1 = {n: agent_seqs(n) for n in (m, b)}
-        k1 = {n: kernel_drops(n) for n in (m, b)}
+        r1 = {n: agent_seqs(n) for n in (m, b)}
+        a0, k0 = ({n: r0[n][i] for n in (m, b)} for i in (0, 1))
+        a1, k1 = ({n: r1[n][i] for n in (m, b)} for i in (0, 1))
         moved = {n: {a: (a1[n][a][0] - a0[n].get(a, (0, 0, 0))[0],
                          a1[n][a][1] - a0[n].get(a, (0, 0, 0))[1],
                          a1[n][a][2] - a0[n].get(a, (0, 0, 0))[2])
