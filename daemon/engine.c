@@ -57,7 +57,8 @@ struct op {
 struct engine {
 	struct snap_slot *topo_slot;
 	uint64_t src_seed; /* every table's: a sample's source hashed once */
-	struct bh *bh;     /* black holes (NULL: off) */
+	struct flowtab_srcids *srcids; /* ... and looked up once */
+	struct bh *bh;                 /* black holes (NULL: off) */
 	uint64_t bh_tick_ms;
 
 	/* Shared with the API thread. */
@@ -259,6 +260,7 @@ engine_new(struct snap_slot *topo)
 	e->ops_tail = &e->ops;
 	e->ifc = ifc_new(ENGINE_MAX_IFACES, now_mono_ms() ^ (uintptr_t)e);
 	e->src_seed = siphash13(now_mono_ms(), now_wall_ms(), &e, sizeof(e));
+	e->srcids = flowtab_srcids_new(e->src_seed, ENGINE_SRC_IDS);
 	e->use_counters = true;
 	e->spread = spread_new(0);
 	e->memo = flowkey_memo_new();
@@ -289,6 +291,7 @@ engine_free(struct engine *e)
 	ifc_free(e->ifc);
 	spread_free(e->spread);
 	flowkey_memo_free(e->memo);
+	flowtab_srcids_free(e->srcids);
 	free(e->defs);
 	pthread_mutex_destroy(&e->mu);
 	free(e);
@@ -679,7 +682,7 @@ pipe_prefetch(struct engine *e, uint64_t n)
 	for (size_t i = 0; i < e->n_flows; i++)
 		if (e->flows[i]->pending[k])
 			flowtab_prefetch(
-			    e->flows[i]->tab, &e->flows[i]->ref[k]);
+			    e->flows[i]->tab, &ps->src, &e->flows[i]->ref[k]);
 }
 
 /* Stage 3: the adds, and flowStart's log records. */
@@ -739,7 +742,7 @@ engine_record(void *arg, const struct flow_rec *rec, uint64_t mono_ms)
 		src.edge = hit.port->edge;
 		src.core = hit.link != NULL;
 	}
-	src.hash = flowtab_src_hash(e->src_seed, &src);
+	flowtab_srcids_stamp(e->srcids, &src);
 	/*
 	 * A pipeline of three stages, each one sample apart, so that the
 	 * tables' cache misses (up to ENGINE_MAX_ENTRIES entries each, far

@@ -67,6 +67,12 @@ struct engine_snap {
 
 /* Entries kept per definition; beyond it the smallest are evicted. */
 #define ENGINE_MAX_ENTRIES 200000
+/*
+ * Data sources (agent, ifIndex) given an id that every table indexes
+ * directly; more are looked up by address in each table (slower, never
+ * lost). 2^18: four times 1,000 switches x 64 ports.
+ */
+#define ENGINE_SRC_IDS (1u << 18)
 
 /*
  * One record of the flow log (sFlow-RT's /flows/json), as the engine

@@ -68,6 +68,7 @@ struct fsrc {
 	uint32_t hash;      /* never 0 */
 	uint32_t next_free; /* on the free list */
 	uint32_t count;     /* entries */
+	uint32_t id;        /* flowtab_src.id, 0: none */
 	bool live;          /* false: on the free list */
 };
 
@@ -96,6 +97,10 @@ struct flowtab {
 	struct slot *sslots; /* the sources' index, like the entries' */
 	uint32_t ssmask;
 	uint32_t cache_src; /* the last source looked up, or NIL */
+	/* by_id[id]: the source with flowtab_src.id id, or NIL; grown to
+	 * the largest id seen */
+	uint32_t *by_id;
+	uint32_t by_id_n;
 
 	uint64_t avg_ms; /* the last flowtab_snapshot_avg(), 0: none */
 
@@ -340,6 +345,35 @@ src_lookup(const struct flowtab *ft, const struct sflow_addr *agent,
 	return NIL;
 }
 
+/* Make room in by_id for id (NIL-filled). */
+static void
+by_id_grow(struct flowtab *ft, uint32_t id)
+{
+	uint32_t n = ft->by_id_n ? ft->by_id_n : 64;
+
+	if (id < ft->by_id_n)
+		return;
+	while (n <= id)
+		n *= 2;
+	ft->by_id = xrealloc(ft->by_id, (size_t)n * sizeof(*ft->by_id));
+	for (uint32_t j = ft->by_id_n; j < n; j++)
+		ft->by_id[j] = NIL;
+	ft->by_id_n = n;
+}
+
+/* Source i is the one with id (0: none); by_id has room for it. */
+static uint32_t
+src_bind(struct flowtab *ft, uint32_t i, uint32_t id)
+{
+	/* One registry per table: a source has one id. Should another
+	 * come, the first stays and the other is looked up by address. */
+	if (id != 0 && ft->srcs[i].id == 0) {
+		ft->srcs[i].id = id;
+		ft->by_id[id] = i;
+	}
+	return i;
+}
+
 /*
  * The index of (agent, ds), created with no entries if new. A source
  * lives while it has entries: the caller must add one (or release it).
@@ -351,15 +385,19 @@ src_get(struct flowtab *ft, const struct flowtab_src *src, uint32_t h)
 	struct fsrc *s;
 	uint32_t i;
 
+	if (src->id != 0 && src->id < ft->by_id_n && ft->by_id[src->id] != NIL)
+		return ft->by_id[src->id];
 	addr_norm(&a, &src->agent);
+	if (src->id != 0)
+		by_id_grow(ft, src->id);
 	if (ft->cache_src != NIL) {
 		s = &ft->srcs[ft->cache_src];
 		if (s->ds == src->ds && addr_eq(&s->agent, &a))
-			return ft->cache_src;
+			return src_bind(ft, ft->cache_src, src->id);
 	}
 	i = src_lookup(ft, &a, src->ds, h);
 	if (i != NIL)
-		return ft->cache_src = i;
+		return src_bind(ft, ft->cache_src = i, src->id);
 
 	if (ft->src_free != NIL) {
 		i = ft->src_free;
@@ -377,13 +415,14 @@ src_get(struct flowtab *ft, const struct flowtab_src *src, uint32_t h)
 	s->ds = src->ds;
 	s->hash = h;
 	s->count = 0;
+	s->id = 0;
 	s->live = true;
 	ft->live_srcs++;
 	if ((size_t)ft->live_srcs > (size_t)(ft->ssmask + 1) / 4 * 3)
 		src_rehash(ft, (ft->ssmask + 1) * 2); /* puts s too */
 	else
 		slot_put(ft->sslots, ft->ssmask, h, i);
-	return ft->cache_src = i;
+	return src_bind(ft, ft->cache_src = i, src->id);
 }
 
 /* Free a source that has no entries left. */
@@ -395,12 +434,104 @@ src_release(struct flowtab *ft, uint32_t i)
 	assert(s->count == 0);
 	slot_del(ft->sslots, ft->ssmask,
 	    slot_find(ft->sslots, ft->ssmask, s->hash, i));
+	if (s->id != 0)
+		ft->by_id[s->id] = NIL;
 	s->live = false;
 	s->next_free = ft->src_free;
 	ft->src_free = i;
 	ft->live_srcs--;
 	if (ft->cache_src == i)
 		ft->cache_src = NIL;
+}
+
+/* ---- the source registry ---------------------------------------------- */
+
+struct flowtab_srcids {
+	uint64_t k0, k1; /* the tables' source hash key */
+	uint32_t max;
+	struct fsrc *ids; /* ids[id]; ids[0] unused */
+	uint32_t n, cap;  /* ids given: 1 .. n */
+	struct slot *slots;
+	uint32_t mask;
+	uint64_t overflow;
+};
+
+struct flowtab_srcids *
+flowtab_srcids_new(uint64_t src_seed, uint32_t max)
+{
+	struct flowtab_srcids *r = xcalloc(1, sizeof(*r));
+
+	src_keys(src_seed, &r->k0, &r->k1);
+	r->max = max < NIL - 1 ? max : NIL - 2;
+	r->mask = 63;
+	r->slots = xcalloc(r->mask + 1, sizeof(*r->slots));
+	return r;
+}
+
+void
+flowtab_srcids_free(struct flowtab_srcids *r)
+{
+	if (r == NULL)
+		return;
+	free(r->ids);
+	free(r->slots);
+	free(r);
+}
+
+void
+flowtab_srcids_stamp(struct flowtab_srcids *r, struct flowtab_src *src)
+{
+	struct sflow_addr a;
+	uint32_t h, j;
+
+	addr_norm(&a, &src->agent);
+	h = src_hash_k(r->k0, r->k1, &a, src->ds);
+	src->hash = h;
+	src->id = 0;
+	for (j = h & r->mask; r->slots[j].h != 0; j = (j + 1) & r->mask) {
+		const struct fsrc *s = &r->ids[r->slots[j].idx];
+
+		if (r->slots[j].h == h && s->ds == src->ds &&
+		    addr_eq(&s->agent, &a)) {
+			src->id = r->slots[j].idx;
+			return;
+		}
+	}
+	if (r->n >= r->max) {
+		r->overflow++;
+		return;
+	}
+	if (r->n + 1 >= r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		r->ids = xrealloc(r->ids, (size_t)r->cap * sizeof(*r->ids));
+	}
+	src->id = ++r->n;
+	memset(&r->ids[src->id], 0, sizeof(r->ids[src->id]));
+	r->ids[src->id].agent = a;
+	r->ids[src->id].ds = src->ds;
+	r->ids[src->id].hash = h;
+	r->ids[src->id].id = src->id;
+	if ((size_t)r->n > (size_t)(r->mask + 1) / 4 * 3) {
+		free(r->slots);
+		r->mask = 2 * r->mask + 1;
+		r->slots = xcalloc((size_t)r->mask + 1, sizeof(*r->slots));
+		for (uint32_t i = 1; i <= r->n; i++)
+			slot_put(r->slots, r->mask, r->ids[i].hash, i);
+	} else {
+		slot_put(r->slots, r->mask, h, src->id);
+	}
+}
+
+uint32_t
+flowtab_srcids_count(const struct flowtab_srcids *r)
+{
+	return r->n;
+}
+
+uint64_t
+flowtab_srcids_overflow(const struct flowtab_srcids *r)
+{
+	return r->overflow;
 }
 
 /* ---- entries ---------------------------------------------------------- */
@@ -422,21 +553,26 @@ ent_rehash(struct flowtab *ft, uint32_t ns)
 		slot_put(ft->slots, ft->smask, ent_hash(ft, &ft->ents[i]), i);
 }
 
+/* Is entry i (key, source si)? */
+static bool
+ent_is(const struct flowtab *ft, uint32_t i, const char *key, size_t keylen,
+    uint32_t kh, uint32_t si)
+{
+	const struct fent *e = &ft->ents[i];
+
+	return e->keyhash == kh && e->src == si && e->keylen == keylen &&
+	    memcmp(ent_key(e), key, keylen) == 0;
+}
+
 static uint32_t
 ent_find(const struct flowtab *ft, const char *key, size_t keylen, uint32_t kh,
     uint32_t si, uint32_t h)
 {
 	for (uint32_t j = h & ft->smask; ft->slots[j].h != 0;
-	     j = (j + 1) & ft->smask) {
-		const struct fent *e;
-
-		if (ft->slots[j].h != h)
-			continue;
-		e = &ft->ents[ft->slots[j].idx];
-		if (e->keyhash == kh && e->src == si && e->keylen == keylen &&
-		    memcmp(ent_key(e), key, keylen) == 0)
+	     j = (j + 1) & ft->smask)
+		if (ft->slots[j].h == h &&
+		    ent_is(ft, ft->slots[j].idx, key, keylen, kh, si))
 			return ft->slots[j].idx;
-	}
 	return NIL;
 }
 
@@ -628,6 +764,7 @@ flowtab_free(struct flowtab *ft)
 	free(ft->slots);
 	free(ft->srcs);
 	free(ft->sslots);
+	free(ft->by_id);
 	free(ft);
 }
 
@@ -654,19 +791,30 @@ flowtab_prepare(const struct flowtab *ft, const char *key, size_t keylen,
 		ref->sh = src_hash(ft, &a, src->ds);
 	}
 	ref->h = slot_hash(ref->kh, ref->sh);
+	ref->hint = 0;
 	__builtin_prefetch(&ft->slots[ref->h & ft->smask]);
-	__builtin_prefetch(&ft->sslots[ref->sh & ft->ssmask]);
+	if (src->id != 0 && src->id < ft->by_id_n)
+		__builtin_prefetch(&ft->by_id[src->id]);
+	else
+		__builtin_prefetch(&ft->sslots[ref->sh & ft->ssmask]);
 }
 
 void
-flowtab_prefetch(const struct flowtab *ft, const struct flowtab_ref *ref)
+flowtab_prefetch(const struct flowtab *ft, const struct flowtab_src *src,
+    struct flowtab_ref *ref)
 {
-	for (uint32_t j = ref->sh & ft->ssmask; ft->sslots[j].h != 0;
-	     j = (j + 1) & ft->ssmask)
-		if (ft->sslots[j].h == ref->sh) {
-			__builtin_prefetch(&ft->srcs[ft->sslots[j].idx]);
-			break;
-		}
+	if (src->id != 0 && src->id < ft->by_id_n) {
+		if (ft->by_id[src->id] != NIL)
+			__builtin_prefetch(&ft->srcs[ft->by_id[src->id]]);
+	} else {
+		for (uint32_t j = ref->sh & ft->ssmask; ft->sslots[j].h != 0;
+		     j = (j + 1) & ft->ssmask)
+			if (ft->sslots[j].h == ref->sh) {
+				__builtin_prefetch(
+				    &ft->srcs[ft->sslots[j].idx]);
+				break;
+			}
+	}
 	for (uint32_t j = ref->h & ft->smask; ft->slots[j].h != 0;
 	     j = (j + 1) & ft->smask)
 		if (ft->slots[j].h == ref->h) {
@@ -677,6 +825,7 @@ flowtab_prefetch(const struct flowtab *ft, const struct flowtab_ref *ref)
 			__builtin_prefetch(e);
 			__builtin_prefetch(e + sizeof(struct fent) / 2);
 			__builtin_prefetch(e + sizeof(struct fent) - 1);
+			ref->hint = j + 1;
 			return;
 		}
 }
@@ -718,8 +867,15 @@ flowtab_add_ref(struct flowtab *ft, const char *key, size_t keylen,
 	}
 	g = ft->g;
 	si = src_get(ft, src, ref->sh);
-	i = ft->srcs[si].count ? ent_find(ft, key, keylen, kh, si, ref->h)
-	                       : NIL;
+	i = NIL;
+	if (ft->srcs[si].count == 0)
+		; /* a new source: a new entry */
+	else if (ref->hint != 0 && ref->hint - 1 <= ft->smask &&
+	    ft->slots[ref->hint - 1].h == ref->h &&
+	    ent_is(ft, ft->slots[ref->hint - 1].idx, key, keylen, kh, si))
+		i = ft->slots[ref->hint - 1].idx;
+	else
+		i = ent_find(ft, key, keylen, kh, si, ref->h);
 
 	if (i == NIL) {
 		/*
@@ -856,7 +1012,8 @@ flowtab_stats(const struct flowtab *ft, struct flowtab_stats *st)
 	st->mem_bytes = sizeof(*ft) + (size_t)ft->cap * sizeof(*ft->ents) +
 	    ((size_t)ft->smask + 1) * sizeof(*ft->slots) +
 	    (size_t)ft->srccap * sizeof(*ft->srcs) +
-	    ((size_t)ft->ssmask + 1) * sizeof(*ft->sslots) + ft->key_heap;
+	    ((size_t)ft->ssmask + 1) * sizeof(*ft->sslots) +
+	    (size_t)ft->by_id_n * sizeof(*ft->by_id) + ft->key_heap;
 }
 
 /* ---- queries ---------------------------------------------------------- */

@@ -105,10 +105,33 @@ struct flowtab_src {
 	bool core;   /* seen on a fabric link (aggMode core) */
 	/* 0, or flowtab_src_hash(the table's src_seed, this source) */
 	uint32_t hash;
+	/* 0, or this source's id in a struct flowtab_srcids (with hash
+	 * set by it too): a table then finds the source by the id, an
+	 * array index, instead of looking it up by address. Every source
+	 * given to a table must come from the same registry, or have 0. */
+	uint32_t id;
 };
 
 /* The hash of a source for tables with conf.src_seed == src_seed. */
 uint32_t flowtab_src_hash(uint64_t src_seed, const struct flowtab_src *);
+
+/*
+ * A registry of data sources, for a caller that adds each sample to
+ * several tables (the engine): the source is looked up once per sample
+ * here, and each table then indexes its own sources by the id. Ids are
+ * 1, 2, ... in order of first sight and are never reused; once max
+ * sources are known, new ones get id 0 (the tables look those up by
+ * address, as without a registry). Not thread-safe: the tables' owner
+ * thread uses it.
+ */
+struct flowtab_srcids;
+struct flowtab_srcids *flowtab_srcids_new(uint64_t src_seed, uint32_t max);
+void flowtab_srcids_free(struct flowtab_srcids *);
+/* Set src->hash (as flowtab_src_hash(src_seed, src)) and src->id. */
+void flowtab_srcids_stamp(struct flowtab_srcids *, struct flowtab_src *src);
+/* Sources known (ids given), and sources seen once the registry was full. */
+uint32_t flowtab_srcids_count(const struct flowtab_srcids *);
+uint64_t flowtab_srcids_overflow(const struct flowtab_srcids *);
 
 /*
  * Which entries a query reads. ALL: every agent; ONE: q.agent only;
@@ -228,18 +251,22 @@ int flowtab_add(struct flowtab *, const char *key, size_t keylen,
  * overlap their cache misses: flowtab_prepare() hashes (key, src) and
  * prefetches the index slots; flowtab_prefetch() reads the slot (by now
  * in cache) and prefetches the entry; flowtab_add_ref() adds as
- * flowtab_add() does. ref is only hashes: the table may change between
- * the stages (they only make the add faster), but key and src must be
- * the same at every stage. Owner thread.
+ * flowtab_add() does. ref is only hashes and a hint: the table may
+ * change between the stages (they only make the add faster), but key and
+ * src must be the same at every stage. Owner thread.
  */
 struct flowtab_ref {
 	uint32_t kh; /* the key's hash */
 	uint32_t sh; /* the source's */
 	uint32_t h;  /* the index slot's */
+	/* 1 + the index slot flowtab_prefetch() saw holding h, 0: none;
+	 * flowtab_add_ref() checks it first (and checks the entry's key) */
+	uint32_t hint;
 };
 void flowtab_prepare(const struct flowtab *, const char *key, size_t keylen,
     const struct flowtab_src *src, struct flowtab_ref *ref);
-void flowtab_prefetch(const struct flowtab *, const struct flowtab_ref *ref);
+void flowtab_prefetch(const struct flowtab *, const struct flowtab_src *src,
+    struct flowtab_ref *ref);
 int flowtab_add_ref(struct flowtab *, const char *key, size_t keylen,
     const struct flowtab_src *src, const struct flowtab_ref *ref, double x,
     uint64_t now_ms);

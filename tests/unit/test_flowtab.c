@@ -43,6 +43,12 @@ src4(uint8_t last, uint32_t ds, bool edge, bool core)
 	return s;
 }
 
+static bool
+addr_same(const struct sflow_addr *x, const struct sflow_addr *y)
+{
+	return x->family == y->family && memcmp(x->a, y->a, 4) == 0;
+}
+
 static struct flowtab *
 mk(double t, unsigned n, size_t max)
 {
@@ -1161,6 +1167,10 @@ test_add_info(void)
  * deep as the engine does it, with the table growing, evicting and
  * expiring between the stages, gives exactly what plain adds give; and
  * a source hash computed once for several tables is what each computes.
+ * Sources come three ways, mixed for the same source: plain, with the
+ * hash, and stamped by a registry of ids (too small for all 32 sources,
+ * so that some of them have no id); sources are freed and come back as
+ * the table evicts.
  */
 static void
 test_staged(void)
@@ -1169,6 +1179,7 @@ test_staged(void)
 		.t = 0.5, .n = 3, .max_entries = 300, .seed = 7, .src_seed = 99
 	};
 	struct flowtab *a = flowtab_new(&c), *b = flowtab_new(&c);
+	struct flowtab_srcids *ids = flowtab_srcids_new(99, 20);
 	struct {
 		char key[16];
 		size_t len;
@@ -1190,7 +1201,8 @@ test_staged(void)
 			        &p[k].ref, p[k].x, p[k].now) == 1;
 		}
 		if (i >= 1 && i - 1 < 20000)
-			flowtab_prefetch(b, &p[(i - 1) % 3].ref);
+			flowtab_prefetch(
+			    b, &p[(i - 1) % 3].src, &p[(i - 1) % 3].ref);
 		if (i < 20000) {
 			int k = i % 3;
 
@@ -1198,10 +1210,17 @@ test_staged(void)
 			    1442695040888963407ull;
 			p[k].len = (size_t)snprintf(p[k].key, sizeof(p[k].key),
 			    "k%u", (unsigned)(lcg >> 33) % 700);
-			p[k].src = src4((uint8_t)(lcg >> 20 & 3), (lcg >> 24) & 7,
-			    false, false);
-			if (i & 1) /* half with the hash given, as the engine */
+			p[k].src = src4((uint8_t)(lcg >> 20 & 3),
+			    (lcg >> 24) & 7, false, false);
+			if (i % 3 == 1) { /* with the hash given */
 				p[k].src.hash = flowtab_src_hash(99, &p[k].src);
+			} else if (i % 3 ==
+			    2) { /* ... and an id, as the engine */
+				uint32_t h = flowtab_src_hash(99, &p[k].src);
+
+				flowtab_srcids_stamp(ids, &p[k].src);
+				T_EQ(p[k].src.hash, h);
+			}
 			p[k].x = (double)((lcg >> 40) % 1000);
 			now += (lcg >> 50) % 3 == 0 ? 37 : 0;
 			p[k].now = now;
@@ -1236,7 +1255,64 @@ test_staged(void)
 				}
 			}
 	T_OK(checked > 100);
+	T_EQ(flowtab_srcids_count(ids), 20);
+	T_OK(flowtab_srcids_overflow(ids) > 0);
 	printf("#   staged: %zu samples, %zu entries compared\n", n, checked);
+	flowtab_srcids_free(ids);
+	flowtab_free(a);
+	flowtab_free(b);
+}
+
+/*
+ * Source ids while sources come and go: a table of 6 entries fed 64
+ * sources (40 with ids, the rest past the registry's end) evicts and
+ * frees a source at nearly every add, and its slots are reused by other
+ * sources. Every add is checked against a table fed the same samples
+ * without ids: the same entry created or updated, under the same source.
+ */
+static void
+test_srcids_churn(void)
+{
+	struct flowtab_conf c = {
+		.t = 1, .n = 2, .max_entries = 6, .seed = 3, .src_seed = 5
+	};
+	struct flowtab *a = flowtab_new(&c), *b = flowtab_new(&c);
+	struct flowtab_srcids *ids = flowtab_srcids_new(5, 40);
+	uint64_t lcg = 777, now = 5000;
+	size_t found = 0;
+
+	for (int i = 0; i < 30000; i++) {
+		struct flowtab_src sa, sb;
+		struct flowtab_ref fr;
+		struct flowtab_info ia, ib;
+		char key[8];
+		size_t len;
+		int ca, cb;
+
+		lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+		len = (size_t)snprintf(
+		    key, sizeof(key), "k%u", (unsigned)(lcg >> 40) % 3);
+		sa = src4(
+		    (uint8_t)(lcg >> 33 & 7), (lcg >> 36) & 7, false, false);
+		sb = sa;
+		flowtab_srcids_stamp(ids, &sb);
+		now += (lcg >> 50) % 4 == 0 ? 100 : 0;
+		ca = flowtab_add(a, key, len, &sa, 1000, now);
+		flowtab_prepare(b, key, len, &sb, &fr);
+		flowtab_prefetch(b, &sb, &fr);
+		cb = flowtab_add_ref(b, key, len, &sb, &fr, 1000, now);
+		T_EQ(ca, cb);
+		T_OK(flowtab_get(a, key, len, &sa, now, &ia));
+		T_OK(flowtab_get(b, key, len, &sa, now, &ib));
+		T_EQ(ia.samples, ib.samples);
+		T_NEAR(ia.total, ib.total, 0);
+		T_OK(addr_same(&ib.agent, &sa.agent) && ib.ds == sa.ds);
+		found++;
+	}
+	T_EQ(flowtab_srcids_count(ids), 40);
+	T_OK(flowtab_srcids_overflow(ids) > 0);
+	T_EQ(found, 30000);
+	flowtab_srcids_free(ids);
 	flowtab_free(a);
 	flowtab_free(b);
 }
@@ -1249,8 +1325,7 @@ snap_value(const struct flowtab_snapshot *sn)
 		.agg = FLOWTAB_AGG_SUM };
 	struct flowtab_hit h[2];
 
-	if (flowtab_snapshot_top(sn, &q, flowtab_snapshot_time(sn), h, 2) !=
-	    1)
+	if (flowtab_snapshot_top(sn, &q, flowtab_snapshot_time(sn), h, 2) != 1)
 		return -1;
 	return h[0].value;
 }
@@ -1332,12 +1407,14 @@ test_snapshot_avg_exact(void)
 		sn = flowtab_snapshot_avg(ft, now);
 		for (size_t i = 0; i < ns; i++) {
 			double b = (double)(now - st[i]) / 1000;
-			double a = st[i] > prev ? 0 : (double)(prev - st[i]) / 1000;
+			double a =
+			    st[i] > prev ? 0 : (double)(prev - st[i]) / 1000;
 
 			want += sx[i] * (exp(-a / t) - exp(-b / t));
 		}
 		if (prev == 0 || now - prev > FLOWTAB_AVG_MAX_T * t * 1000)
-			T_NEAR(snap_value(sn), value_of(ft, "g", &s, now), 1e-9);
+			T_NEAR(
+			    snap_value(sn), value_of(ft, "g", &s, now), 1e-9);
 		else {
 			/* a difference of integrals: exact to the total's
 			 * rounding, whatever the mean (a quiet flow's is
@@ -1345,9 +1422,9 @@ test_snapshot_avg_exact(void)
 			double got = snap_value(sn),
 			       w = want * 1000 / (double)(now - prev);
 
-			if (!(fabs(got - w) <=
-				1e-9 * w + 1e-12 * total * 1000 /
-				    (double)(now - prev)))
+			if (!(fabs(got - w) <= 1e-9 * w +
+			            1e-12 * total * 1000 /
+			                (double)(now - prev)))
 				T_FAIL("mean %.17g, expected %.17g", got, w);
 			checks++;
 		}
@@ -1373,8 +1450,9 @@ test_snapshot_avg_exact(void)
 
 		T_EQ(flowtab_snapshot_top(sn, &q, 3000, h, 4), 3);
 		for (int i = 0; i < 3; i++)
-			v[h[i].key[1] == 'l' ? 0 : h[i].key[1] == 'e' ? 1 : 2] =
-			    h[i].value;
+			v[h[i].key[1] == 'l'         ? 0
+			        : h[i].key[1] == 'e' ? 1
+			                             : 2] = h[i].value;
 		/* old: the mean over (2000, 3000] */
 		T_NEAR(v[0], 100 * (exp(-0.5) - exp(-1.0)), 1e-9);
 		/* new: over (2700, 3000] */
@@ -1430,6 +1508,7 @@ main(void)
 	T_RUN(test_rebase);
 	T_RUN(test_add_info);
 	T_RUN(test_staged);
+	T_RUN(test_srcids_churn);
 	T_RUN(test_snapshot_avg_phase);
 	T_RUN(test_snapshot_avg_exact);
 	return t_done();
