@@ -20,10 +20,14 @@
 #include "flowtab.h"
 #include "util.h"
 
-#define NIL        UINT32_MAX
-#define F_EDGE     0x01
-#define F_CORE     0x02
-#define KEY_INLINE 32
+#define NIL    UINT32_MAX
+#define F_EDGE 0x01
+#define F_CORE 0x02
+/* fits an IPv4 5-tuple (43 bytes at most) and fabmon_flows' keys */
+#define KEY_INLINE 48
+/* an entry's size and alignment: two cache lines that the hardware's
+ * adjacent-line prefetch brings in together */
+#define FENT_ALIGN 128
 /* Move the epoch once now is this many smoothing times past it. */
 #define REBASE_T 256.0
 /* Entries checked for expiry by each add. */
@@ -32,7 +36,8 @@
 #define SWEEP_AHEAD 8
 
 struct fent {
-	/* what sweeps and updates read first, together */
+	/* what sweeps and updates read first, together; the key follows
+	 * in the same 128 bytes */
 	double acc; /* SUM x * exp((t_i - epoch) / t) */
 	uint64_t last_ms;
 	double total; /* SUM x */
@@ -51,7 +56,8 @@ struct fent {
 	/* total - t * value at the last flowtab_snapshot_avg() (0 if the
 	 * entry is newer): the integral of the value up to then */
 	double avg_i;
-};
+} __attribute__((aligned(FENT_ALIGN)));
+_Static_assert(sizeof(struct fent) == FENT_ALIGN, "fent is 128 bytes");
 
 /*
  * An index slot: an entry (or a source), and the hash that placed it; h 0
@@ -536,6 +542,19 @@ flowtab_srcids_overflow(const struct flowtab_srcids *r)
 
 /* ---- entries ---------------------------------------------------------- */
 
+/* Room for ncap entries, aligned (realloc would not keep the alignment). */
+static void
+ents_grow(struct flowtab *ft, size_t ncap)
+{
+	struct fent *ne = xaligned(FENT_ALIGN, ncap * sizeof(*ne));
+
+	mem_hint_huge(ne, ncap * sizeof(*ne));
+	if (ft->n > 0)
+		memcpy(ne, ft->ents, (size_t)ft->n * sizeof(*ne));
+	free(ft->ents);
+	ft->ents = ne;
+}
+
 static uint32_t
 ent_hash(const struct flowtab *ft, const struct fent *e)
 {
@@ -821,10 +840,9 @@ flowtab_prefetch(const struct flowtab *ft, const struct flowtab_src *src,
 			const char *e =
 			    (const char *)&ft->ents[ft->slots[j].idx];
 
-			/* an entry spans two or three cache lines */
+			/* an entry is two cache lines */
 			__builtin_prefetch(e);
-			__builtin_prefetch(e + sizeof(struct fent) / 2);
-			__builtin_prefetch(e + sizeof(struct fent) - 1);
+			__builtin_prefetch(e + 64);
 			ref->hint = j + 1;
 			return;
 		}
@@ -867,13 +885,14 @@ flowtab_add_ref(struct flowtab *ft, const char *key, size_t keylen,
 	}
 	g = ft->g;
 	si = src_get(ft, src, ref->sh);
-	i = NIL;
-	if (ft->srcs[si].count == 0)
-		; /* a new source: a new entry */
-	else if (ref->hint != 0 && ref->hint - 1 <= ft->smask &&
+	/* the slot the prefetch saw first: the source's line is not needed
+	 * when it holds the entry */
+	if (ref->hint != 0 && ref->hint - 1 <= ft->smask &&
 	    ft->slots[ref->hint - 1].h == ref->h &&
 	    ent_is(ft, ft->slots[ref->hint - 1].idx, key, keylen, kh, si))
 		i = ft->slots[ref->hint - 1].idx;
+	else if (ft->srcs[si].count == 0)
+		i = NIL; /* a new source: a new entry */
 	else
 		i = ent_find(ft, key, keylen, kh, si, ref->h);
 
@@ -890,8 +909,7 @@ flowtab_add_ref(struct flowtab *ft, const char *key, size_t keylen,
 
 			if (ncap > ft->conf.max_entries)
 				ncap = ft->conf.max_entries;
-			ft->ents = xrealloc(ft->ents, ncap * sizeof(*ft->ents));
-			mem_hint_huge(ft->ents, ncap * sizeof(*ft->ents));
+			ents_grow(ft, ncap);
 			ft->cap = (uint32_t)ncap;
 		}
 		if ((size_t)ft->n + 1 > (size_t)(ft->smask + 1) / 4 * 3)

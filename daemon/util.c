@@ -28,6 +28,18 @@ xmalloc(size_t n)
 }
 
 void *
+xaligned(size_t align, size_t n)
+{
+	/* aligned_alloc wants a size that is a multiple of align */
+	void *p =
+	    aligned_alloc(align, n ? (n + align - 1) / align * align : align);
+
+	if (p == NULL)
+		oom(n);
+	return p;
+}
+
+void *
 xcalloc(size_t nmemb, size_t size)
 {
 	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);

@@ -12,6 +12,8 @@
 
 /* The x* allocators never return NULL: out of memory aborts (STYLE). */
 void *xmalloc(size_t);
+/* align: a power of two, at least sizeof(void *); free() frees it */
+void *xaligned(size_t align, size_t n);
 void *xcalloc(size_t, size_t);
 void *xrealloc(void *, size_t);
 /*
