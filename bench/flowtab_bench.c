@@ -79,7 +79,7 @@ main(int argc, char **argv)
 	const size_t nsrc = 64000, upd = 10000000;
 	uint64_t ms = 1000;
 	long rss0, rss1;
-	double t0, t1;
+	double t0, t1, best;
 
 	srcs = calloc(nsrc, sizeof(*srcs));
 	keys = calloc(2 * n, sizeof(*keys));
@@ -173,10 +173,17 @@ main(int argc, char **argv)
 		flowtab_top(ft, &q, ms, hits, 100);
 	t1 = now_s();
 	printf("flowtab_top (ALL, edge, 100): %.1f ms\n", (t1 - t0) / 10 * 1e3);
-	t0 = now_s();
-	sn = flowtab_snapshot(ft, ms);
-	t1 = now_s();
-	printf("flowtab_snapshot: %.1f ms\n", (t1 - t0) * 1e3);
+	/* the fastest of 5: one run is at the mercy of the machine */
+	best = 1e9;
+	for (int i = 0; i < 5; i++) {
+		if (i > 0)
+			flowtab_snapshot_free(sn);
+		t0 = now_s();
+		sn = flowtab_snapshot(ft, ms);
+		t1 = now_s();
+		best = t1 - t0 < best ? t1 - t0 : best;
+	}
+	printf("flowtab_snapshot: %.1f ms (fastest of 5)\n", best * 1e3);
 	t0 = now_s();
 	for (int i = 0; i < 10; i++)
 		flowtab_snapshot_top(sn, &q, ms + 500, hits, 100);
@@ -184,6 +191,18 @@ main(int argc, char **argv)
 	printf("flowtab_snapshot_top (edge, 100): %.1f ms\n",
 	    (t1 - t0) / 10 * 1e3);
 	flowtab_snapshot_free(sn);
+	/* what the engine takes every push period: the mean over it (the
+	 * first one sets the window's start) */
+	flowtab_snapshot_free(flowtab_snapshot_avg(ft, ms));
+	best = 1e9;
+	for (int i = 1; i <= 5; i++) {
+		t0 = now_s();
+		sn = flowtab_snapshot_avg(ft, ms + 1000 * (uint64_t)i);
+		t1 = now_s();
+		best = t1 - t0 < best ? t1 - t0 : best;
+		flowtab_snapshot_free(sn);
+	}
+	printf("flowtab_snapshot_avg: %.1f ms (fastest of 5)\n", best * 1e3);
 	t0 = now_s();
 	flowtab_expire(ft, ms);
 	t1 = now_s();
