@@ -20,8 +20,6 @@
 
 static const char *const lab_sw[] = { "s1", "s2", "l1", "l2", "l3", "l4" };
 
-
-
 static struct sflow_addr
 ip(const char *s)
 {
@@ -1319,6 +1317,128 @@ test_names(void)
 	T_EQ(topo_role_parse("Leaf", &r), -1);
 }
 
+/* The input fingerprint of the lab, its facts' fingerprints computed. */
+static uint64_t
+lab_sig(const struct lab *L, uint64_t import_sig, uint64_t key)
+{
+	uint64_t sig[6];
+
+	for (size_t i = 0; i < L->in.n_switches; i++)
+		sig[i] = topo_facts_sig(L->sw[i].facts, key);
+	return topo_input_sig(&L->in, sig, import_sig, key);
+}
+
+/*
+ * The fingerprints that decide whether topo.c builds a graph: the same
+ * for inputs that give the same graph (the same walks parsed again, a
+ * new timeMark or remIndex, a newer poll), different as soon as a fact
+ * the graph reads, a switch's reachability, the import or the roles
+ * change; and whenever they stay the same, a build with the last graph
+ * as `prev` has no event and keeps the version.
+ */
+static void
+test_input_sig(void)
+{
+	const uint64_t key = 0x0123456789abcdefull;
+	struct lab L;
+	struct imp I, J;
+	struct topo_events ev = { 0 };
+	struct topo_graph *g1, *g2;
+	struct topo_role_cfg role = { "l1", TOPO_ROLE_SPINE };
+	uint64_t s0, s1, f0, imp;
+
+	lab_load(&L);
+	s0 = lab_sig(&L, 0, key);
+	T_EQ(lab_sig(&L, 0, key), s0);
+	T_OK(lab_sig(&L, 0, key + 1) != s0);
+	g1 = topo_graph_build(&L.in, NULL, NULL);
+
+	/* parsed again (other buffers), polled later: the same */
+	f0 = topo_facts_sig(&L.f[4], key);
+	lab_swap(&L, "l3", "lab-l3.txt", NULL, NULL);
+	T_EQ(topo_facts_sig(&L.f[4], key), f0);
+	L.sw[4].last_poll_ms = 5000;
+	T_EQ(lab_sig(&L, 0, key), s0);
+
+	/* LLDP timeMarks and remIndexes moved on: the same */
+	lab_swap(&L, "l1", "lab-l1-relink.txt", NULL, NULL);
+	lab_swap(&L, "s1", "lab-s1-relink.txt", NULL, NULL);
+	T_EQ(lab_sig(&L, 0, key), s0);
+	g2 = topo_graph_build(&L.in, g1, &ev);
+	T_EQ(ev.n, 0);
+	T_EQ(g2->version, g1->version);
+	topo_graph_free(g2);
+
+	/* an interface's ifOperStatus: another graph */
+	lab_swap(&L, "l3", "lab-l3.txt", ".1.3.6.1.2.1.2.2.1.8.3 = INTEGER: 1",
+	    ".1.3.6.1.2.1.2.2.1.8.3 = INTEGER: 7");
+	T_OK(topo_facts_sig(&L.f[4], key) != f0);
+	s1 = lab_sig(&L, 0, key);
+	T_OK(s1 != s0);
+	g2 = topo_graph_build(&L.in, g1, &ev);
+	T_EQ(g2->version, g1->version + 1);
+	topo_graph_free(g2);
+	topo_events_free(&ev);
+	lab_swap(&L, "l3", "lab-l3.txt", NULL, NULL);
+	T_EQ(lab_sig(&L, 0, key), s0);
+
+	/* a neighbour's port description, its capabilities */
+	T_OK(L.f[4].n_nbrs > 0);
+	snprintf(L.f[4].nbrs[0].port_desc, sizeof(L.f[4].nbrs[0].port_desc),
+	    "%s", "other");
+	T_OK(topo_facts_sig(&L.f[4], key) != f0);
+	lab_swap(&L, "l3", "lab-l3.txt", NULL, NULL);
+	L.f[4].nbrs[0].caps ^= LLDP_CAP_ROUTER;
+	T_OK(topo_facts_sig(&L.f[4], key) != f0);
+	lab_swap(&L, "l3", "lab-l3.txt", NULL, NULL);
+
+	/* reachability */
+	L.sw[2].reachable = false;
+	T_OK(lab_sig(&L, 0, key) != s0);
+	L.sw[2].reachable = true;
+	T_EQ(lab_sig(&L, 0, key), s0);
+
+	/* roles */
+	L.in.roles = &role;
+	L.in.n_roles = 1;
+	T_OK(lab_sig(&L, 0, key) != s0);
+	role.role = TOPO_ROLE_LEAF;
+	T_OK(lab_sig(&L, 0, key) != s0);
+	L.in.roles = NULL;
+	L.in.n_roles = 0;
+
+	/* the import: by content, not by address */
+	T_EQ(topo_import_sig(NULL, key), 0);
+	imp_lab(&I);
+	imp_lab(&J);
+	imp = topo_import_sig(&I.im, key);
+	T_OK(imp != 0);
+	T_EQ(topo_import_sig(&J.im, key), imp);
+	L.in.import = &I.im;
+	T_OK(lab_sig(&L, imp, key) != s0);
+	snprintf(J.links[0].name, sizeof(J.links[0].name), "%s", "renamed");
+	T_OK(topo_import_sig(&J.im, key) != imp);
+	imp_lab(&J);
+	J.ports[1][0].ifindex++;
+	T_OK(topo_import_sig(&J.im, key) != imp);
+	L.in.import = NULL;
+
+	/* a switch whose facts went (never reached: not a node) */
+	T_EQ(lab_sig(&L, 0, key), s0);
+	{
+		uint64_t sig[6];
+
+		for (size_t i = 0; i < 6; i++)
+			sig[i] = topo_facts_sig(&L.f[i], key);
+		L.sw[5].facts = NULL;
+		T_OK(topo_input_sig(&L.in, sig, 0, key) != s0);
+		L.sw[5].facts = &L.f[5];
+		T_EQ(topo_input_sig(&L.in, sig, 0, key), s0);
+	}
+	topo_graph_free(g1);
+	lab_free(&L);
+}
+
 int
 main(void)
 {
@@ -1344,6 +1464,7 @@ main(void)
 	T_RUN(test_import_merge);
 	T_RUN(test_events_bound);
 	T_RUN(test_names);
+	T_RUN(test_input_sig);
 	free(info_text);
 	return t_done();
 }
