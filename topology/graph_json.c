@@ -111,6 +111,7 @@ graph_json_v1(const struct topo_snap *ts)
 		const struct topo_node *n = &g->nodes[i];
 		json_t *jn = json_object(), *ports = json_array(),
 		       *addrs = json_array();
+		uint64_t last_poll;
 
 		json_object_set_new(jn, "name", json_string(n->name));
 		json_object_set_new(jn, "agent", addr_json(&n->agent));
@@ -126,9 +127,11 @@ graph_json_v1(const struct topo_snap *ts)
 		json_object_set_new(jn, "polled", json_boolean(n->polled));
 		json_object_set_new(
 		    jn, "reachable", json_boolean(n->reachable));
+		last_poll = ts->node_last_poll_ms ? ts->node_last_poll_ms[i]
+		                                  : n->last_poll_ms;
 		json_object_set_new(jn, "lastPoll",
-		    n->last_poll_ms ? json_integer((json_int_t)n->last_poll_ms)
-		                    : json_null());
+		    last_poll ? json_integer((json_int_t)last_poll)
+		              : json_null());
 		json_object_set_new(jn, "chassis",
 		    n->chassis[0] ? json_string(n->chassis) : json_null());
 		json_object_set_new(
