@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "graph.h"
+#include "graph_json.h"
 #include "labwalk.h"
 #include "t.h"
 #include "util.h"
@@ -1439,6 +1440,112 @@ test_input_sig(void)
 	lab_free(&L);
 }
 
+/* text == the jansson tree, parsed back; shows the first difference */
+static void
+check_text(char *text, json_t *ref)
+{
+	json_error_t err;
+	json_t *got = json_loads(text, 0, &err);
+
+	T_OK(got != NULL);
+	if (got == NULL)
+		printf("#   %s at %d: %.80s\n", err.text, err.position,
+		    text + (err.position > 20 ? err.position - 20 : 0));
+	T_OK(got != NULL && json_equal(got, ref));
+	json_decref(got);
+	json_decref(ref);
+	free(text);
+}
+
+static void
+check_snap_text(const struct topo_snap *ts)
+{
+	json_t *o;
+
+	check_text(graph_text_v1(ts, false), graph_json_v1(ts));
+	check_text(graph_text_sflowrt(ts), graph_json_sflowrt(ts));
+	o = graph_json_v1(ts);
+	json_object_set_new(o, "sflowrt", graph_json_sflowrt(ts));
+	check_text(graph_text_v1(ts, true), o);
+}
+
+/*
+ * graph_text_v1/sflowrt write what graph_json_v1/sflowrt build, without
+ * the tree: on the lab (hosts, edge ports, links), with targets, more
+ * events than are listed, poll times from the snapshot or the graph, and
+ * an imported fabric whose names need escaping.
+ */
+static void
+test_text(void)
+{
+	struct lab L;
+	struct imp I;
+	struct topo_input in;
+	struct topo_graph *g, *gi;
+	struct topo_snap ts;
+	struct topo_target_info tg[2];
+	struct topo_event_info ev[120];
+	uint64_t polls[6];
+
+	lab_load(&L);
+	g = topo_graph_build(&L.in, NULL, NULL);
+	memset(&ts, 0, sizeof(ts));
+	memset(tg, 0, sizeof(tg));
+	memset(ev, 0, sizeof(ev));
+	ts.graph = g;
+	ts.version = g->version;
+	ts.built_ms = 1795337730224ull;
+	snprintf(tg[0].addr, sizeof(tg[0].addr), "10.99.0.21");
+	snprintf(tg[0].why, sizeof(tg[0].why), "seed");
+	snprintf(tg[0].state, sizeof(tg[0].state), "ok");
+	snprintf(tg[0].cred, sizeof(tg[0].cred), "v2c");
+	snprintf(tg[0].node, sizeof(tg[0].node), "l1");
+	tg[0].last_ok_ms = tg[0].last_poll_ms = 1795337729826ull;
+	tg[0].polls = 3;
+	snprintf(tg[1].addr, sizeof(tg[1].addr), "[2001:db8::1]");
+	snprintf(tg[1].why, sizeof(tg[1].why), "lldp");
+	snprintf(tg[1].state, sizeof(tg[1].state), "never");
+	tg[1].failures = 2;
+	snprintf(tg[1].err, sizeof(tg[1].err), "timeout \"x\"\t\\ (v2c)");
+	ts.targets = tg;
+	ts.n_targets = 2;
+	for (size_t i = 0; i < nitems(ev); i++) {
+		ev[i].ts_ms = 1795337730000ull + i;
+		ev[i].version = 1 + i / 10;
+		snprintf(ev[i].type, sizeof(ev[i].type), "link_up");
+		snprintf(ev[i].text, sizeof(ev[i].text), "link l%zu \u00e9", i);
+	}
+	ts.events = ev;
+	ts.n_events = nitems(ev);
+	ts.walks = 12;
+	ts.bad_varbinds = 1;
+	ts.import_ms = 1795337000000ull;
+	ts.import.n_nodes = 3;
+	check_snap_text(&ts);
+	for (size_t i = 0; i < g->n_nodes && i < 6; i++)
+		polls[i] = i == 2 ? 0 : 1795337731000ull + i;
+	ts.node_last_poll_ms = polls;
+	check_snap_text(&ts);
+
+	/* names from an import: quotes, backslashes, control bytes */
+	imp_lab(&I);
+	snprintf(I.nodes[0].name, sizeof(I.nodes[0].name), "s1 \"a\\b\"\x01");
+	snprintf(
+	    I.links[0].node2, sizeof(I.links[0].node2), "%s", I.nodes[0].name);
+	snprintf(I.ports[0][0].name, sizeof(I.ports[0][0].name), "swp1/\x7f");
+	memset(&in, 0, sizeof(in));
+	in.import = &I.im;
+	gi = topo_graph_build(&in, NULL, NULL);
+	T_OK(topo_node_by_name(gi, I.nodes[0].name) != NULL);
+	memset(&ts, 0, sizeof(ts));
+	ts.graph = gi;
+	ts.version = gi->version;
+	check_snap_text(&ts);
+	topo_graph_free(gi);
+	topo_graph_free(g);
+	lab_free(&L);
+}
+
 int
 main(void)
 {
@@ -1465,6 +1572,7 @@ main(void)
 	T_RUN(test_events_bound);
 	T_RUN(test_names);
 	T_RUN(test_input_sig);
+	T_RUN(test_text);
 	free(info_text);
 	return t_done();
 }
