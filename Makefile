@@ -122,6 +122,16 @@ $(BUILD)/tests/test_jsonlog: tests/unit/test_jsonlog.c tests/unit/t.h \
 	$(CC) $(CFLAGS_ALL) -Itests/unit $(LDFLAGS_ALL) -o $@ $< $(JSONLOG_O) \
 		$(BUILD)/libfabmon.a $(LIBS)
 
+# The topology thread's test links the thread, its poller and the log.
+TOPO_O := $(BUILD)/obj/topology/topo.o $(BUILD)/obj/topology/snmp.o \
+	$(BUILD)/obj/daemon/counters.o $(BUILD)/obj/daemon/snap.o \
+	$(BUILD)/obj/daemon/log.o
+$(BUILD)/tests/test_topo: tests/unit/test_topo.c tests/unit/t.h $(TOPO_O) \
+		$(BUILD)/libfabmon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit $(LDFLAGS_ALL) -o $@ $< $(TOPO_O) \
+		$(BUILD)/libfabmon.a $(LIBS)
+
 # A write load for the store's crash test (tests/integration/store_crash.py).
 $(BUILD)/tests/store_load: tests/tools/store_load.c $(STORE_O) $(BUILD)/libfabmon.a
 	@mkdir -p $(dir $@)

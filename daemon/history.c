@@ -490,11 +490,12 @@ topology(struct history *h, const struct topo_snap *ts)
 	}
 	if (ts->version == h->topo_version || ts->graph->n_nodes == 0)
 		return;
-	/* the v1 form fills the tables; the sFlow-RT form restores */
-	o = graph_json_v1(ts);
-	json_object_set_new(o, "sflowrt", graph_json_sflowrt(ts));
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
+	/*
+	 * The v1 form fills the tables; the sFlow-RT form restores. As text:
+	 * a jansson tree of it was over 100 MB at 1,000 switches, kept in
+	 * this thread's malloc arena (graph_json.h).
+	 */
+	s = graph_text_v1(ts, true);
 	if (s != NULL) {
 		store_topology(h->in.store, ts->version, s);
 		h->st.topologies++;

@@ -1672,6 +1672,164 @@ topo_graph_free(struct topo_graph *g)
 	free(g);
 }
 
+/* ---- fingerprints ----------------------------------------------------- */
+
+/* A running SipHash over fields, each hashed with the state so far. */
+struct sig {
+	uint64_t key;
+	uint64_t h;
+};
+
+static void
+sig_bytes(struct sig *s, const void *p, size_t len)
+{
+	s->h = siphash13(s->key, s->h, p, len);
+}
+
+static void
+sig_u64(struct sig *s, uint64_t v)
+{
+	sig_bytes(s, &v, sizeof(v));
+}
+
+/* With the NUL, so that "ab","c" and "a","bc" differ. */
+static void
+sig_str(struct sig *s, const char *str)
+{
+	sig_bytes(s, str, strlen(str) + 1);
+}
+
+static void
+sig_addr(struct sig *s, const struct sflow_addr *a)
+{
+	uint8_t buf[17];
+
+	buf[0] = a->family;
+	memcpy(buf + 1, a->a, 16);
+	sig_bytes(s, buf, sizeof(buf));
+}
+
+/* An id as (subtype, length, bytes). */
+static void
+sig_id(struct sig *s, uint8_t subtype, uint8_t len, const uint8_t *id)
+{
+	uint8_t buf[2 + LLDP_ID_MAX];
+
+	buf[0] = subtype;
+	buf[1] = len;
+	memcpy(buf + 2, id, len);
+	sig_bytes(s, buf, 2 + (size_t)len);
+}
+
+uint64_t
+topo_facts_sig(const struct sw_facts *f, uint64_t key)
+{
+	struct sig s = { key, 0 };
+
+	sig_str(&s, f->sys_name);
+	sig_str(&s, f->lldp_sys_name);
+	sig_id(&s, f->chassis_subtype, f->chassis_len, f->chassis);
+	sig_u64(&s, f->n_ifs);
+	for (size_t i = 0; i < f->n_ifs; i++) {
+		const struct lldp_if *x = &f->ifs[i];
+
+		sig_u64(
+		    &s, (uint64_t)x->ifindex << 32 | (uint64_t)x->oper << 24);
+		sig_u64(&s, x->speed_mbps);
+		sig_str(&s, x->name);
+		sig_str(&s, x->descr);
+		sig_str(&s, x->alias);
+	}
+	sig_u64(&s, f->n_ports);
+	for (size_t i = 0; i < f->n_ports; i++) {
+		const struct lldp_locport *x = &f->ports[i];
+
+		sig_u64(&s, (uint64_t)x->num << 32 | x->ifindex);
+		sig_u64(&s, (uint64_t)x->how);
+		sig_id(&s, x->id_subtype, x->id_len, x->id);
+		sig_str(&s, x->desc);
+	}
+	sig_u64(&s, f->n_nbrs);
+	for (size_t i = 0; i < f->n_nbrs; i++) {
+		const struct lldp_neighbor *x = &f->nbrs[i];
+
+		/* not time_mark, rem_index: see graph.h */
+		sig_u64(&s, (uint64_t)x->local_port << 32 | x->ifindex);
+		sig_u64(&s,
+		    (uint64_t)x->how << 32 | (uint64_t)x->caps << 8 |
+		        (uint64_t)x->caps_known);
+		sig_id(&s, x->chassis_subtype, x->chassis_len, x->chassis);
+		sig_id(&s, x->port_subtype, x->port_len, x->port);
+		sig_str(&s, x->port_desc);
+		sig_str(&s, x->sys_name);
+		sig_u64(&s, x->n_addrs);
+		for (size_t k = 0; k < x->n_addrs && k < LLDP_NBR_ADDRS; k++)
+			sig_addr(&s, &x->addrs[k]);
+	}
+	sig_u64(&s, f->n_self_addrs);
+	for (size_t i = 0; i < f->n_self_addrs; i++)
+		sig_addr(&s, &f->self_addrs[i]);
+	return s.h;
+}
+
+uint64_t
+topo_import_sig(const struct topo_import *im, uint64_t key)
+{
+	struct sig s = { key, 0 };
+
+	if (im == NULL || (im->n_nodes == 0 && im->n_links == 0))
+		return 0;
+	sig_u64(&s, im->n_nodes);
+	for (size_t i = 0; i < im->n_nodes; i++) {
+		const struct topo_import_node *n = &im->nodes[i];
+
+		sig_str(&s, n->name);
+		sig_addr(&s, &n->agent);
+		sig_u64(&s, n->n_ports);
+		for (size_t k = 0; k < n->n_ports; k++) {
+			sig_u64(&s, n->ports[k].ifindex);
+			sig_str(&s, n->ports[k].name);
+		}
+	}
+	sig_u64(&s, im->n_links);
+	for (size_t i = 0; i < im->n_links; i++) {
+		const struct topo_import_link *l = &im->links[i];
+
+		sig_str(&s, l->name);
+		sig_str(&s, l->node1);
+		sig_str(&s, l->port1);
+		sig_str(&s, l->node2);
+		sig_str(&s, l->port2);
+	}
+	/* never 0, which stands for no import */
+	return s.h != 0 ? s.h : 1;
+}
+
+uint64_t
+topo_input_sig(const struct topo_input *in, const uint64_t *facts_sig,
+    uint64_t import_sig, uint64_t key)
+{
+	struct sig s = { key, 0 };
+
+	sig_u64(&s, in->n_switches);
+	for (size_t i = 0; i < in->n_switches; i++) {
+		const struct topo_switch *sw = &in->switches[i];
+
+		sig_addr(&s, &sw->addr);
+		sig_u64(&s, sw->facts != NULL ? facts_sig[i] : 0);
+		sig_u64(&s,
+		    (uint64_t)sw->reachable << 1 |
+		        (uint64_t)(sw->facts != NULL));
+	}
+	sig_u64(&s, in->import != NULL ? import_sig : 0);
+	sig_u64(&s, in->n_roles);
+	for (size_t i = 0; i < in->n_roles; i++) {
+		sig_str(&s, in->roles[i].name);
+		sig_u64(&s, (uint64_t)in->roles[i].role);
+	}
+	return s.h;
+}
+
 void
 topo_events_free(struct topo_events *e)
 {

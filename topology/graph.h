@@ -322,6 +322,30 @@ struct topo_graph *topo_graph_build(const struct topo_input *in,
 
 void topo_graph_free(struct topo_graph *);
 
+/*
+ * FINGERPRINTS OF THE INPUT, so that the topology thread builds a graph
+ * only when topo_graph_build() would see something new: a build whose
+ * input has the same fingerprint as the last one's gives the same graph
+ * (links kept from `prev` and statuses taken from it are kept again).
+ * Each is SipHash under `key` (the caller's secret: LLDP text comes from
+ * the network), so a collision is as likely as 2^-64.
+ *
+ * topo_facts_sig(): everything of a switch's facts that the graph reads
+ * (its names and chassis id, the interfaces, the LLDP local ports, the
+ * neighbours and its own addresses), not the LLDP timeMark or remIndex
+ * (they change nothing of the graph), the crawl list or the stats.
+ * topo_import_sig(): the whole import; NULL or an empty one gives 0.
+ * topo_input_sig(): the switches (address, reachable, and facts_sig[i],
+ * the topo_facts_sig() of in->switches[i].facts, or anything for a NULL
+ * one), the import as import_sig (the caller's topo_import_sig() of
+ * in->import, kept from when the import changed) and the roles; not the
+ * switches' last_poll_ms. Any thread; the arguments are only read.
+ */
+uint64_t topo_facts_sig(const struct sw_facts *, uint64_t key);
+uint64_t topo_import_sig(const struct topo_import *, uint64_t key);
+uint64_t topo_input_sig(const struct topo_input *in, const uint64_t *facts_sig,
+    uint64_t import_sig, uint64_t key);
+
 /* The answer to a lookup: pointers into the graph, valid while it is. */
 struct topo_hit {
 	const struct topo_node *node;

@@ -6,6 +6,7 @@
 #define FABMON_GRAPH_JSON_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "topo.h"
 
@@ -19,5 +20,17 @@ json_t *graph_json_sflowrt(const struct topo_snap *);
  * fact with its source (lldp / import / config).
  */
 json_t *graph_json_v1(const struct topo_snap *);
+
+/*
+ * The same documents as compact text, written straight into one buffer
+ * with no jansson tree: at 1,000 switches the v1 form's tree took over
+ * 100 MB in millions of small allocations, which stayed in the malloc
+ * arena of the thread that rendered it (bench/README.md, scale.py). The
+ * functions above are their reference (tests/unit/test_graph.c).
+ * with_sflowrt adds the sFlow-RT form as the member "sflowrt" (the
+ * store's copy). Return a malloc'ed NUL-terminated string, the caller's.
+ */
+char *graph_text_v1(const struct topo_snap *, bool with_sflowrt);
+char *graph_text_sflowrt(const struct topo_snap *);
 
 #endif

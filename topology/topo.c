@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "counters.h"
@@ -36,8 +37,8 @@
 #define MAX_TARGETS   65536
 #define MAX_CIDR_HOST 65536 /* addresses one seed may expand to */
 #define TICK_MS       100
-#define BUILD_MIN_MS  200  /* coalesce rebuilds */
-#define REPUBLISH_MS  2000 /* refresh poll times in the API */
+#define BUILD_MIN_MS  200  /* coalesce publishes after changes */
+#define REPUBLISH_MS  2000 /* refresh poll times in the API (HA: alive) */
 #define MAX_CREDS     2
 
 enum walk_kind { WK_NONE, WK_FULL, WK_STATUS, WK_COUNTERS };
@@ -62,9 +63,23 @@ struct target {
 	uint32_t failures;
 	bool have_facts;
 	struct sw_facts facts;
+	uint64_t facts_sig; /* topo_facts_sig() of facts, when have_facts */
 	uint64_t last_ok_wall;
 	uint64_t last_poll_wall;
 	char err[160];
+};
+
+/*
+ * What snapshots share until the graph changes: the graph, a copy of the
+ * import it was built with, and the recent events as of its build (they
+ * come only with builds). The last snapshot to go frees it.
+ */
+struct topo_shared {
+	atomic_int ref;
+	struct topo_graph *graph;
+	struct topo_import import;
+	struct topo_event_info *events; /* newest last */
+	size_t n_events;
 };
 
 struct topo {
@@ -98,15 +113,18 @@ struct topo {
 	size_t cap_targets;
 	struct topo_import import;
 	uint64_t import_ms;
+	uint64_t import_sig;         /* topo_import_sig(&import) */
 	struct topo_import restored; /* topo_set_restored(), until polled */
+	uint64_t restored_sig;
 	bool have_restored;
 	size_t restored_agents;  /* its nodes with an agent address */
 	uint64_t restored_until; /* mono: dropped by then in any case */
 	struct topo_role_cfg *roles;
 	size_t n_roles;
 	struct topo_snap *cur; /* our reference to the last published */
-	bool dirty;
-	uint64_t last_build;
+	uint64_t sig_key;      /* for the fingerprints (graph.h) */
+	uint64_t built_sig;    /* topo_input_sig() of cur's graph */
+	bool dirty;            /* publish soon */
 	uint64_t last_publish;
 	struct topo_event_info ring[TOPO_RECENT_EVENTS];
 	size_t ring_head; /* next slot */
@@ -335,14 +353,24 @@ import_copy(struct topo_import *dst, const struct topo_import *src)
 }
 
 static void
+shared_put(struct topo_shared *sh)
+{
+	if (sh == NULL || atomic_fetch_sub(&sh->ref, 1) != 1)
+		return;
+	topo_graph_free(sh->graph);
+	topo_import_clear(&sh->import);
+	free(sh->events);
+	free(sh);
+}
+
+static void
 snap_free_fn(struct snap *s)
 {
 	struct topo_snap *ts = (struct topo_snap *)s;
 
-	topo_graph_free((struct topo_graph *)ts->graph);
-	topo_import_clear(&ts->import);
+	shared_put(ts->shared);
+	free(ts->node_last_poll_ms);
 	free(ts->targets);
-	free(ts->events);
 	free(ts);
 }
 
@@ -356,16 +384,45 @@ target_state(const struct target *tg)
 	return tg->reachable ? "ok" : "unreachable";
 }
 
-/* Rebuild the graph from every switch's facts and publish it. */
+/* A new graph from `in`, its events into the ring, and what shares it. */
+static struct topo_shared *
+build(struct topo *t, const struct topo_input *in, uint64_t wall)
+{
+	struct topo_shared *sh = xcalloc(1, sizeof(*sh));
+	struct topo_events ev = { 0 };
+
+	atomic_init(&sh->ref, 1);
+	sh->graph = topo_graph_build(in, t->cur ? t->cur->graph : NULL, &ev);
+	for (size_t i = 0; i < ev.n; i++)
+		ring_push(t, &ev.ev[i], sh->graph->version, wall);
+	topo_events_free(&ev);
+	import_copy(&sh->import, &t->import);
+	sh->events = xcalloc(t->ring_n + 1, sizeof(*sh->events));
+	for (size_t i = 0; i < t->ring_n; i++)
+		sh->events[i] = t->ring[(t->ring_head + TOPO_RECENT_EVENTS -
+		                            t->ring_n + i) %
+		    TOPO_RECENT_EVENTS];
+	sh->n_events = t->ring_n;
+	return sh;
+}
+
+/*
+ * Publish a snapshot: with a new graph if the graph's input differs from
+ * what the last graph was built from, else sharing the last one (the
+ * targets' poll times and the counters are what changed then). Building
+ * a graph of 1,000 switches allocates tens of MB: rebuilding it every 2 s
+ * whether or not anything changed kept hundreds of MiB in malloc's
+ * arenas (bench/README.md, scale.py).
+ */
 static void
-rebuild(struct topo *t, uint64_t mono)
+publish(struct topo *t, uint64_t mono)
 {
 	struct topo_switch *sw = xcalloc(t->n_targets + 1, sizeof(*sw));
-	struct topo_events ev = { 0 };
+	uint64_t *sig = xcalloc(t->n_targets + 1, sizeof(*sig));
 	struct topo_input in = { 0 };
 	struct topo_snap *ts;
-	const struct topo_graph *prev = t->cur ? t->cur->graph : NULL;
-	uint64_t wall = now_wall_ms();
+	struct topo_shared *sh;
+	uint64_t wall = now_wall_ms(), in_sig, imp_sig = 0;
 	size_t n = 0, k = 0;
 
 	for (size_t i = 0; i < t->n_targets; i++) {
@@ -377,12 +434,15 @@ rebuild(struct topo *t, uint64_t mono)
 		sw[n].reachable = tg->reachable;
 		sw[n].last_poll_ms = tg->last_poll_wall;
 		sw[n].facts = &tg->facts;
+		sig[n] = tg->facts_sig;
 		n++;
 	}
 	in.switches = sw;
 	in.n_switches = n;
-	in.import =
-	    (t->import.n_nodes || t->import.n_links) ? &t->import : NULL;
+	if (t->import.n_nodes || t->import.n_links) {
+		in.import = &t->import;
+		imp_sig = t->import_sig;
+	}
 	/*
 	 * The stored fabric fills in, merged like an import, for the
 	 * switches not polled yet; it goes once as many switches have been
@@ -394,29 +454,53 @@ rebuild(struct topo *t, uint64_t mono)
 		topo_import_clear(&t->restored);
 		t->have_restored = false;
 	}
-	if (t->have_restored && in.import == NULL)
+	if (t->have_restored && in.import == NULL) {
 		in.import = &t->restored;
+		/* not the same graph as an equal import: sh->import differs */
+		imp_sig = t->restored_sig ^ 0x5245535430524544ull;
+	}
 	in.roles = t->roles;
 	in.n_roles = t->n_roles;
 
+	in_sig = topo_input_sig(&in, sig, imp_sig, t->sig_key);
+	if (t->cur == NULL || in_sig != t->built_sig) {
+		sh = build(t, &in, wall);
+		t->built_sig = in_sig;
+	} else {
+		sh = t->cur->shared;
+		atomic_fetch_add(&sh->ref, 1);
+	}
+	free(sw);
+	free(sig);
+
 	ts = xcalloc(1, sizeof(*ts));
 	snap_init(&ts->base, snap_free_fn);
-	ts->graph = topo_graph_build(&in, prev, &ev);
-	ts->version = ts->graph->version;
+	ts->shared = sh;
+	ts->graph = sh->graph;
+	ts->version = sh->graph->version;
 	ts->built_ms = wall;
-	free(sw);
-	for (size_t i = 0; i < ev.n; i++)
-		ring_push(t, &ev.ev[i], ts->version, wall);
-	topo_events_free(&ev);
-
-	import_copy(&ts->import, &t->import);
+	ts->import = sh->import; /* the arrays stay sh's */
 	ts->import_ms = t->import_ms;
 	ts->restored = t->have_restored && in.import == &t->restored;
+	ts->events = sh->events;
+	ts->n_events = sh->n_events;
+	ts->node_last_poll_ms =
+	    xcalloc(sh->graph->n_nodes + 1, sizeof(*ts->node_last_poll_ms));
+	for (size_t i = 0; i < sh->graph->n_nodes; i++)
+		ts->node_last_poll_ms[i] = sh->graph->nodes[i].last_poll_ms;
 	ts->targets = xcalloc(t->n_targets + 1, sizeof(*ts->targets));
 	for (size_t i = 0; i < t->n_targets; i++) {
 		struct target *tg = t->targets[i];
 		struct topo_target_info *ti = &ts->targets[k];
+		const struct topo_node *nd;
 
+		/* A polled node's agent is the address it was polled at. */
+		if (tg->have_facts &&
+		    (nd = topo_node_by_addr(sh->graph, &tg->a)) != NULL &&
+		    nd->polled && nd->agent.family == tg->a.family &&
+		    memcmp(nd->agent.a, tg->a.a, sizeof(tg->a.a)) == 0)
+			ts->node_last_poll_ms[nd - sh->graph->nodes] =
+			    tg->last_poll_wall;
 		/* CIDR probes that never answered are noise in the API. */
 		if (strcmp(tg->why, "cidr") == 0 && !tg->ever_ok)
 			continue;
@@ -437,12 +521,6 @@ rebuild(struct topo *t, uint64_t mono)
 		k++;
 	}
 	ts->n_targets = k;
-	ts->events = xcalloc(t->ring_n + 1, sizeof(*ts->events));
-	for (size_t i = 0; i < t->ring_n; i++)
-		ts->events[i] = t->ring[(t->ring_head + TOPO_RECENT_EVENTS -
-		                            t->ring_n + i) %
-		    TOPO_RECENT_EVENTS];
-	ts->n_events = t->ring_n;
 	ts->walks = t->walks;
 	ts->walk_timeouts = t->timeouts;
 	ts->walk_auth_failures = t->auth_failures;
@@ -456,7 +534,6 @@ rebuild(struct topo *t, uint64_t mono)
 		snap_put(&t->cur->base);
 	t->cur = ts;
 	t->dirty = false;
-	t->last_build = mono;
 	t->last_publish = mono;
 	if (t->wake != NULL)
 		t->wake(t->wake_arg);
@@ -468,6 +545,7 @@ merge_status(struct topo *t, struct target *tg, const struct walk *w)
 {
 	static const uint32_t oper[] = { 1, 3, 6, 1, 2, 1, 2, 2, 1, 8 };
 	static const uint32_t speed[] = { 1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 15 };
+	bool changed = false;
 
 	for (size_t i = 0; i < w->n; i++) {
 		const struct walk_vb *vb = &w->vbs[i];
@@ -497,13 +575,17 @@ merge_status(struct topo *t, struct target *tg, const struct walk *w)
 				continue;
 			}
 			if (lif->oper != (uint8_t)vb->num)
-				t->dirty = true;
+				changed = true;
 			lif->oper = (uint8_t)vb->num;
 		} else if (vb->num > 0 &&
 		    lif->speed_mbps != (uint32_t)vb->num) {
 			lif->speed_mbps = (uint32_t)vb->num;
-			t->dirty = true;
+			changed = true;
 		}
+	}
+	if (changed) {
+		tg->facts_sig = topo_facts_sig(&tg->facts, t->sig_key);
+		t->dirty = true;
 	}
 }
 
@@ -584,11 +666,18 @@ walk_done(void *arg, struct walk *w)
 		struct sw_facts f;
 
 		if (lldp_facts_from_walk(w, &f) == 0) {
+			uint64_t sig = topo_facts_sig(&f, t->sig_key);
+
 			t->bad_varbinds += f.stats.wrong_type +
 			    f.stats.bad_index + f.stats.bad_value;
+			/* The same facts again publish with the next
+			 * refresh, and share the graph. */
+			if (!tg->have_facts || sig != tg->facts_sig)
+				t->dirty = true;
 			if (tg->have_facts)
 				lldp_facts_free(&tg->facts);
 			tg->facts = f;
+			tg->facts_sig = sig;
 			tg->have_facts = true;
 			crawl(t, &tg->facts, mono);
 		} else {
@@ -614,7 +703,6 @@ walk_done(void *arg, struct walk *w)
 		if (kind == WK_FULL) {
 			tg->next_full = mono +
 			    (uint64_t)t->conf->snmp_poll_s * 1000 * pace(t);
-			t->dirty = true;
 		}
 		if (kind == WK_COUNTERS)
 			tg->next_counters = mono +
@@ -740,6 +828,7 @@ take_import(struct topo *t)
 		memset(&t->pending, 0, sizeof(t->pending));
 		t->has_pending = false;
 		t->import_ms = now_wall_ms();
+		t->import_sig = topo_import_sig(&t->import, t->sig_key);
 		t->dirty = true;
 		log_info("topology", "import: %zu nodes, %zu links",
 		    t->import.n_nodes, t->import.n_links);
@@ -754,6 +843,7 @@ topo_set_restored(struct topo *t, struct topo_import *im)
 	t->restored = *im;
 	memset(im, 0, sizeof(*im));
 	t->have_restored = t->restored.n_nodes > 0;
+	t->restored_sig = topo_import_sig(&t->restored, t->sig_key);
 	t->restored_agents = 0;
 	for (size_t i = 0; i < t->restored.n_nodes; i++)
 		if (t->restored.nodes[i].agent.family != 0)
@@ -790,7 +880,7 @@ topo_main(void *arg)
 	if (t->have_restored)
 		t->restored_until = now_mono_ms() +
 		    2 * (uint64_t)t->conf->snmp_poll_s * 1000 + 10000;
-	rebuild(t, now_mono_ms()); /* an empty graph answers at once */
+	publish(t, now_mono_ms()); /* an empty graph answers at once */
 	while (!atomic_load(&t->stop)) {
 		uint64_t mono;
 
@@ -818,9 +908,9 @@ topo_main(void *arg)
 			next_agents = mono + 1000;
 		}
 		schedule(t, mono);
-		if ((t->dirty && mono - t->last_build >= BUILD_MIN_MS) ||
+		if ((t->dirty && mono - t->last_publish >= BUILD_MIN_MS) ||
 		    mono - t->last_publish >= REPUBLISH_MS)
-			rebuild(t, mono);
+			publish(t, mono);
 	}
 	return NULL;
 }
@@ -889,6 +979,9 @@ topo_new(const struct conf *c, struct snap_slot *out, struct snap_slot *ingest,
 	pthread_mutex_init(&t->mu, NULL);
 	atomic_init(&t->stop, false);
 	t->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(60000, 3);
+	if (getrandom(&t->sig_key, sizeof(t->sig_key), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(t->sig_key))
+		t->sig_key = now_wall_ms() ^ ((uint64_t)(uintptr_t)t << 16);
 	creds_from_conf(t);
 	t->roles = xcalloc((size_t)c->n_topo_roles + 1, sizeof(*t->roles));
 	for (int i = 0; i < c->n_topo_roles; i++) {

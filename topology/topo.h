@@ -1,10 +1,11 @@
 /*
  * topo.h: the topology thread. It polls the switches over SNMP (through
  * snmp.c), turns each walk into facts (lldp.c), builds the fabric graph
- * (graph.c) and publishes it as an immutable struct topo_snap whenever it
- * changes. Discovery starts from the configured seeds (addresses or
- * CIDRs) and every sFlow agent seen, and crawls on through the LLDP
- * management addresses of neighbouring switches.
+ * (graph.c) when its input changes, and publishes an immutable struct
+ * topo_snap every 2 s and after each change. Discovery starts from the
+ * configured seeds (addresses or CIDRs) and every sFlow agent seen, and
+ * crawls on through the LLDP management addresses of neighbouring
+ * switches.
  */
 #ifndef FABMON_TOPO_H
 #define FABMON_TOPO_H
@@ -43,19 +44,32 @@ struct topo_event_info {
 	char text[800]; /* what an operator reads */
 };
 
-/* What the API and the engine read: immutable once published. */
+struct topo_shared; /* private to topo.c */
+
+/*
+ * What the API and the engine read: immutable once published. A new
+ * snapshot comes every 2 s (and soon after a walk that changed something),
+ * but a new graph only when the switches' facts, their reachability, the
+ * import or the roles changed: the snapshots in between share the graph,
+ * the import and the events (the same pointers, held by reference), so
+ * `graph` changes exactly when `version` may.
+ */
 struct topo_snap {
 	struct snap base;
 	uint64_t version;
-	uint64_t built_ms;
-	const struct topo_graph *graph; /* owned by the snapshot */
-	struct topo_import import;      /* the operator's last PUT (copy) */
+	uint64_t built_ms;              /* when this snapshot was published */
+	const struct topo_graph *graph; /* shared, held by the snapshot */
+	struct topo_import import;      /* the operator's last PUT (shared) */
 	uint64_t import_ms;             /* when it was PUT; 0 never */
 	bool restored; /* the stored fabric: no switch polled yet */
+	/* each node's last poll now, by index into graph->nodes (the graph's
+	 * own last_poll_ms are as of its build) */
+	uint64_t *node_last_poll_ms;
 	struct topo_target_info *targets;
 	size_t n_targets;
-	struct topo_event_info *events; /* newest last */
+	struct topo_event_info *events; /* newest last (shared) */
 	size_t n_events;
+	struct topo_shared *shared; /* what holds graph, import, events */
 	/* counters for /api/v1/health */
 	uint64_t walks, walk_timeouts, walk_auth_failures, walk_errors;
 	uint64_t bad_varbinds; /* hostile or odd SNMP answers */

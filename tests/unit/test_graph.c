@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "graph.h"
+#include "graph_json.h"
 #include "labwalk.h"
 #include "t.h"
 #include "util.h"
@@ -19,8 +20,6 @@
 #define WALKS "tests/unit/walks/"
 
 static const char *const lab_sw[] = { "s1", "s2", "l1", "l2", "l3", "l4" };
-
-
 
 static struct sflow_addr
 ip(const char *s)
@@ -1319,6 +1318,234 @@ test_names(void)
 	T_EQ(topo_role_parse("Leaf", &r), -1);
 }
 
+/* The input fingerprint of the lab, its facts' fingerprints computed. */
+static uint64_t
+lab_sig(const struct lab *L, uint64_t import_sig, uint64_t key)
+{
+	uint64_t sig[6];
+
+	for (size_t i = 0; i < L->in.n_switches; i++)
+		sig[i] = topo_facts_sig(L->sw[i].facts, key);
+	return topo_input_sig(&L->in, sig, import_sig, key);
+}
+
+/*
+ * The fingerprints that decide whether topo.c builds a graph: the same
+ * for inputs that give the same graph (the same walks parsed again, a
+ * new timeMark or remIndex, a newer poll), different as soon as a fact
+ * the graph reads, a switch's reachability, the import or the roles
+ * change; and whenever they stay the same, a build with the last graph
+ * as `prev` has no event and keeps the version.
+ */
+static void
+test_input_sig(void)
+{
+	const uint64_t key = 0x0123456789abcdefull;
+	struct lab L;
+	struct imp I, J;
+	struct topo_events ev = { 0 };
+	struct topo_graph *g1, *g2;
+	struct topo_role_cfg role = { "l1", TOPO_ROLE_SPINE };
+	uint64_t s0, s1, f0, imp;
+
+	lab_load(&L);
+	s0 = lab_sig(&L, 0, key);
+	T_EQ(lab_sig(&L, 0, key), s0);
+	T_OK(lab_sig(&L, 0, key + 1) != s0);
+	g1 = topo_graph_build(&L.in, NULL, NULL);
+
+	/* parsed again (other buffers), polled later: the same */
+	f0 = topo_facts_sig(&L.f[4], key);
+	lab_swap(&L, "l3", "lab-l3.txt", NULL, NULL);
+	T_EQ(topo_facts_sig(&L.f[4], key), f0);
+	L.sw[4].last_poll_ms = 5000;
+	T_EQ(lab_sig(&L, 0, key), s0);
+
+	/* LLDP timeMarks and remIndexes moved on: the same */
+	lab_swap(&L, "l1", "lab-l1-relink.txt", NULL, NULL);
+	lab_swap(&L, "s1", "lab-s1-relink.txt", NULL, NULL);
+	T_EQ(lab_sig(&L, 0, key), s0);
+	g2 = topo_graph_build(&L.in, g1, &ev);
+	T_EQ(ev.n, 0);
+	T_EQ(g2->version, g1->version);
+	topo_graph_free(g2);
+
+	/* an interface's ifOperStatus: another graph */
+	lab_swap(&L, "l3", "lab-l3.txt", ".1.3.6.1.2.1.2.2.1.8.3 = INTEGER: 1",
+	    ".1.3.6.1.2.1.2.2.1.8.3 = INTEGER: 7");
+	T_OK(topo_facts_sig(&L.f[4], key) != f0);
+	s1 = lab_sig(&L, 0, key);
+	T_OK(s1 != s0);
+	g2 = topo_graph_build(&L.in, g1, &ev);
+	T_EQ(g2->version, g1->version + 1);
+	topo_graph_free(g2);
+	topo_events_free(&ev);
+	lab_swap(&L, "l3", "lab-l3.txt", NULL, NULL);
+	T_EQ(lab_sig(&L, 0, key), s0);
+
+	/* a neighbour's port description, its capabilities */
+	T_OK(L.f[4].n_nbrs > 0);
+	snprintf(L.f[4].nbrs[0].port_desc, sizeof(L.f[4].nbrs[0].port_desc),
+	    "%s", "other");
+	T_OK(topo_facts_sig(&L.f[4], key) != f0);
+	lab_swap(&L, "l3", "lab-l3.txt", NULL, NULL);
+	L.f[4].nbrs[0].caps ^= LLDP_CAP_ROUTER;
+	T_OK(topo_facts_sig(&L.f[4], key) != f0);
+	lab_swap(&L, "l3", "lab-l3.txt", NULL, NULL);
+
+	/* reachability */
+	L.sw[2].reachable = false;
+	T_OK(lab_sig(&L, 0, key) != s0);
+	L.sw[2].reachable = true;
+	T_EQ(lab_sig(&L, 0, key), s0);
+
+	/* roles */
+	L.in.roles = &role;
+	L.in.n_roles = 1;
+	T_OK(lab_sig(&L, 0, key) != s0);
+	role.role = TOPO_ROLE_LEAF;
+	T_OK(lab_sig(&L, 0, key) != s0);
+	L.in.roles = NULL;
+	L.in.n_roles = 0;
+
+	/* the import: by content, not by address */
+	T_EQ(topo_import_sig(NULL, key), 0);
+	imp_lab(&I);
+	imp_lab(&J);
+	imp = topo_import_sig(&I.im, key);
+	T_OK(imp != 0);
+	T_EQ(topo_import_sig(&J.im, key), imp);
+	L.in.import = &I.im;
+	T_OK(lab_sig(&L, imp, key) != s0);
+	snprintf(J.links[0].name, sizeof(J.links[0].name), "%s", "renamed");
+	T_OK(topo_import_sig(&J.im, key) != imp);
+	imp_lab(&J);
+	J.ports[1][0].ifindex++;
+	T_OK(topo_import_sig(&J.im, key) != imp);
+	L.in.import = NULL;
+
+	/* a switch whose facts went (never reached: not a node) */
+	T_EQ(lab_sig(&L, 0, key), s0);
+	{
+		uint64_t sig[6];
+
+		for (size_t i = 0; i < 6; i++)
+			sig[i] = topo_facts_sig(&L.f[i], key);
+		L.sw[5].facts = NULL;
+		T_OK(topo_input_sig(&L.in, sig, 0, key) != s0);
+		L.sw[5].facts = &L.f[5];
+		T_EQ(topo_input_sig(&L.in, sig, 0, key), s0);
+	}
+	topo_graph_free(g1);
+	lab_free(&L);
+}
+
+/* text == the jansson tree, parsed back; shows the first difference */
+static void
+check_text(char *text, json_t *ref)
+{
+	json_error_t err;
+	json_t *got = json_loads(text, 0, &err);
+
+	T_OK(got != NULL);
+	if (got == NULL)
+		printf("#   %s at %d: %.80s\n", err.text, err.position,
+		    text + (err.position > 20 ? err.position - 20 : 0));
+	T_OK(got != NULL && json_equal(got, ref));
+	json_decref(got);
+	json_decref(ref);
+	free(text);
+}
+
+static void
+check_snap_text(const struct topo_snap *ts)
+{
+	json_t *o;
+
+	check_text(graph_text_v1(ts, false), graph_json_v1(ts));
+	check_text(graph_text_sflowrt(ts), graph_json_sflowrt(ts));
+	o = graph_json_v1(ts);
+	json_object_set_new(o, "sflowrt", graph_json_sflowrt(ts));
+	check_text(graph_text_v1(ts, true), o);
+}
+
+/*
+ * graph_text_v1/sflowrt write what graph_json_v1/sflowrt build, without
+ * the tree: on the lab (hosts, edge ports, links), with targets, more
+ * events than are listed, poll times from the snapshot or the graph, and
+ * an imported fabric whose names need escaping.
+ */
+static void
+test_text(void)
+{
+	struct lab L;
+	struct imp I;
+	struct topo_input in;
+	struct topo_graph *g, *gi;
+	struct topo_snap ts;
+	struct topo_target_info tg[2];
+	struct topo_event_info ev[120];
+	uint64_t polls[6];
+
+	lab_load(&L);
+	g = topo_graph_build(&L.in, NULL, NULL);
+	memset(&ts, 0, sizeof(ts));
+	memset(tg, 0, sizeof(tg));
+	memset(ev, 0, sizeof(ev));
+	ts.graph = g;
+	ts.version = g->version;
+	ts.built_ms = 1795337730224ull;
+	snprintf(tg[0].addr, sizeof(tg[0].addr), "10.99.0.21");
+	snprintf(tg[0].why, sizeof(tg[0].why), "seed");
+	snprintf(tg[0].state, sizeof(tg[0].state), "ok");
+	snprintf(tg[0].cred, sizeof(tg[0].cred), "v2c");
+	snprintf(tg[0].node, sizeof(tg[0].node), "l1");
+	tg[0].last_ok_ms = tg[0].last_poll_ms = 1795337729826ull;
+	tg[0].polls = 3;
+	snprintf(tg[1].addr, sizeof(tg[1].addr), "[2001:db8::1]");
+	snprintf(tg[1].why, sizeof(tg[1].why), "lldp");
+	snprintf(tg[1].state, sizeof(tg[1].state), "never");
+	tg[1].failures = 2;
+	snprintf(tg[1].err, sizeof(tg[1].err), "timeout \"x\"\t\\ (v2c)");
+	ts.targets = tg;
+	ts.n_targets = 2;
+	for (size_t i = 0; i < nitems(ev); i++) {
+		ev[i].ts_ms = 1795337730000ull + i;
+		ev[i].version = 1 + i / 10;
+		snprintf(ev[i].type, sizeof(ev[i].type), "link_up");
+		snprintf(ev[i].text, sizeof(ev[i].text), "link l%zu \u00e9", i);
+	}
+	ts.events = ev;
+	ts.n_events = nitems(ev);
+	ts.walks = 12;
+	ts.bad_varbinds = 1;
+	ts.import_ms = 1795337000000ull;
+	ts.import.n_nodes = 3;
+	check_snap_text(&ts);
+	for (size_t i = 0; i < g->n_nodes && i < 6; i++)
+		polls[i] = i == 2 ? 0 : 1795337731000ull + i;
+	ts.node_last_poll_ms = polls;
+	check_snap_text(&ts);
+
+	/* names from an import: quotes, backslashes, control bytes */
+	imp_lab(&I);
+	snprintf(I.nodes[0].name, sizeof(I.nodes[0].name), "s1 \"a\\b\"\x01");
+	snprintf(
+	    I.links[0].node2, sizeof(I.links[0].node2), "%s", I.nodes[0].name);
+	snprintf(I.ports[0][0].name, sizeof(I.ports[0][0].name), "swp1/\x7f");
+	memset(&in, 0, sizeof(in));
+	in.import = &I.im;
+	gi = topo_graph_build(&in, NULL, NULL);
+	T_OK(topo_node_by_name(gi, I.nodes[0].name) != NULL);
+	memset(&ts, 0, sizeof(ts));
+	ts.graph = gi;
+	ts.version = gi->version;
+	check_snap_text(&ts);
+	topo_graph_free(gi);
+	topo_graph_free(g);
+	lab_free(&L);
+}
+
 int
 main(void)
 {
@@ -1344,6 +1571,8 @@ main(void)
 	T_RUN(test_import_merge);
 	T_RUN(test_events_bound);
 	T_RUN(test_names);
+	T_RUN(test_input_sig);
+	T_RUN(test_text);
 	free(info_text);
 	return t_done();
 }
