@@ -502,13 +502,27 @@ sflow_as_segment_next(
 		n, SFLOW_F_PERCENT                                             \
 	}
 
-static const struct sflow_field f_generic[] = { U32("ifIndex"),
-	U32("networkType"), U64("ifSpeed"), U32("ifDirection"), U32("ifStatus"),
-	U64("ifInOctets"), U32("ifInUcastPkts"), U32("ifInMulticastPkts"),
-	U32("ifInBroadcastPkts"), U32("ifInDiscards"), U32("ifInErrors"),
-	U32("ifInUnknownProtos"), U64("ifOutOctets"), U32("ifOutUcastPkts"),
-	U32("ifOutMulticastPkts"), U32("ifOutBroadcastPkts"),
-	U32("ifOutDiscards"), U32("ifOutErrors"), U32("ifPromiscuousMode") };
+const struct sflow_field sflow_generic_fields[SFLOW_GEN__N] = {
+	[SFLOW_GEN_IFINDEX] = U32("ifIndex"),
+	[SFLOW_GEN_NETWORK_TYPE] = U32("networkType"),
+	[SFLOW_GEN_SPEED] = U64("ifSpeed"),
+	[SFLOW_GEN_DIRECTION] = U32("ifDirection"),
+	[SFLOW_GEN_STATUS] = U32("ifStatus"),
+	[SFLOW_GEN_IN_OCTETS] = U64("ifInOctets"),
+	[SFLOW_GEN_IN_UCAST] = U32("ifInUcastPkts"),
+	[SFLOW_GEN_IN_MCAST] = U32("ifInMulticastPkts"),
+	[SFLOW_GEN_IN_BCAST] = U32("ifInBroadcastPkts"),
+	[SFLOW_GEN_IN_DISCARDS] = U32("ifInDiscards"),
+	[SFLOW_GEN_IN_ERRORS] = U32("ifInErrors"),
+	[SFLOW_GEN_IN_UNKNOWN] = U32("ifInUnknownProtos"),
+	[SFLOW_GEN_OUT_OCTETS] = U64("ifOutOctets"),
+	[SFLOW_GEN_OUT_UCAST] = U32("ifOutUcastPkts"),
+	[SFLOW_GEN_OUT_MCAST] = U32("ifOutMulticastPkts"),
+	[SFLOW_GEN_OUT_BCAST] = U32("ifOutBroadcastPkts"),
+	[SFLOW_GEN_OUT_DISCARDS] = U32("ifOutDiscards"),
+	[SFLOW_GEN_OUT_ERRORS] = U32("ifOutErrors"),
+	[SFLOW_GEN_PROMISC] = U32("ifPromiscuousMode"),
+};
 static const struct sflow_field f_ethernet[] = {
 	U32("dot3StatsAlignmentErrors"), U32("dot3StatsFCSErrors"),
 	U32("dot3StatsSingleCollisionFrames"),
@@ -592,7 +606,8 @@ struct table_def {
 		tag, f, nitems(f), min                                         \
 	}
 static const struct table_def tables[] = {
-	TABLE(SFLOW_CTR_GENERIC, f_generic, nitems(f_generic)),
+	TABLE(SFLOW_CTR_GENERIC, sflow_generic_fields,
+	    nitems(sflow_generic_fields)),
 	TABLE(SFLOW_CTR_ETHERNET, f_ethernet, nitems(f_ethernet)),
 	TABLE(SFLOW_CTR_VLAN, f_vlan, nitems(f_vlan)),
 	TABLE(SFLOW_CTR_PROCESSOR, f_processor, nitems(f_processor)),

@@ -860,6 +860,35 @@ counters(void)
 	T_EQ(FIELD(r, "ifOutOctets"), 987654321098ull);
 	T_EQ(FIELD(r, "ifOutUcastPkts"), 2000);
 	T_EQ(FIELD(r, "ifPromiscuousMode"), 2005);
+	/* The positions that ifc_from_sflow() reads by (sflow.h). */
+	T_OK(r->u.table.fields == sflow_generic_fields);
+	T_EQ(r->u.table.n, SFLOW_GEN__N);
+	T_EQ(r->u.table.v[SFLOW_GEN_IFINDEX], 3);
+	T_EQ(r->u.table.v[SFLOW_GEN_SPEED], 100000000000ull);
+	T_EQ(r->u.table.v[SFLOW_GEN_IN_OCTETS], 123456789012ull);
+	T_EQ(r->u.table.v[SFLOW_GEN_IN_UNKNOWN], 1005);
+	T_EQ(r->u.table.v[SFLOW_GEN_OUT_OCTETS], 987654321098ull);
+	T_EQ(r->u.table.v[SFLOW_GEN_OUT_UCAST], 2000);
+	T_EQ(r->u.table.v[SFLOW_GEN_PROMISC], 2005);
+	T_STREQ(
+	    sflow_generic_fields[SFLOW_GEN_NETWORK_TYPE].name, "networkType");
+	T_STREQ(sflow_generic_fields[SFLOW_GEN_DIRECTION].name, "ifDirection");
+	T_STREQ(sflow_generic_fields[SFLOW_GEN_STATUS].name, "ifStatus");
+	T_STREQ(sflow_generic_fields[SFLOW_GEN_IN_UCAST].name, "ifInUcastPkts");
+	T_STREQ(
+	    sflow_generic_fields[SFLOW_GEN_IN_MCAST].name, "ifInMulticastPkts");
+	T_STREQ(
+	    sflow_generic_fields[SFLOW_GEN_IN_BCAST].name, "ifInBroadcastPkts");
+	T_STREQ(
+	    sflow_generic_fields[SFLOW_GEN_IN_DISCARDS].name, "ifInDiscards");
+	T_STREQ(sflow_generic_fields[SFLOW_GEN_IN_ERRORS].name, "ifInErrors");
+	T_STREQ(sflow_generic_fields[SFLOW_GEN_OUT_MCAST].name,
+	    "ifOutMulticastPkts");
+	T_STREQ(sflow_generic_fields[SFLOW_GEN_OUT_BCAST].name,
+	    "ifOutBroadcastPkts");
+	T_STREQ(
+	    sflow_generic_fields[SFLOW_GEN_OUT_DISCARDS].name, "ifOutDiscards");
+	T_STREQ(sflow_generic_fields[SFLOW_GEN_OUT_ERRORS].name, "ifOutErrors");
 	r = &D.r[0][1];
 	T_EQ(r->tag, SFLOW_CTR_ETHERNET);
 	T_EQ(r->u.table.n, 13);
