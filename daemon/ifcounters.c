@@ -416,23 +416,31 @@ ifc_stats(const struct ifc_table *t, struct ifc_stats *s)
 
 /* ---- sFlow ----------------------------------------------------------- */
 
-static const struct {
-	const char *name;
-	enum ifc_field f;
-} generic_counters[] = {
-	{ "ifInOctets", IFC_IN_OCTETS },
-	{ "ifInUcastPkts", IFC_IN_UCAST },
-	{ "ifInMulticastPkts", IFC_IN_MCAST },
-	{ "ifInBroadcastPkts", IFC_IN_BCAST },
-	{ "ifInDiscards", IFC_IN_DISCARDS },
-	{ "ifInErrors", IFC_IN_ERRORS },
-	{ "ifInUnknownProtos", IFC_IN_UNKNOWN },
-	{ "ifOutOctets", IFC_OUT_OCTETS },
-	{ "ifOutUcastPkts", IFC_OUT_UCAST },
-	{ "ifOutMulticastPkts", IFC_OUT_MCAST },
-	{ "ifOutBroadcastPkts", IFC_OUT_BCAST },
-	{ "ifOutDiscards", IFC_OUT_DISCARDS },
-	{ "ifOutErrors", IFC_OUT_ERRORS },
+/*
+ * The counters of the generic record by their position in it (sflow.h),
+ * -1 for the fields that are status, not counters. Positions, not names:
+ * this runs for every counter sample.
+ */
+static const signed char generic_counter[SFLOW_GEN__N] = {
+	[SFLOW_GEN_IFINDEX] = -1,
+	[SFLOW_GEN_NETWORK_TYPE] = -1,
+	[SFLOW_GEN_SPEED] = -1,
+	[SFLOW_GEN_DIRECTION] = -1,
+	[SFLOW_GEN_STATUS] = -1,
+	[SFLOW_GEN_IN_OCTETS] = IFC_IN_OCTETS,
+	[SFLOW_GEN_IN_UCAST] = IFC_IN_UCAST,
+	[SFLOW_GEN_IN_MCAST] = IFC_IN_MCAST,
+	[SFLOW_GEN_IN_BCAST] = IFC_IN_BCAST,
+	[SFLOW_GEN_IN_DISCARDS] = IFC_IN_DISCARDS,
+	[SFLOW_GEN_IN_ERRORS] = IFC_IN_ERRORS,
+	[SFLOW_GEN_IN_UNKNOWN] = IFC_IN_UNKNOWN,
+	[SFLOW_GEN_OUT_OCTETS] = IFC_OUT_OCTETS,
+	[SFLOW_GEN_OUT_UCAST] = IFC_OUT_UCAST,
+	[SFLOW_GEN_OUT_MCAST] = IFC_OUT_MCAST,
+	[SFLOW_GEN_OUT_BCAST] = IFC_OUT_BCAST,
+	[SFLOW_GEN_OUT_DISCARDS] = IFC_OUT_DISCARDS,
+	[SFLOW_GEN_OUT_ERRORS] = IFC_OUT_ERRORS,
+	[SFLOW_GEN_PROMISC] = -1,
 };
 
 int
@@ -440,55 +448,57 @@ ifc_from_sflow(struct ifc_reading *rd, const struct sflow_addr *agent,
     const struct sflow_record *r)
 {
 	const struct sflow_field *fl;
-	bool have_index = false;
+	uint32_t n;
 
 	if (r->tag != SFLOW_CTR_GENERIC || !r->counter || !r->decoded ||
-	    r->u.table.fields == NULL || r->u.table.n > SFLOW_TABLE_MAX)
+	    r->u.table.fields != sflow_generic_fields ||
+	    r->u.table.n > SFLOW_TABLE_MAX)
 		return -1;
 	fl = r->u.table.fields;
-	for (uint32_t i = 0; i < r->u.table.n; i++)
-		if (strcmp(fl[i].name, "ifIndex") == 0)
-			have_index = true;
-	if (!have_index)
+	/* The decoder gives all SFLOW_GEN__N fields or none; be safe anyway. */
+	n = r->u.table.n < SFLOW_GEN__N ? r->u.table.n : SFLOW_GEN__N;
+	if (n <= SFLOW_GEN_IFINDEX)
 		return -1;
 	memset(rd, 0, sizeof(*rd));
 	addr_norm(&rd->agent, agent);
 	rd->source = IFC_SRC_SFLOW;
-	for (uint32_t i = 0; i < r->u.table.n; i++) {
-		const char *name = fl[i].name;
+	for (uint32_t i = 0; i < n; i++) {
 		bool wide = fl[i].type == SFLOW_F_U64;
 		uint64_t v = r->u.table.v[i];
 		/* sFlow sends -1 for a counter the agent does not have */
 		bool unknown = wide ? v == UINT64_MAX : v == U32_UNKNOWN;
+		int f;
 
-		if (strcmp(name, "ifIndex") == 0) {
+		switch (i) {
+		case SFLOW_GEN_IFINDEX:
 			rd->ifindex = (uint32_t)v;
-		} else if (strcmp(name, "networkType") == 0) {
+			break;
+		case SFLOW_GEN_NETWORK_TYPE:
 			rd->iftype = (uint32_t)v;
-		} else if (strcmp(name, "ifSpeed") == 0) {
+			break;
+		case SFLOW_GEN_SPEED:
 			rd->speed = unknown ? 0 : v;
-		} else if (strcmp(name, "ifDirection") == 0) {
+			break;
+		case SFLOW_GEN_DIRECTION:
 			rd->direction = v <= 4 ? (uint32_t)v : 0;
-		} else if (strcmp(name, "ifStatus") == 0) {
+			break;
+		case SFLOW_GEN_STATUS:
 			rd->admin = v & 1 ? IFC_UP : IFC_DOWN;
 			rd->oper = v & 2 ? IFC_UP : IFC_DOWN;
-		} else if (strcmp(name, "ifPromiscuousMode") == 0) {
+			break;
+		case SFLOW_GEN_PROMISC:
 			/* sFlow: 0 false, 1 true; TruthValue: 1, 2 */
 			rd->promisc = v == 1 ? 1 : v == 0 ? 2 : 0;
-		} else {
-			for (size_t k = 0; k < nitems(generic_counters); k++) {
-				enum ifc_field f = generic_counters[k].f;
-
-				if (strcmp(name, generic_counters[k].name) != 0)
-					continue;
-				if (unknown)
-					break;
-				rd->c[f] = v;
-				rd->have |= IFC_BIT(f);
-				if (wide)
-					rd->wide |= IFC_BIT(f);
+			break;
+		default:
+			f = generic_counter[i];
+			if (f < 0 || unknown)
 				break;
-			}
+			rd->c[f] = v;
+			rd->have |= IFC_BIT(f);
+			if (wide)
+				rd->wide |= IFC_BIT(f);
+			break;
 		}
 	}
 	return 0;

@@ -139,9 +139,11 @@ void ifc_stats(const struct ifc_table *, struct ifc_stats *);
 
 /*
  * Fill a reading from a decoded generic interface counter record
- * (r->tag == SFLOW_CTR_GENERIC, r->counter, r->decoded) sent by agent.
- * sFlow's "unknown" (all ones) counters are left out of `have`; ifSpeed
- * all ones is 0. Returns 0, or -1 (reading untouched) if r is not one.
+ * (r->tag == SFLOW_CTR_GENERIC, r->counter, r->decoded, as
+ * sflow_record_next() gives it: fields are sflow_generic_fields, read by
+ * position) sent by agent. sFlow's "unknown" (all ones) counters are left
+ * out of `have`; ifSpeed all ones is 0. Returns 0, or -1 (reading
+ * untouched) if r is not one.
  */
 int ifc_from_sflow(struct ifc_reading *, const struct sflow_addr *agent,
     const struct sflow_record *r);

@@ -21,17 +21,26 @@ rd16(const uint8_t *p)
 	return (uint16_t)((p[0] << 8) | p[1]);
 }
 
+/*
+ * Append "." name (name alone first) to l->stack; a name that does not
+ * fit is left out. It runs for every layer of every sampled header: the
+ * length is kept in l->stack_len and the name's comes from the literal.
+ */
+_Static_assert(PKT_STACK_LEN <= UINT8_MAX, "stack_len is a uint8_t");
+#define STACK_ADD(l, lit) stack_add((l), (lit), sizeof(lit) - 1)
+
 static void
-stack_add(struct pkt_layers *l, const char *name)
+stack_add(struct pkt_layers *l, const char *name, size_t len)
 {
-	size_t have = strlen(l->stack);
-	size_t add = strlen(name) + (have ? 1 : 0);
+	size_t have = l->stack_len;
+	size_t add = len + (have ? 1 : 0);
 
 	if (have + add + 1 > sizeof(l->stack))
 		return;
 	if (have)
 		l->stack[have++] = '.';
-	memcpy(l->stack + have, name, strlen(name) + 1);
+	memcpy(l->stack + have, name, len + 1);
+	l->stack_len = (uint8_t)(have + len);
 }
 
 struct parser {
@@ -56,7 +65,7 @@ parse_eth(struct parser *ps, struct pkt_layers *l, size_t off)
 	memcpy(l->src_mac, ps->buf + off + 6, 6);
 	type = rd16(ps->buf + off + 12);
 	off += 14;
-	stack_add(l, "eth");
+	STACK_ADD(l, "eth");
 	while (type == ETH_P_8021Q || type == ETH_P_8021AD ||
 	    type == ETH_P_QINQ1 || type == ETH_P_QINQ2 || type == ETH_P_QINQ3) {
 		uint16_t tci;
@@ -71,7 +80,7 @@ parse_eth(struct parser *ps, struct pkt_layers *l, size_t off)
 		/* Deeper tag stacks are legal but rare: count, keep two. */
 		if (l->n_vlans < 255)
 			l->n_vlans++;
-		stack_add(l, "dot1q");
+		STACK_ADD(l, "dot1q");
 		type = rd16(ps->buf + off + 2);
 		off += 4;
 	}
@@ -112,7 +121,7 @@ parse_l4(struct parser *ps, struct pkt_layers *l, size_t off)
 
 	switch (l->ip_proto) {
 	case 6: /* TCP */
-		stack_add(l, "tcp");
+		STACK_ADD(l, "tcp");
 		/* Ports from 8 bytes on (as sflowtool); flags need 14. */
 		if (rem < 8)
 			return PKT_TRUNCATED;
@@ -125,7 +134,7 @@ parse_l4(struct parser *ps, struct pkt_layers *l, size_t off)
 		l->tcp_flags = p[13];
 		return PKT_OK;
 	case 17: /* UDP */
-		stack_add(l, "udp");
+		STACK_ADD(l, "udp");
 		if (rem < 8)
 			return PKT_TRUNCATED;
 		l->has_l4 = true;
@@ -141,7 +150,7 @@ parse_l4(struct parser *ps, struct pkt_layers *l, size_t off)
 		    (p[8] & 0x08)) {
 			enum pkt_stop st;
 
-			stack_add(l, "vxlan");
+			STACK_ADD(l, "vxlan");
 			ps->info->has_inner = true;
 			ps->info->vxlan_vni = ((uint32_t)p[12] << 16) |
 			    ((uint32_t)p[13] << 8) | p[14];
@@ -153,7 +162,10 @@ parse_l4(struct parser *ps, struct pkt_layers *l, size_t off)
 		return PKT_OK;
 	case 1:  /* ICMP */
 	case 58: /* ICMPv6 */
-		stack_add(l, l->ip_proto == 1 ? "icmp" : "icmp6");
+		if (l->ip_proto == 1)
+			STACK_ADD(l, "icmp");
+		else
+			STACK_ADD(l, "icmp6");
 		if (rem < 8) /* the fixed ICMP header */
 			return PKT_TRUNCATED;
 		l->has_l4 = true;
@@ -172,7 +184,7 @@ parse_ipv4(struct parser *ps, struct pkt_layers *l, size_t off)
 	size_t rem = ps->len - off;
 	size_t ihl;
 
-	stack_add(l, "ip");
+	STACK_ADD(l, "ip");
 	l->l3_off = (uint16_t)off;
 	if (rem < 20)
 		return PKT_TRUNCATED;
@@ -206,7 +218,7 @@ parse_ipv6(struct parser *ps, struct pkt_layers *l, size_t off)
 	uint8_t nh;
 	int hops;
 
-	stack_add(l, "ip6");
+	STACK_ADD(l, "ip6");
 	l->l3_off = (uint16_t)off;
 	if (rem < 40)
 		return PKT_TRUNCATED;

@@ -74,6 +74,7 @@ struct pkt_layers {
 
 	/* e.g. "eth.ip.udp" or "eth.dot1q.ip6.tcp" (sFlow-RT's `stack` key) */
 	char stack[PKT_STACK_LEN];
+	uint8_t stack_len; /* strlen(stack): layers append without strlen */
 };
 
 struct pkt_info {

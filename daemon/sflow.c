@@ -8,6 +8,7 @@
  * data to 4 bytes; the pad is skipped, not checked.
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "sflow.h"
@@ -387,6 +388,27 @@ sflow_sample_next(struct sflow_datagram *dg, struct sflow_sample *s)
 	return 1;
 }
 
+/*
+ * Zero a record before it is filled. Most of it is u.hdr.pkt, which
+ * pkt_parse() zeroes itself: for a sampled header (keep_pkt) it is left
+ * to decode_header(), which zeroes it when it does not parse. The record
+ * comes out the same as with one memset; one per record cost 2.5 % of the
+ * ingest thread.
+ */
+static void
+record_clear(struct sflow_record *r, bool keep_pkt)
+{
+	const size_t at = offsetof(struct sflow_record, u.hdr.pkt);
+	const size_t end = at + sizeof(r->u.hdr.pkt);
+
+	if (!keep_pkt) {
+		memset(r, 0, sizeof(*r));
+		return;
+	}
+	memset(r, 0, at);
+	memset((uint8_t *)r + end, 0, sizeof(*r) - end);
+}
+
 static bool
 decode_header(struct sflow_record *r, struct cur *c, struct sflow_datagram *dg)
 {
@@ -396,9 +418,7 @@ decode_header(struct sflow_record *r, struct cur *c, struct sflow_datagram *dg)
 	r->u.hdr.frame_length = get32(c);
 	r->u.hdr.stripped = get32(c);
 	r->u.hdr.header = get_opaque(c, 65535, &r->u.hdr.header_len);
-	if (c->bad)
-		return false;
-	switch (r->u.hdr.protocol) {
+	switch (c->bad ? 0 : r->u.hdr.protocol) {
 	case 1:
 		start = PKT_START_ETHERNET;
 		break;
@@ -409,7 +429,9 @@ decode_header(struct sflow_record *r, struct cur *c, struct sflow_datagram *dg)
 		start = PKT_START_IPV6;
 		break;
 	default:
-		return true; /* a header we do not parse: raw bytes only */
+		/* bad, or a header we do not parse: raw bytes only */
+		memset(&r->u.hdr.pkt, 0, sizeof(r->u.hdr.pkt));
+		return !c->bad;
 	}
 	pkt_parse(r->u.hdr.header, r->u.hdr.header_len, start, &r->u.hdr.pkt);
 	r->u.hdr.parsed = true;
@@ -502,13 +524,27 @@ sflow_as_segment_next(
 		n, SFLOW_F_PERCENT                                             \
 	}
 
-static const struct sflow_field f_generic[] = { U32("ifIndex"),
-	U32("networkType"), U64("ifSpeed"), U32("ifDirection"), U32("ifStatus"),
-	U64("ifInOctets"), U32("ifInUcastPkts"), U32("ifInMulticastPkts"),
-	U32("ifInBroadcastPkts"), U32("ifInDiscards"), U32("ifInErrors"),
-	U32("ifInUnknownProtos"), U64("ifOutOctets"), U32("ifOutUcastPkts"),
-	U32("ifOutMulticastPkts"), U32("ifOutBroadcastPkts"),
-	U32("ifOutDiscards"), U32("ifOutErrors"), U32("ifPromiscuousMode") };
+const struct sflow_field sflow_generic_fields[SFLOW_GEN__N] = {
+	[SFLOW_GEN_IFINDEX] = U32("ifIndex"),
+	[SFLOW_GEN_NETWORK_TYPE] = U32("networkType"),
+	[SFLOW_GEN_SPEED] = U64("ifSpeed"),
+	[SFLOW_GEN_DIRECTION] = U32("ifDirection"),
+	[SFLOW_GEN_STATUS] = U32("ifStatus"),
+	[SFLOW_GEN_IN_OCTETS] = U64("ifInOctets"),
+	[SFLOW_GEN_IN_UCAST] = U32("ifInUcastPkts"),
+	[SFLOW_GEN_IN_MCAST] = U32("ifInMulticastPkts"),
+	[SFLOW_GEN_IN_BCAST] = U32("ifInBroadcastPkts"),
+	[SFLOW_GEN_IN_DISCARDS] = U32("ifInDiscards"),
+	[SFLOW_GEN_IN_ERRORS] = U32("ifInErrors"),
+	[SFLOW_GEN_IN_UNKNOWN] = U32("ifInUnknownProtos"),
+	[SFLOW_GEN_OUT_OCTETS] = U64("ifOutOctets"),
+	[SFLOW_GEN_OUT_UCAST] = U32("ifOutUcastPkts"),
+	[SFLOW_GEN_OUT_MCAST] = U32("ifOutMulticastPkts"),
+	[SFLOW_GEN_OUT_BCAST] = U32("ifOutBroadcastPkts"),
+	[SFLOW_GEN_OUT_DISCARDS] = U32("ifOutDiscards"),
+	[SFLOW_GEN_OUT_ERRORS] = U32("ifOutErrors"),
+	[SFLOW_GEN_PROMISC] = U32("ifPromiscuousMode"),
+};
 static const struct sflow_field f_ethernet[] = {
 	U32("dot3StatsAlignmentErrors"), U32("dot3StatsFCSErrors"),
 	U32("dot3StatsSingleCollisionFrames"),
@@ -592,7 +628,8 @@ struct table_def {
 		tag, f, nitems(f), min                                         \
 	}
 static const struct table_def tables[] = {
-	TABLE(SFLOW_CTR_GENERIC, f_generic, nitems(f_generic)),
+	TABLE(SFLOW_CTR_GENERIC, sflow_generic_fields,
+	    nitems(sflow_generic_fields)),
 	TABLE(SFLOW_CTR_ETHERNET, f_ethernet, nitems(f_ethernet)),
 	TABLE(SFLOW_CTR_VLAN, f_vlan, nitems(f_vlan)),
 	TABLE(SFLOW_CTR_PROCESSOR, f_processor, nitems(f_processor)),
@@ -760,27 +797,27 @@ sflow_record_next(struct sflow_sample *s, struct sflow_record *r)
 	struct cur c = { s->p, s->rem, false };
 	struct cur body;
 	uint32_t tag, len;
+	bool counter;
 
-	memset(r, 0, sizeof(*r));
 	if (s->done || !s->known)
-		return 0;
+		goto end;
 	if (s->records_read >= s->n_records || c.rem == 0) {
 		if (s->records_read < s->n_records)
 			count(s->dg, SFLOW_ERR_COUNT);
 		s->done = true;
-		return 0;
+		goto end;
 	}
 	tag = get32(&c);
 	len = get32(&c);
 	if (c.bad) {
 		count(s->dg, SFLOW_ERR_TRUNCATED);
 		s->done = true;
-		return 0;
+		goto end;
 	}
 	if (len > c.rem) {
 		count(s->dg, SFLOW_ERR_LENGTH);
 		s->done = true;
-		return 0;
+		goto end;
 	}
 	body.p = c.p;
 	body.rem = len;
@@ -789,11 +826,13 @@ sflow_record_next(struct sflow_sample *s, struct sflow_record *r)
 	s->rem = c.rem - len;
 	s->records_read++;
 
+	counter = s->tag == SFLOW_SAMPLE_COUNTERS ||
+	    s->tag == SFLOW_SAMPLE_COUNTERS_EXPANDED;
+	record_clear(r, !counter && tag == SFLOW_FLOW_HEADER);
 	r->tag = tag;
 	r->data = body.p;
 	r->len = len;
-	r->counter = s->tag == SFLOW_SAMPLE_COUNTERS ||
-	    s->tag == SFLOW_SAMPLE_COUNTERS_EXPANDED;
+	r->counter = counter;
 	r->decoded = true;
 	if (!(r->counter ? decode_counter(r, &body)
 	                 : decode_flow(r, &body, s->dg))) {
@@ -802,6 +841,9 @@ sflow_record_next(struct sflow_sample *s, struct sflow_record *r)
 		r->decoded = false;
 	}
 	return 1;
+end:
+	memset(r, 0, sizeof(*r)); /* callers see a cleared r at the end */
+	return 0;
 }
 
 int

@@ -172,6 +172,38 @@ struct sflow_field {
 
 #define SFLOW_TABLE_MAX 32
 
+/*
+ * The generic interface counter record (SFLOW_CTR_GENERIC) has a layout
+ * fixed by the sFlow v5 spec: its decoded r->u.table.fields is always
+ * sflow_generic_fields, and field i of it is at position i below, so a
+ * reader can take a field by position instead of comparing its name.
+ */
+enum sflow_generic_pos {
+	SFLOW_GEN_IFINDEX,
+	SFLOW_GEN_NETWORK_TYPE,
+	SFLOW_GEN_SPEED,
+	SFLOW_GEN_DIRECTION,
+	SFLOW_GEN_STATUS,
+	SFLOW_GEN_IN_OCTETS,
+	SFLOW_GEN_IN_UCAST,
+	SFLOW_GEN_IN_MCAST,
+	SFLOW_GEN_IN_BCAST,
+	SFLOW_GEN_IN_DISCARDS,
+	SFLOW_GEN_IN_ERRORS,
+	SFLOW_GEN_IN_UNKNOWN,
+	SFLOW_GEN_OUT_OCTETS,
+	SFLOW_GEN_OUT_UCAST,
+	SFLOW_GEN_OUT_MCAST,
+	SFLOW_GEN_OUT_BCAST,
+	SFLOW_GEN_OUT_DISCARDS,
+	SFLOW_GEN_OUT_ERRORS,
+	SFLOW_GEN_PROMISC,
+	SFLOW_GEN__N
+};
+
+/* The generic record's field list (names as sflowtool -j prints them). */
+extern const struct sflow_field sflow_generic_fields[SFLOW_GEN__N];
+
 struct sflow_record {
 	uint32_t tag;
 	bool counter; /* a counter record (else a flow record) */

@@ -11,6 +11,7 @@
 #include "ifcounters.h"
 #include "sflow.h"
 #include "t.h"
+#include "util.h"
 
 #define T_NEAR(a, b)                                                           \
 	do {                                                                   \
@@ -637,6 +638,110 @@ from_sflow(void)
 	T_EQ(rd.ifindex, 4242);
 }
 
+/*
+ * Every field of the generic record a distinct value, written in the
+ * spec's order (sFlow v5, counters_sample if_counters): each must land in
+ * its own place of the reading. A field mapped to the wrong counter, or
+ * the wrong width, shows here.
+ */
+static void
+from_sflow_mapping(void)
+{
+	struct xdr x;
+	struct ifc_reading rd;
+	struct sflow_datagram dg;
+	struct sflow_sample s;
+	struct sflow_record r, gen;
+	int rc = -2, nrec = 0;
+	static const struct {
+		enum ifc_field f;
+		uint64_t v;
+	} want[] = {
+		{ IFC_IN_OCTETS, 0x0000000500000105ull },
+		{ IFC_IN_UCAST, 106 },
+		{ IFC_IN_MCAST, 107 },
+		{ IFC_IN_BCAST, 108 },
+		{ IFC_IN_DISCARDS, 109 },
+		{ IFC_IN_ERRORS, 110 },
+		{ IFC_IN_UNKNOWN, 111 },
+		{ IFC_OUT_OCTETS, 0x0000000c00000112ull },
+		{ IFC_OUT_UCAST, 113 },
+		{ IFC_OUT_MCAST, 114 },
+		{ IFC_OUT_BCAST, 115 },
+		{ IFC_OUT_DISCARDS, 116 },
+		{ IFC_OUT_ERRORS, 117 },
+	};
+
+	memset(&x, 0, sizeof(x));
+	x32(&x, 5);
+	x32(&x, 1);
+	x32(&x, 0xc0000209u);
+	x32(&x, 0);
+	x32(&x, 1);
+	x32(&x, 1000);
+	x32(&x, 1);
+	xbegin(&x, SFLOW_SAMPLE_COUNTERS);
+	x32(&x, 1);
+	x32(&x, 101);
+	x32(&x, 1);
+	xbegin(&x, SFLOW_CTR_GENERIC);
+	x32(&x, 101);                   /* ifIndex */
+	x32(&x, 102);                   /* networkType */
+	x64(&x, 0x0000000300000103ull); /* ifSpeed */
+	x32(&x, 4);                     /* ifDirection: out */
+	x32(&x, 2);                     /* ifStatus: admin down, oper up */
+	for (size_t i = 0; i < nitems(want); i++)
+		if (want[i].f == IFC_IN_OCTETS || want[i].f == IFC_OUT_OCTETS)
+			x64(&x, want[i].v);
+		else
+			x32(&x, (uint32_t)want[i].v);
+	x32(&x, 1); /* ifPromiscuousMode: true */
+	xend(&x);
+	xend(&x);
+
+	memset(&rd, 0x5a, sizeof(rd));
+	T_EQ(sflow_datagram_open(&dg, x.b, x.n), SFLOW_OK);
+	while (sflow_sample_next(&dg, &s) > 0)
+		while (sflow_record_next(&s, &r) > 0) {
+			nrec++;
+			rc = ifc_from_sflow(&rd, &dg.agent, &r);
+			gen = r; /* the cursor clears r at the end */
+		}
+	T_EQ(sflow_datagram_errors(&dg), 0);
+	T_EQ(nrec, 1);
+	T_EQ(rc, 0);
+	T_EQ(rd.ifindex, 101);
+	T_EQ(rd.iftype, 102);
+	T_EQ(rd.speed, 0x0000000300000103ull);
+	T_EQ(rd.direction, 4);
+	T_EQ(rd.admin, IFC_DOWN);
+	T_EQ(rd.oper, IFC_UP);
+	T_EQ(rd.promisc, 1);
+	for (size_t i = 0; i < nitems(want); i++)
+		if (rd.c[want[i].f] != want[i].v)
+			T_FAIL("counter %d: %" PRIu64 ", expected %" PRIu64,
+			    (int)want[i].f, rd.c[want[i].f], want[i].v);
+	T_EQ(rd.have, (1u << IFC_N) - 1);
+	T_EQ(rd.wide, IFC_BIT(IFC_IN_OCTETS) | IFC_BIT(IFC_OUT_OCTETS));
+
+	/* The same record cut short by hand: what is there, no more. */
+	gen.u.table.n = SFLOW_GEN_IN_UCAST;
+	memset(&rd, 0x5a, sizeof(rd));
+	T_EQ(ifc_from_sflow(&rd, &dg.agent, &gen), 0);
+	T_EQ(rd.ifindex, 101);
+	T_EQ(rd.c[IFC_IN_OCTETS], 0x0000000500000105ull);
+	T_EQ(rd.have, IFC_BIT(IFC_IN_OCTETS));
+	T_EQ(rd.promisc, 0);
+	/* No ifIndex, or a field list that is not the generic one: -1. */
+	gen.u.table.n = 0;
+	rd.ifindex = 4242;
+	T_EQ(ifc_from_sflow(&rd, &dg.agent, &gen), -1);
+	gen.u.table.n = SFLOW_GEN__N;
+	gen.u.table.fields = sflow_generic_fields + 1;
+	T_EQ(ifc_from_sflow(&rd, &dg.agent, &gen), -1);
+	T_EQ(rd.ifindex, 4242);
+}
+
 /* Two counter samples through the decoder and the table: rates. */
 static void
 sflow_end_to_end(void)
@@ -675,6 +780,7 @@ main(void)
 	T_RUN(bound_and_expiry);
 	T_RUN(many_and_sorted);
 	T_RUN(from_sflow);
+	T_RUN(from_sflow_mapping);
 	T_RUN(sflow_end_to_end);
 	return t_done();
 }

@@ -316,6 +316,45 @@ vlan_three_tags(void)
 }
 
 /*
+ * The stack string is PKT_STACK_LEN bytes with its NUL: a layer whose name
+ * does not fit is left out, and stack_len stays strlen(stack). Nine tags:
+ * "eth" + 9 x ".dot1q" + ".ip" is 60 characters and ".udp" no longer fits;
+ * twelve: the tenth tag ends at 63, the rest, ip and udp are left out.
+ */
+static void
+stack_full(void)
+{
+	static const struct {
+		int tags;
+		int dot1q_shown;
+		const char *tail;
+	} c[] = { { 9, 9, ".ip" }, { 10, 10, "" }, { 12, 10, "" } };
+
+	for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+		struct pk p = { .n = 0 };
+		struct pkt_info in;
+		struct ip4 h = { .tot_len = 28, .ttl = 64, .proto = 17 };
+		char want[128] = "eth";
+
+		eth(&p, MAC_D, MAC_S, 0x8100);
+		for (int i = 0; i < c[k].tags; i++)
+			tag(&p, 0, (uint16_t)(i + 1),
+			    i + 1 < c[k].tags ? 0x8100 : 0x0800);
+		ipv4(&p, &h);
+		udp(&p, 1, 2, 8);
+		for (int i = 0; i < c[k].dot1q_shown; i++)
+			strcat(want, ".dot1q");
+		strcat(want, c[k].tail);
+		T_EQ(parse(&p, p.n, PKT_START_ETHERNET, &in), PKT_OK);
+		T_EQ(in.outer.n_vlans, c[k].tags);
+		T_EQ(in.outer.dst_port, 2);
+		T_STREQ(in.outer.stack, want);
+		T_EQ(in.outer.stack_len, strlen(in.outer.stack));
+		T_OK(in.outer.stack_len < PKT_STACK_LEN);
+	}
+}
+
+/*
  * docs/decode-json.md §6.1: tags of type 0x9200 and 0x9300 count as VLAN
  * tags too (as in sflowtool's decodeLinkLayer).
  */
@@ -797,6 +836,8 @@ truncate_vxlan(void)
 			    in.inner.dst_port != 33000;
 		if (n >= 98)
 			bad |= in.inner.tcp_flags != 0x10;
+		bad |= in.outer.stack_len != strlen(in.outer.stack) ||
+		    in.inner.stack_len != strlen(in.inner.stack);
 		if (bad)
 			T_FAIL("prefix %zu: stop %s, stack \"%s\" / \"%s\"", n,
 			    pkt_stop_name(st), in.outer.stack, in.inner.stack);
@@ -1025,6 +1066,7 @@ main(void)
 	T_RUN(dot1q_single);
 	T_RUN(qinq);
 	T_RUN(vlan_three_tags);
+	T_RUN(stack_full);
 	T_RUN(vlan_tpid_9200_9300);
 	T_RUN(ieee8023_snap);
 	T_RUN(ipv6_ext_udp);

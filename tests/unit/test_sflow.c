@@ -11,6 +11,7 @@
  */
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -860,6 +861,35 @@ counters(void)
 	T_EQ(FIELD(r, "ifOutOctets"), 987654321098ull);
 	T_EQ(FIELD(r, "ifOutUcastPkts"), 2000);
 	T_EQ(FIELD(r, "ifPromiscuousMode"), 2005);
+	/* The positions that ifc_from_sflow() reads by (sflow.h). */
+	T_OK(r->u.table.fields == sflow_generic_fields);
+	T_EQ(r->u.table.n, SFLOW_GEN__N);
+	T_EQ(r->u.table.v[SFLOW_GEN_IFINDEX], 3);
+	T_EQ(r->u.table.v[SFLOW_GEN_SPEED], 100000000000ull);
+	T_EQ(r->u.table.v[SFLOW_GEN_IN_OCTETS], 123456789012ull);
+	T_EQ(r->u.table.v[SFLOW_GEN_IN_UNKNOWN], 1005);
+	T_EQ(r->u.table.v[SFLOW_GEN_OUT_OCTETS], 987654321098ull);
+	T_EQ(r->u.table.v[SFLOW_GEN_OUT_UCAST], 2000);
+	T_EQ(r->u.table.v[SFLOW_GEN_PROMISC], 2005);
+	T_STREQ(
+	    sflow_generic_fields[SFLOW_GEN_NETWORK_TYPE].name, "networkType");
+	T_STREQ(sflow_generic_fields[SFLOW_GEN_DIRECTION].name, "ifDirection");
+	T_STREQ(sflow_generic_fields[SFLOW_GEN_STATUS].name, "ifStatus");
+	T_STREQ(sflow_generic_fields[SFLOW_GEN_IN_UCAST].name, "ifInUcastPkts");
+	T_STREQ(
+	    sflow_generic_fields[SFLOW_GEN_IN_MCAST].name, "ifInMulticastPkts");
+	T_STREQ(
+	    sflow_generic_fields[SFLOW_GEN_IN_BCAST].name, "ifInBroadcastPkts");
+	T_STREQ(
+	    sflow_generic_fields[SFLOW_GEN_IN_DISCARDS].name, "ifInDiscards");
+	T_STREQ(sflow_generic_fields[SFLOW_GEN_IN_ERRORS].name, "ifInErrors");
+	T_STREQ(sflow_generic_fields[SFLOW_GEN_OUT_MCAST].name,
+	    "ifOutMulticastPkts");
+	T_STREQ(sflow_generic_fields[SFLOW_GEN_OUT_BCAST].name,
+	    "ifOutBroadcastPkts");
+	T_STREQ(
+	    sflow_generic_fields[SFLOW_GEN_OUT_DISCARDS].name, "ifOutDiscards");
+	T_STREQ(sflow_generic_fields[SFLOW_GEN_OUT_ERRORS].name, "ifOutErrors");
 	r = &D.r[0][1];
 	T_EQ(r->tag, SFLOW_CTR_ETHERNET);
 	T_EQ(r->u.table.n, 13);
@@ -1479,6 +1509,70 @@ err_bad_sampled_header(void)
 	T_EQ(D.dg.errs[SFLOW_ERR_HEADER], 1);
 	T_EQ(sflow_datagram_errors(&D.dg), 1);
 	T_OK(D.r[0][1].decoded);
+}
+
+static bool
+all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != 0)
+			return false;
+	return true;
+}
+
+/*
+ * The record cursor reuses its struct, and only a parsed sampled header
+ * fills u.hdr.pkt (sflow.c zeroes the rest of a record around it): after
+ * a parsed header, a header it does not parse, a bad one and another
+ * record must still leave nothing of it behind.
+ */
+static void
+record_cleared(void)
+{
+	struct xdr x;
+	const struct sflow_record *r;
+	size_t sw_end = offsetof(struct sflow_record, u) + sizeof(r->u.sw);
+
+	dg4(&x, IP4(10, 0, 0, 1), 0, 1, 2, 1);
+	flow_begin(&x, 1, 3, 1, 1, 0, 1, 2, 6);
+	rec_header(&x, 1, 100, 0, PKT_UDP, sizeof(PKT_UDP));
+	rec_header(&x, 2, 100, 0, PKT_UDP, sizeof(PKT_UDP)); /* 802.3 */
+	rec_header(&x, 1, 100, 0, PKT_UDP, sizeof(PKT_UDP));
+	xbegin(&x, SFLOW_FLOW_HEADER); /* its header longer than the record */
+	x32(&x, 1);
+	x32(&x, 100);
+	x32(&x, 0);
+	x32(&x, 200);
+	xraw(&x, PKT_UDP, 8);
+	xend(&x);
+	rec_header(&x, 1, 100, 0, PKT_UDP, sizeof(PKT_UDP));
+	rec_switch(&x, 1, 0, 2, 0);
+	xend(&x);
+	decodex(&x);
+	T_EQ(D.nr[0], 6);
+	T_EQ(D.dg.errs[SFLOW_ERR_RECORD], 1);
+	T_EQ(sflow_datagram_errors(&D.dg), 1);
+	r = &D.r[0][0];
+	T_OK(r->decoded && r->u.hdr.parsed);
+	T_STREQ(r->u.hdr.pkt.outer.stack, "eth.ip.udp");
+	r = &D.r[0][1];
+	T_OK(r->decoded && !r->u.hdr.parsed);
+	T_EQ(r->u.hdr.protocol, 2);
+	T_EQ(r->u.hdr.header_len, sizeof(PKT_UDP));
+	T_OK(all_zero(&r->u.hdr.pkt, sizeof(r->u.hdr.pkt)));
+	r = &D.r[0][2];
+	T_OK(r->decoded && r->u.hdr.parsed);
+	T_EQ(r->u.hdr.pkt.outer.dst_port, 53);
+	r = &D.r[0][3];
+	T_OK(!r->decoded && !r->u.hdr.parsed);
+	T_OK(all_zero(&r->u.hdr.pkt, sizeof(r->u.hdr.pkt)));
+	r = &D.r[0][5];
+	T_EQ(r->tag, SFLOW_FLOW_EXT_SWITCH);
+	T_OK(r->decoded);
+	T_EQ(r->u.sw.dst_vlan, 2);
+	T_OK(all_zero((const uint8_t *)r + sw_end, sizeof(*r) - sw_end));
 }
 
 /* ---- JSON ------------------------------------------------------------ */
@@ -2464,6 +2558,7 @@ main(void)
 	T_RUN(err_zero_lengths);
 	T_RUN(trailing_bytes);
 	T_RUN(err_bad_sampled_header);
+	T_RUN(record_cleared);
 	T_RUN(json_flow);
 	T_RUN(json_counters);
 	T_RUN(json_discard);
