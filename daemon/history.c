@@ -1,6 +1,7 @@
 /*
  * history.c: the history thread; see history.h.
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -22,7 +23,9 @@
 #include "topn.h"
 #include "util.h"
 
-#define TICK_MS     1000
+#define TICK_MS 1000
+/* ticks between two malloc_trim() */
+#define TRIM_TICKS  10
 #define MAX_GAP_MS  5000 /* a longer stall counts as this long */
 #define ROLLUP_ROWS (1 << 18)
 
@@ -846,12 +849,21 @@ static void *
 history_main(void *arg)
 {
 	struct history *h = arg;
+	unsigned ticks = 0;
 
 	while (!atomic_load(&h->stop)) {
 		struct timespec ts = { 0, 100 * 1000000L };
 		uint64_t next = now_mono_ms() + TICK_MS;
 
 		tick(h);
+		/*
+		 * What the threads build and free every push (JSON of the
+		 * links, topics, snapshots: megabytes at 1,000 switches)
+		 * stays in glibc's arenas as free memory, fragmented; give
+		 * it back to the system now and then (bench/README, scale).
+		 */
+		if (++ticks % TRIM_TICKS == 0)
+			malloc_trim(0);
 		while (!atomic_load(&h->stop) && now_mono_ms() < next)
 			nanosleep(&ts, NULL);
 	}
