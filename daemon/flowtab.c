@@ -334,22 +334,29 @@ src_rehash(struct flowtab *ft, uint32_t ns)
 			slot_put(ft->sslots, ft->ssmask, ft->srcs[i].hash, i);
 }
 
+/* The index of (agent, ds) hashed h in srcs through slots, or NIL. */
+static uint32_t
+fsrc_find(const struct slot *slots, uint32_t mask, const struct fsrc *srcs,
+    const struct sflow_addr *agent, uint32_t ds, uint32_t h)
+{
+	for (uint32_t j = h & mask; slots[j].h != 0; j = (j + 1) & mask) {
+		const struct fsrc *s;
+
+		if (slots[j].h != h)
+			continue;
+		s = &srcs[slots[j].idx];
+		if (s->ds == ds && addr_eq(&s->agent, agent))
+			return slots[j].idx;
+	}
+	return NIL;
+}
+
 /* The index of (agent, ds), or NIL. */
 static uint32_t
 src_lookup(const struct flowtab *ft, const struct sflow_addr *agent,
     uint32_t ds, uint32_t h)
 {
-	for (uint32_t j = h & ft->ssmask; ft->sslots[j].h != 0;
-	     j = (j + 1) & ft->ssmask) {
-		const struct fsrc *s;
-
-		if (ft->sslots[j].h != h)
-			continue;
-		s = &ft->srcs[ft->sslots[j].idx];
-		if (s->ds == ds && addr_eq(&s->agent, agent))
-			return ft->sslots[j].idx;
-	}
-	return NIL;
+	return fsrc_find(ft->sslots, ft->ssmask, ft->srcs, agent, ds, h);
 }
 
 /* Make room in by_id for id (NIL-filled). */
@@ -489,20 +496,16 @@ void
 flowtab_srcids_stamp(struct flowtab_srcids *r, struct flowtab_src *src)
 {
 	struct sflow_addr a;
-	uint32_t h, j;
+	uint32_t h, id;
 
 	addr_norm(&a, &src->agent);
 	h = src_hash_k(r->k0, r->k1, &a, src->ds);
 	src->hash = h;
 	src->id = 0;
-	for (j = h & r->mask; r->slots[j].h != 0; j = (j + 1) & r->mask) {
-		const struct fsrc *s = &r->ids[r->slots[j].idx];
-
-		if (r->slots[j].h == h && s->ds == src->ds &&
-		    addr_eq(&s->agent, &a)) {
-			src->id = r->slots[j].idx;
-			return;
-		}
+	id = fsrc_find(r->slots, r->mask, r->ids, &a, src->ds, h);
+	if (id != NIL) {
+		src->id = id;
+		return;
 	}
 	if (r->n >= r->max) {
 		r->overflow++;
