@@ -135,12 +135,14 @@ compile(struct engine *e, const struct flowdef *d, char *err, size_t errlen)
 	tc.max_entries = ENGINE_MAX_ENTRIES;
 	tc.seed = now_mono_ms() ^ (uintptr_t)c;
 	tc.src_seed = e->src_seed;
+	tc.key_text = flowkey_unpack; /* the keys are packed */
+	tc.no_sweep = true;           /* engine_tick() expires every second */
 	c->tab = flowtab_new(&tc);
 	c->e = e;
 	if (d->log && !d->flow_start)
 		flowtab_set_gone_cb(c->tab, gone_cb, c);
 	c->key_ids = xcalloc(flowkeys_count(c->keys) + 1, sizeof(*c->key_ids));
-	c->keybuf_len = flowkeys_strmax(c->keys);
+	c->keybuf_len = flowkeys_packmax(c->keys);
 	for (int k = 0; k < ENGINE_PIPE; k++)
 		c->keybuf[k] = xmalloc(c->keybuf_len);
 	return c;
@@ -168,16 +170,16 @@ log_flow(struct compiled *c, const char *key, size_t keylen,
 
 	if (e->flowlog == NULL)
 		return;
-	r = xmalloc(sizeof(*r) + keylen + 1);
+	/* the text of the table's packed key */
+	r = xmalloc(sizeof(*r) + FLOWKEY_UNPACK_MAX(keylen));
 	snprintf(r->name, sizeof(r->name), "%s", c->def.name);
 	r->agent = *agent;
 	r->ds = ds;
 	r->value = value;
 	r->start_ms = (uint64_t)((int64_t)start_mono + off);
 	r->end_ms = (uint64_t)((int64_t)end_mono + off);
-	r->keylen = keylen;
-	memcpy(r->key, key, keylen);
-	r->key[keylen] = '\0';
+	r->keylen =
+	    flowkey_unpack(key, keylen, r->key, FLOWKEY_UNPACK_MAX(keylen));
 	logring_append(e->flowlog, r);
 	e->logged = true;
 	e->flowlog_records++;
@@ -658,7 +660,7 @@ pipe_prepare(struct engine *e, const struct flow_rec *rec,
 		if (c->filter != NULL && !filter_match(c->filter, rec, ctx))
 			continue;
 		c->matched++;
-		if (flowkeys_eval_memo(c->keys, c->key_ids, e->memo, rec, ctx,
+		if (flowkeys_pack_memo(c->keys, c->key_ids, e->memo, rec, ctx,
 		        c->keybuf[k], c->keybuf_len, &c->keylen[k]) != 1) {
 			c->keyless++;
 			continue;

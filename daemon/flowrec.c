@@ -1488,14 +1488,28 @@ flowkeys_eval(const struct flowkeys *ks, const struct flow_rec *r,
 /* Values shorter than this (most) are copied as a block of this size. */
 #define MEMO_SHORT 32
 
-/* One key's string for the current record. */
+/*
+ * The tags of a packed key's values (flowkeys_pack_memo()): each value is
+ * its tag and then, for PK_IP4 4 bytes (network order), PK_MAC 6, PK_U16
+ * and PK_U32 2 and 4 (host order: the packed keys never leave the
+ * process), PK_STR a 2-byte length (host order) and the text.
+ */
+enum {
+	PK_IP4 = 1,
+	PK_MAC,
+	PK_U16,
+	PK_U32,
+	PK_STR,
+};
+/* The longest packed value: a text's tag, length and text. */
+#define PACK_VALUE_MAX (3 + FLOWKEY_VALUE_MAX)
+
+/* One key's packed value for the current record. */
 struct memo_val {
 	uint64_t gen; /* the record it is for: valid when memo->gen */
-	char *p;      /* the string: s, or in the out of its first use */
-	size_t len;   /* "null" (4) without a value */
-	bool has;     /* the key has a value */
-	bool big;     /* FLOWKEY_VALUE_MAX or longer (never) */
-	char s[FLOWKEY_VALUE_MAX];
+	uint8_t *p;   /* the value: s, or in the out of its first use */
+	size_t len;   /* 0: the key has no value */
+	uint8_t s[PACK_VALUE_MAX];
 };
 
 struct flowkey_memo {
@@ -1610,28 +1624,60 @@ flowkey_memo_next(struct flowkey_memo *m)
 	m->gen++;
 }
 
+static size_t
+pack_text(uint8_t *d, const char *s, size_t n)
+{
+	uint16_t n16;
+	size_t i = 0;
+
+	if (n > FLOWKEY_VALUE_MAX - 1)
+		n = FLOWKEY_VALUE_MAX - 1; /* never: the formats bound them */
+	n16 = (uint16_t)n;
+	d[0] = PK_STR;
+	memcpy(d + 1, &n16, 2);
+	/* 8 bytes at a time (the last 8 overlapping): memcpy() of a size
+	 * not known here is inlined as rep movsq, 30 cycles to start */
+	if (n >= 8) {
+		for (; i + 8 < n; i += 8)
+			memcpy(d + 3 + i, s + i, 8);
+		memcpy(d + 3 + n - 8, s + n - 8, 8);
+	} else {
+		for (; i < n; i++)
+			d[3 + i] = (uint8_t)s[i];
+	}
+	return 3 + n;
+}
+
 /*
- * The plain keys that most definitions have, formatted straight from the
- * record into mv->p, as eval() and flowkey_format() would, without the
- * typed value in between. Returns false for any other key; else sets
- * mv->has, and mv->len when it is true.
+ * One key's value for r, packed into d (PACK_VALUE_MAX bytes): its length,
+ * or 0 if the key has no value. The plain keys that most definitions have
+ * are packed straight from the record: the same value or none as
+ * flowkey_value() gives, in binary. Any other key, or a plain one whose
+ * value flowkey_format() shows as a word ("discard", "internal", an IPv6
+ * agent), is packed as its text. So no two values that show the same
+ * text pack differently: a number as a word never, and a key is packed
+ * one way or the other for every record alike.
  */
-static bool
-format_plain(
-    const struct flowkey *k, const struct flow_rec *r, struct memo_val *mv)
+static size_t
+pack_value(const struct flowkey *k, const struct flow_rec *r,
+    const struct flowrec_ctx *ctx, uint8_t *d)
 {
 	const struct flowrec_layer *L =
 	    k->layer < r->n_layers ? &r->l[k->layer] : NULL;
 	uint16_t have = L != NULL ? L->have : 0;
+	struct flowkey_value v;
+	char t[FLOWKEY_VALUE_MAX];
 	uint8_t proto = 0;
+	size_t n;
 
 	switch (k->id) {
 	case K_IPSOURCE:
 	case K_IPDESTINATION:
-		if ((mv->has = (have & FLOWREC_IP4) != 0))
-			mv->len = fmt_ip4(
-			    mv->p, k->id == K_IPSOURCE ? L->src_ip : L->dst_ip);
-		return true;
+		if (!(have & FLOWREC_IP4))
+			return 0;
+		d[0] = PK_IP4;
+		memcpy(d + 1, k->id == K_IPSOURCE ? L->src_ip : L->dst_ip, 4);
+		return 5;
 	case K_TCPSOURCEPORT:
 	case K_TCPDESTINATIONPORT:
 		proto = 6;
@@ -1642,10 +1688,12 @@ format_plain(
 		break;
 	case K_MACSOURCE:
 	case K_MACDESTINATION:
-		if ((mv->has = (have & FLOWREC_ETH) != 0))
-			mv->len = fmt_mac(mv->p,
-			    k->id == K_MACSOURCE ? L->src_mac : L->dst_mac);
-		return true;
+		if (!(have & FLOWREC_ETH))
+			return 0;
+		d[0] = PK_MAC;
+		memcpy(
+		    d + 1, k->id == K_MACSOURCE ? L->src_mac : L->dst_mac, 6);
+		return 7;
 	case K_INPUTIFINDEX:
 	case K_OUTPUTIFINDEX: {
 		struct sflow_if ifx =
@@ -1653,122 +1701,169 @@ format_plain(
 
 		if (ifx.format != SFLOW_IF_INDEX ||
 		    ifx.value == SFLOW_IF_INTERNAL)
-			return false; /* none, or a name */
-		mv->has = true;
-		mv->len = fmt_u64(mv->p, ifx.value);
-		return true;
+			break; /* a word, or none */
+		d[0] = PK_U32;
+		memcpy(d + 1, &ifx.value, 4);
+		return 5;
 	}
 	case K_STACK:
-		if ((mv->has = r->stack[0] != '\0')) {
-			mv->len = strlen(r->stack);
-			memcpy(mv->p, r->stack, mv->len + 1);
-		}
-		return true;
+		return r->stack[0] != '\0'
+		    ? pack_text(d, r->stack, strlen(r->stack))
+		    : 0;
 	case K_AGENT:
 		if (r->agent.family != 4)
-			return false;
-		mv->has = true;
-		mv->len = fmt_ip4(mv->p, r->agent.a);
-		return true;
+			break;
+		d[0] = PK_IP4;
+		memcpy(d + 1, r->agent.a, 4);
+		return 5;
 	default:
-		return false;
+		break;
 	}
-	/* a port */
-	if ((mv->has = (have & FLOWREC_PORTS) && L->ip_proto == proto))
-		mv->len = fmt_u64(mv->p,
-		    k->id == K_TCPSOURCEPORT || k->id == K_UDPSOURCEPORT
-		        ? L->src_port
-		        : L->dst_port);
-	return true;
+	if (proto != 0) {
+		uint16_t port;
+
+		if (!(have & FLOWREC_PORTS) || L->ip_proto != proto)
+			return 0;
+		port = k->id == K_TCPSOURCEPORT || k->id == K_UDPSOURCEPORT
+		    ? L->src_port
+		    : L->dst_port;
+		d[0] = PK_U16;
+		memcpy(d + 1, &port, 2);
+		return 3;
+	}
+	if (flowkey_value(k, r, ctx, &v) == 0)
+		return 0;
+	n = flowkey_format(&v, t, sizeof(t));
+	return pack_text(d, t, n < sizeof(t) ? n : sizeof(t) - 1);
+}
+
+size_t
+flowkeys_packmax(const struct flowkeys *ks)
+{
+	/* and MEMO_SHORT of room for the last value's block copy */
+	return ks->n * PACK_VALUE_MAX + MEMO_SHORT;
 }
 
 int
-flowkeys_eval_memo(const struct flowkeys *ks, const uint32_t *ids,
+flowkeys_pack_memo(const struct flowkeys *ks, const uint32_t *ids,
     struct flowkey_memo *m, const struct flow_rec *r,
     const struct flowrec_ctx *ctx, char *out, size_t outlen, size_t *len)
 {
-	size_t o = 0, c;
-	int all = 1;
+	uint8_t *o = (uint8_t *)out, *end = o + outlen;
 
-	if (outlen == 0)
-		return -1;
-	out[0] = '\0';
-	/* What flowkeys_eval() does, with the values copied from the memo:
-	 * the same cuts and the same -1 when out is too small. */
 	for (size_t i = 0; i < ks->n; i++) {
 		struct memo_val *mv = &m->v[ids[i]];
 
 		assert(ids[i] < m->n);
-		if (i > 0) {
-			if (o + 2 > outlen)
-				return -1;
-			out[o++] = ',';
-			out[o] = '\0';
-		}
 		if (mv->gen != m->gen) {
 			/*
-			 * The first use in this record: formatted straight
-			 * into out when it has room for any value, and kept
-			 * there for the later uses to copy. Formatting into
-			 * the memo and copying from it at once would read
-			 * back bytes still in the store buffer: a
-			 * store-forwarding stall for every key.
+			 * The first use in this record: packed straight into
+			 * out when it has room for any value, and kept there
+			 * for the later uses to copy. Packing into the memo
+			 * and copying from it at once would read back bytes
+			 * still in the store buffer: a store-forwarding
+			 * stall for every key.
 			 */
-			struct flowkey_value v;
-			bool direct = outlen - o >= FLOWKEY_VALUE_MAX;
+			bool direct = (size_t)(end - o) >= PACK_VALUE_MAX;
 
 			mv->gen = m->gen;
-			mv->p = direct ? out + o : mv->s;
-			if (!format_plain(ks->k[i], r, mv)) {
-				mv->has =
-				    flowkey_value(ks->k[i], r, ctx, &v) != 0;
-				if (mv->has)
-					mv->len = flowkey_format(
-					    &v, mv->p, FLOWKEY_VALUE_MAX);
-			}
-			if (!mv->has) {
-				memcpy(mv->p, "null", 5);
-				mv->len = 4;
-			}
-			/* Never: values are shorter (arg_lit(), to_str(),
-			 * eval_topo() and the formats bound them). */
-			mv->big = mv->len >= FLOWKEY_VALUE_MAX;
-			if (direct && !mv->big) {
-				all &= mv->has;
+			mv->p = direct ? o : mv->s;
+			mv->len = pack_value(ks->k[i], r, ctx, mv->p);
+			if (mv->len == 0)
+				return 0;
+			if (direct) {
 				o += mv->len;
 				continue;
 			}
 		}
-		if (mv->big) {
-			int rc = flowkeys_eval(ks, r, ctx, out, outlen);
-
-			*len = strlen(out);
-			return rc;
-		}
-		all &= mv->has;
-		/* p has FLOWKEY_VALUE_MAX bytes: its buffer or an out's */
-		if (mv->len < MEMO_SHORT && outlen - o >= MEMO_SHORT) {
+		if (mv->len == 0)
+			return 0;
+		if (mv->len <= MEMO_SHORT && (size_t)(end - o) >= MEMO_SHORT) {
 			/* a copy of fixed size, inlined: loads, then
 			 * stores (p may be earlier in this same out, as in
-			 * "ipsource,ipsource"); p[len] may be the ',' its
-			 * own list put after it */
-			char t[MEMO_SHORT];
+			 * "ipsource,ipsource"); p has PACK_VALUE_MAX bytes:
+			 * its buffer or an out's */
+			uint8_t t[MEMO_SHORT];
 
 			memcpy(t, mv->p, MEMO_SHORT);
-			memcpy(out + o, t, MEMO_SHORT);
+			memcpy(o, t, MEMO_SHORT);
 			o += mv->len;
-			out[o] = '\0';
 			continue;
 		}
-		c = mv->len < outlen - o - 1 ? mv->len : outlen - o - 1;
-		memmove(out + o, mv->p, c);
-		out[o + c] = '\0';
-		if (o + mv->len + 1 > outlen)
-			return -1; /* cut, and NUL-terminated */
+		if (mv->len > (size_t)(end - o))
+			return -1;
+		memmove(o, mv->p, mv->len);
 		o += mv->len;
 	}
-	*len = o;
-	return all;
+	*len = (size_t)(o - (uint8_t *)out);
+	return 1;
+}
+
+size_t
+flowkey_unpack(const char *key, size_t keylen, char *out, size_t outlen)
+{
+	const uint8_t *p = (const uint8_t *)key, *end = p + keylen;
+	size_t o = 0, values = 0;
+
+	if (outlen == 0)
+		return 0;
+	while (p < end) {
+		char t[FLOWKEY_VALUE_MAX];
+		const char *s = t;
+		size_t n = 0, need;
+		uint32_t u32;
+		uint16_t u16;
+
+		switch (p[0]) {
+		case PK_IP4:
+			need = 5;
+			if ((size_t)(end - p) >= need)
+				n = fmt_ip4(t, p + 1);
+			break;
+		case PK_MAC:
+			need = 7;
+			if ((size_t)(end - p) >= need)
+				n = fmt_mac(t, p + 1);
+			break;
+		case PK_U16:
+			need = 3;
+			if ((size_t)(end - p) >= need) {
+				memcpy(&u16, p + 1, 2);
+				n = fmt_u64(t, u16);
+			}
+			break;
+		case PK_U32:
+			need = 5;
+			if ((size_t)(end - p) >= need) {
+				memcpy(&u32, p + 1, 4);
+				n = fmt_u64(t, u32);
+			}
+			break;
+		case PK_STR:
+			need = 3;
+			if ((size_t)(end - p) >= need) {
+				memcpy(&u16, p + 1, 2);
+				need += u16;
+				n = u16;
+				s = (const char *)p + 3;
+			}
+			break;
+		default:
+			need = SIZE_MAX; /* not a packed key: stop */
+			break;
+		}
+		if (need > (size_t)(end - p))
+			break;
+		p += need;
+		if (values++ > 0 && o + 1 < outlen)
+			out[o++] = ',';
+		if (n > outlen - 1 - o)
+			n = outlen - 1 - o;
+		memcpy(out + o, s, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return o;
 }
 
 void

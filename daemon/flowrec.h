@@ -299,10 +299,10 @@ int flowkeys_eval(const struct flowkeys *, const struct flow_rec *,
     const struct flowrec_ctx *, char *out, size_t outlen);
 
 /*
- * A cache of key strings for one record at a time, shared by key lists.
+ * A cache of key values for one record at a time, shared by key lists.
  * The flow engine keys one record for every definition, and definitions
  * have keys in common (ipsource, ipdestination, stack...): through a
- * memo each distinct key is evaluated and formatted once per record, not
+ * memo each distinct key is evaluated and packed once per record, not
  * once per definition. Keys are told apart by their text (flowkey_text():
  * the same text is the same key, whatever list it is in). A memo has one
  * owner thread (the ingest thread).
@@ -323,17 +323,38 @@ void flowkey_memo_bind(
 /* A new record: every value cached so far is forgotten. O(1). */
 void flowkey_memo_next(struct flowkey_memo *);
 /*
- * flowkeys_eval() through the memo: the same return value and the same
- * string, byte for byte, with *len its length (unless it returns -1).
- * ids come from flowkey_memo_bind() of ks. Between two
- * flowkey_memo_next() every call must pass the same record and ctx (the
- * values cached are that record's), and each call its own out, left as
- * it is until then: a value is formatted once, into the out of its first
- * use, and copied from there.
+ * Packed keys: what the flow engine's tables hold. flowkeys_pack_memo()
+ * keys r through the memo as flowkeys_eval() does, but each value in a
+ * compact binary form (an IPv4 address in 5 bytes, a port in 3, a text
+ * with its length) and no separators: shorter keys to hash, compare and
+ * hold, and nothing formatted for the samples of flows already in a
+ * table. flowkey_unpack() gives the text back: for the same record,
+ * exactly flowkeys_eval()'s. Two records whose keys show the same text
+ * pack the same, and the other way round, so a table has one entry per
+ * text (pack_value() says why).
+ *
+ * Returns 1 with the packed key in out[0 .. *len) when every key has a
+ * value; 0 when one has none (sFlow-RT leaves such a sample out of the
+ * flow; out then holds no key); -1 when out is too small.
+ * flowkeys_packmax(ks) bytes are always enough. ids come from
+ * flowkey_memo_bind() of ks. Between two flowkey_memo_next() every call
+ * must pass the same record and ctx (the values cached are that
+ * record's), and each call its own out, left as it is until then: a value
+ * is packed once, into the out of its first use, and copied from there.
  */
-int flowkeys_eval_memo(const struct flowkeys *ks, const uint32_t *ids,
+int flowkeys_pack_memo(const struct flowkeys *ks, const uint32_t *ids,
     struct flowkey_memo *, const struct flow_rec *, const struct flowrec_ctx *,
     char *out, size_t outlen, size_t *len);
+size_t flowkeys_packmax(const struct flowkeys *ks);
+/*
+ * The text of a packed key into out (outlen > 0; FLOWKEY_UNPACK_MAX(keylen)
+ * bytes are always enough, else the text is cut), NUL-terminated. Returns
+ * its length. Bytes that are not a packed key end it. Any thread.
+ */
+size_t flowkey_unpack(const char *key, size_t keylen, char *out, size_t outlen);
+/* an IPv4 address (5 bytes packed) is at most 16 bytes of text, ",",
+ * NUL included */
+#define FLOWKEY_UNPACK_MAX(keylen) (4 * (size_t)(keylen) + 1)
 
 /*
  * Every key name (kind "string", "number", "address", "mac", "ifindex";

@@ -25,6 +25,8 @@
 #define F_CORE 0x02
 /* fits an IPv4 5-tuple (43 bytes at most) and fabmon_flows' keys */
 #define KEY_INLINE 48
+/* ... of which the first this many are in the entry's first cache line */
+#define KEY_LINE1 16
 /* an entry's size and alignment: two cache lines, never three; both are
  * prefetched (left to the hardware's adjacent-line prefetch, the second
  * came too late: 10 flows 30 % slower in engine_bench) */
@@ -37,8 +39,9 @@
 #define SWEEP_AHEAD 8
 
 struct fent {
-	/* what sweeps and updates read first, together; the key follows
-	 * in the same 128 bytes */
+	/* what sweeps and updates read, together in the first cache line
+	 * with KEY_LINE1 bytes of the key: an update of an entry with a
+	 * key that short reads nothing else */
 	double acc; /* SUM x * exp((t_i - epoch) / t) */
 	uint64_t last_ms;
 	double total; /* SUM x */
@@ -59,6 +62,8 @@ struct fent {
 	double avg_i;
 } __attribute__((aligned(FENT_ALIGN)));
 _Static_assert(sizeof(struct fent) == FENT_ALIGN, "fent is 128 bytes");
+_Static_assert(offsetof(struct fent, key) + KEY_LINE1 == 64,
+    "an entry's first KEY_LINE1 key bytes are in its first cache line");
 
 /*
  * An index slot: an entry (or a source), and the hash that placed it; h 0
@@ -576,6 +581,41 @@ ent_rehash(struct flowtab *ft, uint32_t ns)
 		slot_put(ft->slots, ft->smask, ent_hash(ft, &ft->ents[i]), i);
 }
 
+/*
+ * a[0 .. n) == b[0 .. n). Up to 32 bytes without memcmp(): a call for a
+ * few bytes, whose vector loads also read past n, so that comparing a
+ * short key would read the entry's second cache line too.
+ */
+static inline bool
+key_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t a0, a1, b0, b1;
+	uint32_t c0, c1, d0, d1;
+
+	if (n > 32)
+		return memcmp(a, b, n) == 0;
+	if (n > 16) /* the first 16, then the last 16 (overlapping) */
+		return key_eq(a, b, 16) && key_eq(a + n - 16, b + n - 16, 16);
+	if (n >= 8) { /* two 8-byte words, overlapping below 16 */
+		memcpy(&a0, a, 8);
+		memcpy(&b0, b, 8);
+		memcpy(&a1, a + n - 8, 8);
+		memcpy(&b1, b + n - 8, 8);
+		return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+	}
+	if (n >= 4) {
+		memcpy(&c0, a, 4);
+		memcpy(&d0, b, 4);
+		memcpy(&c1, a + n - 4, 4);
+		memcpy(&d1, b + n - 4, 4);
+		return ((c0 ^ d0) | (c1 ^ d1)) == 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
 /* Is entry i (key, source si)? */
 static bool
 ent_is(const struct flowtab *ft, uint32_t i, const char *key, size_t keylen,
@@ -584,7 +624,7 @@ ent_is(const struct flowtab *ft, uint32_t i, const char *key, size_t keylen,
 	const struct fent *e = &ft->ents[i];
 
 	return e->keyhash == kh && e->src == si && e->keylen == keylen &&
-	    memcmp(ent_key(e), key, keylen) == 0;
+	    key_eq(ent_key(e), key, keylen);
 }
 
 static uint32_t
@@ -804,7 +844,7 @@ void
 flowtab_prepare(const struct flowtab *ft, const char *key, size_t keylen,
     const struct flowtab_src *src, struct flowtab_ref *ref)
 {
-	ref->kh = (uint32_t)siphash13(ft->k0, ft->k1, key, keylen);
+	ref->kh = (uint32_t)mumhash(ft->k0, ft->k1, key, keylen);
 	if (src->hash != 0) {
 		ref->sh = src->hash;
 	} else {
@@ -815,6 +855,7 @@ flowtab_prepare(const struct flowtab *ft, const char *key, size_t keylen,
 	}
 	ref->h = slot_hash(ref->kh, ref->sh);
 	ref->hint = 0;
+	ref->wide = keylen > KEY_LINE1;
 	__builtin_prefetch(&ft->slots[ref->h & ft->smask]);
 	if (src->id != 0 && src->id < ft->by_id_n)
 		__builtin_prefetch(&ft->by_id[src->id]);
@@ -826,10 +867,9 @@ void
 flowtab_prefetch(const struct flowtab *ft, const struct flowtab_src *src,
     struct flowtab_ref *ref)
 {
-	if (src->id != 0 && src->id < ft->by_id_n) {
-		if (ft->by_id[src->id] != NIL)
-			__builtin_prefetch(&ft->srcs[ft->by_id[src->id]]);
-	} else {
+	/* With an id the add finds the source in by_id (in cache) and reads
+	 * the source's own line only for a new entry: nothing to fetch. */
+	if (src->id == 0 || src->id >= ft->by_id_n)
 		for (uint32_t j = ref->sh & ft->ssmask; ft->sslots[j].h != 0;
 		     j = (j + 1) & ft->ssmask)
 			if (ft->sslots[j].h == ref->sh) {
@@ -837,16 +877,17 @@ flowtab_prefetch(const struct flowtab *ft, const struct flowtab_src *src,
 				    &ft->srcs[ft->sslots[j].idx]);
 				break;
 			}
-	}
 	for (uint32_t j = ref->h & ft->smask; ft->slots[j].h != 0;
 	     j = (j + 1) & ft->smask)
 		if (ft->slots[j].h == ref->h) {
 			const char *e =
 			    (const char *)&ft->ents[ft->slots[j].idx];
 
-			/* an entry is two cache lines */
+			/* an entry is two cache lines; an update reads the
+			 * second only for a long key */
 			__builtin_prefetch(e);
-			__builtin_prefetch(e + 64);
+			if (ref->wide)
+				__builtin_prefetch(e + 64);
 			ref->hint = j + 1;
 			return;
 		}
@@ -941,14 +982,19 @@ flowtab_add_ref(struct flowtab *ft, const char *key, size_t keylen,
 	e->acc += x * g;
 	e->total += x;
 	e->samples++;
+	/* first_ms <= last_ms: it is in the second cache line, and read
+	 * only for a sample older than the latest */
 	if ((int64_t)(now_ms - e->last_ms) > 0)
 		e->last_ms = now_ms;
-	if ((int64_t)(now_ms - e->first_ms) < 0)
+	else if ((int64_t)(now_ms - e->last_ms) < 0 &&
+	    (int64_t)(now_ms - e->first_ms) < 0)
 		e->first_ms = now_ms;
 	e->flags =
 	    (uint8_t)((src->edge ? F_EDGE : 0) | (src->core ? F_CORE : 0));
 
-	sweep_step(ft, now_ms, FLOWTAB_EPSILON * ft->conf.t * g, SWEEP_STEP);
+	if (!ft->conf.no_sweep)
+		sweep_step(
+		    ft, now_ms, FLOWTAB_EPSILON * ft->conf.t * g, SWEEP_STEP);
 	return created;
 }
 
@@ -965,7 +1011,7 @@ flowtab_get(const struct flowtab *ft, const char *key, size_t keylen,
 	si = src_lookup(ft, &a, src->ds, src_hash(ft, &a, src->ds));
 	if (si == NIL)
 		return false;
-	kh = (uint32_t)siphash13(ft->k0, ft->k1, key, keylen);
+	kh = (uint32_t)mumhash(ft->k0, ft->k1, key, keylen);
 	i = ent_find(ft, key, keylen, kh, si, slot_hash(kh, ft->srcs[si].hash));
 	if (i == NIL)
 		return false;
@@ -1385,7 +1431,7 @@ static struct flowtab_snapshot *
 snapshot_make(const struct flowtab *ft, uint64_t now_ms, const double *acc)
 {
 	struct flowtab_snapshot *sn = xcalloc(1, sizeof(*sn));
-	size_t nk = 0, keylen = 0;
+	size_t nk = 0, keylen = 0, keycap;
 	struct topn t;
 
 	sn->time_ms = now_ms;
@@ -1401,8 +1447,12 @@ snapshot_make(const struct flowtab *ft, uint64_t now_ms, const double *acc)
 		for (uint32_t j = 0; j < t.r[si].cnt; j++)
 			keylen += ft->ents[t.h[t.r[si].off + j].idx].keylen;
 	}
+	/* as text (conf.key_text): about twice the bytes held (an IPv4
+	 * address: 5 packed, 7 to 16 as text), grown as needed and the
+	 * unused part given back at the end */
+	keycap = ft->conf.key_text != NULL ? 2 * keylen + 1 : keylen;
 	sn->ents = xmalloc(nk * sizeof(*sn->ents));
-	sn->keys = xmalloc(keylen ? keylen : 1);
+	sn->keys = xmalloc(keycap ? keycap : 1);
 	keylen = 0;
 	for (uint32_t si = 0; si < ft->nsrcs; si++) {
 		const struct fsrc *s = &ft->srcs[si];
@@ -1411,20 +1461,31 @@ snapshot_make(const struct flowtab *ft, uint64_t now_ms, const double *acc)
 			uint32_t ei = t.h[t.r[si].off + j].idx;
 			const struct fent *e = &ft->ents[ei];
 			struct snent *se = &sn->ents[sn->n++];
+			size_t kl = e->keylen;
 
-			memcpy(sn->keys + keylen, ent_key(e), e->keylen);
+			if (ft->conf.key_text != NULL) {
+				if (keycap - keylen < 4 * kl + 1) {
+					keycap = 2 * keycap + 4 * kl + 1;
+					sn->keys = xrealloc(sn->keys, keycap);
+				}
+				kl = ft->conf.key_text(ent_key(e), e->keylen,
+				    sn->keys + keylen, keycap - keylen);
+			} else
+				memcpy(sn->keys + keylen, ent_key(e), kl);
 			se->acc = acc ? acc[ei] : e->acc;
 			se->first_ms = e->first_ms;
 			se->last_ms = e->last_ms;
 			se->agent = s->agent;
 			se->ds = s->ds;
 			se->keyhash = e->keyhash;
-			se->keylen = e->keylen;
+			se->keylen = (uint32_t)kl;
 			se->keyoff = keylen;
 			se->flags = e->flags;
-			keylen += e->keylen;
+			keylen += kl;
 		}
 	}
+	if (keycap > keylen + 1)
+		sn->keys = xrealloc(sn->keys, keylen + 1);
 	topn_free(&t);
 	return sn;
 }

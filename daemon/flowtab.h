@@ -95,6 +95,24 @@ struct flowtab_conf {
 	/* the sources' hash key: tables with the same one take the same
 	 * flowtab_src.hash, computed once for all of them */
 	uint64_t src_seed;
+	/*
+	 * NULL: keys are text. Else the keys added are in another form (the
+	 * flow engine's packed keys, flowkeys_pack_memo()), and this gives
+	 * a key's text into out (outlen >= 4 * keylen + 1), returning its
+	 * length. Snapshots hold the keys as text, so what reads them
+	 * (flowtab_snapshot_top(), _foreach()) gets text; the table itself
+	 * (flowtab_top(), flowtab_get(), the callbacks' info) hands out the
+	 * form it holds. A key's text must tell it apart, as its bytes do.
+	 */
+	size_t (*key_text)(
+	    const char *key, size_t keylen, char *out, size_t outlen);
+	/*
+	 * The owner calls flowtab_expire() often (the engine: every
+	 * second): adds then leave expiry to it instead of checking an
+	 * entry or so each (SWEEP_STEP), which costs them the entries'
+	 * cache lines.
+	 */
+	bool no_sweep;
 };
 
 /* Where a sample was seen. */
@@ -262,6 +280,8 @@ struct flowtab_ref {
 	/* 1 + the index slot flowtab_prefetch() saw holding h, 0: none;
 	 * flowtab_add_ref() checks it first (and checks the entry's key) */
 	uint32_t hint;
+	/* the key reaches into the entry's second cache line */
+	bool wide;
 };
 void flowtab_prepare(const struct flowtab *, const char *key, size_t keylen,
     const struct flowtab_src *src, struct flowtab_ref *ref);

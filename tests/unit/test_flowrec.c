@@ -1098,7 +1098,7 @@ key_lists(void)
 	}
 }
 
-/* ---- the memo: flowkeys_eval_memo() against flowkeys_eval() -------- */
+/* ---- packed keys: flowkeys_pack_memo() against flowkeys_eval() ------ */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -1159,6 +1159,18 @@ rnd_record(struct flow_rec *r, const struct flow_rec *base)
 		L->dst_port = (uint16_t)(rnd(2) ? 53 : rnd(65536));
 		L->tcp_flags = (uint8_t)rnd(256);
 		L->vlan = (uint16_t)rnd(4096);
+		if (rnd(2) == 0) {
+			/* few values, so that texts repeat while what the
+			 * keys leave out differs */
+			memset(L->src_ip, 0, 16);
+			memset(L->dst_ip, 0, 16);
+			L->src_ip[0] = L->dst_ip[0] = 10;
+			L->src_ip[3] = (uint8_t)rnd(3);
+			L->dst_ip[3] = (uint8_t)rnd(3);
+			memset(L->src_mac, (int)rnd(2), 6);
+			L->src_port = (uint16_t)(rnd(2) ? 80 : 443);
+			L->dst_port = (uint16_t)rnd(3);
+		}
 	}
 	if (rnd(4) == 0)
 		r->stack[0] = '\0';
@@ -1193,6 +1205,37 @@ static const char *const memo_lists[] = {
 	"or:agent:ipdscp,or:stack:ipttl,icmptype.1",
 };
 
+/* A key's text and its packed form, to check one gives the other. */
+struct pair {
+	char *text;
+	char *packed;
+	size_t len;
+};
+
+static int
+pair_by_text(const void *a, const void *b)
+{
+	return strcmp(
+	    ((const struct pair *)a)->text, ((const struct pair *)b)->text);
+}
+
+static int
+pair_by_packed(const void *a, const void *b)
+{
+	const struct pair *x = a, *y = b;
+	int c = memcmp(x->packed, y->packed, x->len < y->len ? x->len : y->len);
+
+	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+#define ROUNDS 3000
+
+/*
+ * Every list packed through the memo, the lists in a random order and
+ * the memo now and then rebuilt, for random records: unpacked, each key
+ * is flowkeys_eval()'s text; each text has one packed key and each packed
+ * key one text.
+ */
 static void
 memo_matches_eval(void)
 {
@@ -1201,10 +1244,11 @@ memo_matches_eval(void)
 	enum { NL = nitems(memo_lists) };
 	struct flowkeys *ks[NL];
 	uint32_t *ids[NL];
-	char *out[NL], *small[NL], want[2048], err[256];
+	char *out[NL], *small[NL], want[2048], text[4096], err[256], *src;
 	struct flowkey_memo *m = flowkey_memo_new();
 	struct flow_rec base, r;
-	size_t order[NL], len;
+	size_t order[NL], len, slen, np[NL];
+	struct pair *pairs[NL];
 
 	one_sample(IP4(10, 0, 0, 1), 1, 2);
 	base = R[0];
@@ -1216,9 +1260,11 @@ memo_matches_eval(void)
 		}
 		ids[i] = xcalloc(flowkeys_count(ks[i]) + 1, sizeof(uint32_t));
 		flowkey_memo_bind(m, ks[i], ids[i]);
-		out[i] = xmalloc(flowkeys_strmax(ks[i]));
+		out[i] = xmalloc(flowkeys_packmax(ks[i]));
 		small[i] = xmalloc(64);
 		order[i] = i;
+		pairs[i] = xcalloc(ROUNDS, sizeof(struct pair));
+		np[i] = 0;
 	}
 	/* the same text, the same id; another suffix or case, another */
 	T_EQ(ids[0][0], ids[1][2]);
@@ -1227,7 +1273,7 @@ memo_matches_eval(void)
 	T_OK(ids[15][0] != ids[15][1]);
 	T_EQ(ids[15][1], ids[15][2]); /* " ipsource": trimmed */
 
-	for (int round = 0; round < 3000; round++) {
+	for (int round = 0; round < ROUNDS; round++) {
 		rnd_record(&r, &base);
 		flowkey_memo_next(m);
 		for (size_t i = NL - 1; i > 0; i--) {
@@ -1262,38 +1308,91 @@ memo_matches_eval(void)
 			wrc =
 			    flowkeys_eval(ks[i], &r, &ctx, want, sizeof(want));
 			len = 9999;
-			rc = flowkeys_eval_memo(ks[i], ids[i], m, &r, &ctx,
-			    out[i], flowkeys_strmax(ks[i]), &len);
-			if (rc != wrc || strcmp(out[i], want) != 0 ||
-			    len != strlen(want)) {
-				T_FAIL("round %d, \"%s\": %d \"%s\" (%zu), "
+			rc = flowkeys_pack_memo(ks[i], ids[i], m, &r, &ctx,
+			    out[i], flowkeys_packmax(ks[i]), &len);
+			if (rc == 1)
+				flowkey_unpack(out[i], len, text, sizeof(text));
+			if (rc != wrc || (rc == 1 && strcmp(text, want) != 0)) {
+				T_FAIL("round %d, \"%s\": %d \"%s\", "
 				       "expected %d \"%s\"",
-				    round, memo_lists[i], rc, out[i], len, wrc,
-				    want);
+				    round, memo_lists[i], rc,
+				    rc == 1 ? text : "", wrc, want);
 				goto done;
 			}
-			/* a small out: the same cuts, the same -1 */
-			wrc = flowkeys_eval(ks[i], &r, &ctx, want, sl);
-			rc = flowkeys_eval_memo(
+			if (rc == 1 && np[i] < ROUNDS) {
+				struct pair *pp = &pairs[i][np[i]++];
+
+				pp->text = xstrdup(want);
+				pp->packed = xmalloc(len + 1);
+				memcpy(pp->packed, out[i], len);
+				pp->len = len;
+			}
+			/* a small out: the same key when it fits, else -1 */
+			src = rc == 1 ? xmalloc(len + 1) : NULL;
+			if (src != NULL)
+				memcpy(src, out[i], len);
+			slen = len;
+			rc = flowkeys_pack_memo(
 			    ks[i], ids[i], m, &r, &ctx, small[i], sl, &len);
-			if (rc != wrc || strcmp(small[i], want) != 0 ||
-			    (rc >= 0 && len != strlen(want))) {
-				T_FAIL("round %d, \"%s\" in %zu bytes: %d "
-				       "\"%s\", expected %d \"%s\"",
-				    round, memo_lists[i], sl, rc, small[i], wrc,
-				    want);
+			if (wrc == 1 && slen <= sl ? rc != 1 || len != slen ||
+			            memcmp(small[i], src, len) != 0
+			        : wrc == 1 ? rc != -1
+			                   : rc != 0 && rc != -1) {
+				T_FAIL("round %d, \"%s\" in %zu bytes: %d, "
+				       "expected %d (%zu bytes)",
+				    round, memo_lists[i], sl, rc, wrc, slen);
+				free(src);
 				goto done;
 			}
+			free(src);
 		}
+	}
+	/* one text, one packed key, and the other way round */
+	for (size_t i = 0; i < NL; i++) {
+		qsort(pairs[i], np[i], sizeof(struct pair), pair_by_text);
+		for (size_t j = 1; j < np[i]; j++)
+			if (strcmp(pairs[i][j].text, pairs[i][j - 1].text) ==
+			        0 &&
+			    pair_by_packed(&pairs[i][j], &pairs[i][j - 1]) != 0)
+				T_FAIL("\"%s\": \"%s\" packed two ways",
+				    memo_lists[i], pairs[i][j].text);
+		qsort(pairs[i], np[i], sizeof(struct pair), pair_by_packed);
+		for (size_t j = 1; j < np[i]; j++)
+			if (pair_by_packed(&pairs[i][j], &pairs[i][j - 1]) ==
+			        0 &&
+			    strcmp(pairs[i][j].text, pairs[i][j - 1].text) != 0)
+				T_FAIL("\"%s\": \"%s\" and \"%s\" packed alike",
+				    memo_lists[i], pairs[i][j].text,
+				    pairs[i][j - 1].text);
 	}
 done:
 	for (size_t i = 0; i < NL; i++) {
+		for (size_t j = 0; j < np[i]; j++) {
+			free(pairs[i][j].text);
+			free(pairs[i][j].packed);
+		}
+		free(pairs[i]);
 		flowkeys_free(ks[i]);
 		free(ids[i]);
 		free(out[i]);
 		free(small[i]);
 	}
 	flowkey_memo_free(m);
+}
+
+/* pack_memo() of ks into out, unpacked into text: its return value. */
+static int
+pack_text(const struct flowkeys *ks, const uint32_t *ids,
+    struct flowkey_memo *m, const struct flowrec_ctx *ctx, char *out,
+    size_t outlen, char *text, size_t textlen)
+{
+	size_t len = 0;
+	int rc = flowkeys_pack_memo(ks, ids, m, &R[0], ctx, out, outlen, &len);
+
+	text[0] = '\0';
+	if (rc == 1)
+		flowkey_unpack(out, len, text, textlen);
+	return rc;
 }
 
 /* Shared keys are evaluated once per record, and again for the next. */
@@ -1305,13 +1404,14 @@ memo_once_per_record(void)
 	struct flowkey_memo *m = flowkey_memo_new();
 	struct flowkeys *a, *b;
 	uint32_t ia[2], ib[3];
-	char oa[512], ob[768], err[256];
-	size_t len;
+	char oa[1024], ob[1024], text[1024], err[256];
 
 	a = flowkeys_parse("node:inputifindex,ipsource", err, sizeof(err));
 	b = flowkeys_parse(
 	    "ipsource,node:inputifindex,link:inputifindex", err, sizeof(err));
 	T_OK(a != NULL && b != NULL);
+	T_OK(flowkeys_packmax(a) <= sizeof(oa));
+	T_OK(flowkeys_packmax(b) <= sizeof(ob));
 	flowkey_memo_bind(m, a, ia);
 	flowkey_memo_bind(m, b, ib);
 	T_EQ(ia[0], ib[1]);
@@ -1319,35 +1419,29 @@ memo_once_per_record(void)
 
 	one_sample(IP4(10, 0, 0, 1), 1, 2);
 	flowkey_memo_next(m);
-	T_EQ(
-	    flowkeys_eval_memo(a, ia, m, &R[0], &ctx, oa, sizeof(oa), &len), 1);
-	T_STREQ(oa, "leaf1,192.0.2.1");
-	T_EQ(len, 15);
-	T_EQ(
-	    flowkeys_eval_memo(b, ib, m, &R[0], &ctx, ob, sizeof(ob), &len), 1);
-	T_STREQ(ob, "192.0.2.1,leaf1,leaf1:swp1-spine1:swp1");
+	T_EQ(pack_text(a, ia, m, &ctx, oa, sizeof(oa), text, sizeof(text)), 1);
+	T_STREQ(text, "leaf1,192.0.2.1");
+	T_EQ(pack_text(b, ib, m, &ctx, ob, sizeof(ob), text, sizeof(text)), 1);
+	T_STREQ(text, "192.0.2.1,leaf1,leaf1:swp1-spine1:swp1");
 	T_EQ(ft.calls, 2); /* node: once, link: once */
 
-	/* the next record: an edge port of an unknown agent */
+	/* the next record: an edge port of an unknown agent; a key without
+	 * a value ends the packing (link: is not looked up) */
 	one_sample(IP4(10, 9, 9, 9), 2, 1);
 	flowkey_memo_next(m);
-	T_EQ(
-	    flowkeys_eval_memo(b, ib, m, &R[0], &ctx, ob, sizeof(ob), &len), 0);
-	T_STREQ(ob, "192.0.2.1,null,null");
-	T_EQ(len, 19);
-	T_EQ(
-	    flowkeys_eval_memo(a, ia, m, &R[0], &ctx, oa, sizeof(oa), &len), 0);
-	T_STREQ(oa, "null,192.0.2.1");
-	T_EQ(ft.calls, 4);
+	T_EQ(pack_text(b, ib, m, &ctx, ob, sizeof(ob), text, sizeof(text)), 0);
+	T_EQ(pack_text(a, ia, m, &ctx, oa, sizeof(oa), text, sizeof(text)), 0);
+	T_EQ(ft.calls, 3);
 
 	/*
 	 * Values cached in the memo's own buffers (a small out), then the
 	 * memo grown by a bind in the middle of the record: they are
 	 * evaluated again, not read from where the memo was.
 	 */
+	one_sample(IP4(10, 0, 0, 1), 1, 2);
 	flowkey_memo_next(m);
-	T_EQ(flowkeys_eval_memo(a, ia, m, &R[0], &ctx, oa, 40, &len), 0);
-	T_STREQ(oa, "null,192.0.2.1");
+	T_EQ(pack_text(a, ia, m, &ctx, oa, 40, text, sizeof(text)), 1);
+	T_STREQ(text, "leaf1,192.0.2.1");
 	for (int i = 0; i < 100; i++) {
 		char more[32];
 		struct flowkeys *x;
@@ -1360,20 +1454,34 @@ memo_once_per_record(void)
 		T_EQ(xid, 3 + i);
 		flowkeys_free(x);
 	}
-	T_EQ(
-	    flowkeys_eval_memo(b, ib, m, &R[0], &ctx, ob, sizeof(ob), &len), 0);
-	T_STREQ(ob, "192.0.2.1,null,null");
+	T_EQ(pack_text(b, ib, m, &ctx, ob, sizeof(ob), text, sizeof(text)), 1);
+	T_STREQ(text, "192.0.2.1,leaf1,leaf1:swp1-spine1:swp1");
+	/* too small for the key: -1 */
+	T_EQ(pack_text(b, ib, m, &ctx, ob, 8, text, sizeof(text)), -1);
 
 	/* cleared and bound again (b only): the ids start over */
 	flowkey_memo_clear(m);
 	flowkey_memo_bind(m, b, ib);
 	T_EQ(ib[0], 0);
 	T_EQ(ib[2], 2);
-	one_sample(IP4(10, 0, 0, 1), 1, 2);
 	flowkey_memo_next(m);
-	T_EQ(
-	    flowkeys_eval_memo(b, ib, m, &R[0], &ctx, ob, sizeof(ob), &len), 1);
-	T_STREQ(ob, "192.0.2.1,leaf1,leaf1:swp1-spine1:swp1");
+	T_EQ(pack_text(b, ib, m, &ctx, ob, sizeof(ob), text, sizeof(text)), 1);
+	T_STREQ(text, "192.0.2.1,leaf1,leaf1:swp1-spine1:swp1");
+	/* a cut text, NUL-terminated; not a packed key: nothing */
+	{
+		size_t len = 0;
+
+		flowkey_memo_next(m);
+		T_EQ(flowkeys_pack_memo(
+		         b, ib, m, &R[0], &ctx, ob, sizeof(ob), &len),
+		    1);
+		T_EQ(flowkey_unpack(ob, len, text, 12), 11);
+		T_STREQ(text, "192.0.2.1,l");
+		T_EQ(flowkey_unpack(ob, len - 1, text, sizeof(text)), 15);
+		T_STREQ(text, "192.0.2.1,leaf1");
+		T_EQ(flowkey_unpack("\x77zz", 3, text, sizeof(text)), 0);
+		T_STREQ(text, "");
+	}
 	flowkeys_free(a);
 	flowkeys_free(b);
 	flowkey_memo_free(m);

@@ -1072,6 +1072,166 @@ test_expiry(void)
 	flowtab_free(ft);
 }
 
+/* conf.key_text for test_key_text: each byte as 2 hex digits. */
+static size_t
+hex_text(const char *key, size_t keylen, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < keylen && o + 2 < outlen; i++) {
+		out[o++] = hex[(uint8_t)key[i] >> 4];
+		out[o++] = hex[(uint8_t)key[i] & 15];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static void
+key_hit(void *arg, const struct flowtab_hit *h)
+{
+	int *seen = arg;
+
+	if (h->keylen == 6 && memcmp(h->key, "616263", 6) == 0)
+		seen[0]++;
+	else if (h->keylen == 2 && memcmp(h->key, "7a", 2) == 0)
+		seen[1]++;
+	else
+		seen[2]++;
+}
+
+/*
+ * conf.key_text: snapshots hold the keys as text, and merge and sort on
+ * it; the table itself hands out the keys as added. conf.no_sweep: adds
+ * leave expiry to flowtab_expire().
+ */
+static void
+test_key_text(void)
+{
+	struct flowtab_conf c = { .t = 1,
+		.n = 5,
+		.max_entries = 100,
+		.seed = 42,
+		.key_text = hex_text,
+		.no_sweep = true };
+	struct flowtab *ft = flowtab_new(&c);
+	struct flowtab_src a = src4(1, 1, true, false);
+	struct flowtab_src b = src4(2, 1, true, false);
+	struct flowtab_query q = { .filter = FLOWTAB_ALL,
+		.agg = FLOWTAB_AGG_SUM };
+	struct flowtab_hit hits[4];
+	struct flowtab_snapshot *sn;
+	struct flowtab_stats st;
+	int seen[3] = { 0 };
+
+	flowtab_add(ft, "abc", 3, &a, 100, 0);
+	flowtab_add(ft, "abc", 3, &b, 100, 0);
+	flowtab_add(ft, "z", 1, &a, 50, 0);
+	T_EQ(flowtab_top(ft, &q, 0, hits, 4), 2);
+	T_EQ(hits[0].keylen, 3);
+	T_OK(memcmp(hits[0].key, "abc", 3) == 0);
+
+	sn = flowtab_snapshot(ft, 0);
+	T_EQ(flowtab_snapshot_top(sn, &q, 0, hits, 4), 2);
+	T_EQ(hits[0].keylen, 6);
+	T_OK(memcmp(hits[0].key, "616263", 6) == 0);
+	T_EQ(hits[0].merged, 2);
+	T_NEAR(hits[0].value, 200, 1e-9);
+	T_EQ(hits[1].keylen, 2);
+	T_OK(memcmp(hits[1].key, "7a", 2) == 0);
+	flowtab_snapshot_foreach(sn, 0, key_hit, seen);
+	T_EQ(seen[0], 2);
+	T_EQ(seen[1], 1);
+	T_EQ(seen[2], 0);
+	flowtab_snapshot_free(sn);
+
+	/* long after: adds expire nothing; flowtab_expire() does */
+	for (int i = 0; i < 50; i++)
+		flowtab_add(ft, "new", 3, &a, 1, 100000 + (uint64_t)i);
+	flowtab_stats(ft, &st);
+	T_EQ(st.entries, 4);
+	T_EQ(st.expired, 0);
+	T_EQ(flowtab_expire(ft, 100050), 3);
+	flowtab_stats(ft, &st);
+	T_EQ(st.entries, 1);
+	flowtab_free(ft);
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * mumhash(), the tables' key hash: every input bit and every length
+ * changes it, about half its bits flip for one input bit, and 200,000
+ * keys like the engine's (a packed 5-tuple counting up) collide as random
+ * 32-bit values would, in either half.
+ */
+static void
+test_mumhash(void)
+{
+	uint8_t buf[80];
+	double flips = 0, tries = 0;
+	enum { N = 200000 };
+	uint64_t *h = xmalloc(N * sizeof(*h)), *lo = xmalloc(N * sizeof(*lo));
+	size_t same = 0, same_lo = 0;
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 37 + 11);
+	T_EQ(mumhash(1, 2, buf, 20), mumhash(1, 2, buf, 20));
+	T_OK(mumhash(1, 2, buf, 20) != mumhash(1, 3, buf, 20));
+	T_OK(mumhash(1, 2, buf, 20) != mumhash(3, 2, buf, 20));
+	for (size_t len = 0; len <= 64; len++) {
+		uint64_t base = mumhash(7, 9, buf, len);
+
+		if (len > 0 && base == mumhash(7, 9, buf, len - 1))
+			T_FAIL("length %zu hashes as %zu", len, len - 1);
+		for (size_t bit = 0; bit < 8 * len; bit++) {
+			uint64_t x;
+
+			buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			x = mumhash(7, 9, buf, len) ^ base;
+			buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			if (x == 0)
+				T_FAIL("bit %zu of %zu bytes changes nothing",
+				    bit, len);
+			flips += __builtin_popcountll(x);
+			tries += 64;
+		}
+	}
+	T_OK(flips / tries > 0.45 && flips / tries < 0.55);
+	printf("#   mumhash: %.4f of the bits flip for one input bit\n",
+	    flips / tries);
+
+	for (uint32_t i = 0; i < N; i++) {
+		uint8_t k[16] = { 1, 10, 0, 0, 1, 1, 10, 0, 0, 2, 3, 0, 0, 3,
+			0x50, 0 };
+
+		k[3] = (uint8_t)(i >> 8);
+		k[4] = (uint8_t)i;
+		k[12] = (uint8_t)(i >> 16);
+		h[i] = mumhash(0x1234, 0x5678, k, sizeof(k));
+		lo[i] = h[i] & 0xffffffffu;
+		h[i] >>= 32;
+	}
+	qsort(h, N, sizeof(*h), cmp_u64);
+	qsort(lo, N, sizeof(*lo), cmp_u64);
+	for (size_t i = 1; i < N; i++) {
+		same += h[i] == h[i - 1];
+		same_lo += lo[i] == lo[i - 1];
+	}
+	/* expected N^2 / 2^33 = 4.7 each */
+	printf("#   mumhash: %zu and %zu 32-bit collisions in %d keys\n", same,
+	    same_lo, N);
+	T_OK(same <= 16 && same_lo <= 16);
+	free(h);
+	free(lo);
+}
+
 /* A long idle gap: the epoch moves, nothing overflows, values stay exact. */
 static void
 test_rebase(void)
@@ -1505,6 +1665,8 @@ main(void)
 	T_RUN(test_edge_dedupe);
 	T_RUN(test_topn_per_source);
 	T_RUN(test_expiry);
+	T_RUN(test_key_text);
+	T_RUN(test_mumhash);
 	T_RUN(test_rebase);
 	T_RUN(test_add_info);
 	T_RUN(test_staged);
