@@ -1490,15 +1490,17 @@ flowkeys_eval(const struct flowkeys *ks, const struct flow_rec *r,
 
 /*
  * The tags of a packed key's values (flowkeys_pack_memo()): each value is
- * its tag and then, for PK_IP4 4 bytes (network order), PK_MAC 6, PK_U16
- * and PK_U32 2 and 4 (host order: the packed keys never leave the
- * process), PK_STR a 2-byte length (host order) and the text.
+ * its tag and then, for PK_IP4 4 bytes (network order), PK_MAC 6, PK_U16,
+ * PK_U32 and PK_U64 2, 4 and 8 (host order: the packed keys never leave
+ * the process; a number takes the smallest that holds it), PK_STR a 2-byte
+ * length (host order) and the text.
  */
 enum {
 	PK_IP4 = 1,
 	PK_MAC,
 	PK_U16,
 	PK_U32,
+	PK_U64,
 	PK_STR,
 };
 /* The longest packed value: a text's tag, length and text. */
@@ -1625,11 +1627,128 @@ flowkey_memo_next(struct flowkey_memo *m)
 }
 
 static size_t
+pack_num(uint8_t *d, uint64_t v)
+{
+	if (v <= UINT16_MAX) {
+		uint16_t x = (uint16_t)v;
+
+		d[0] = PK_U16;
+		memcpy(d + 1, &x, 2);
+		return 3;
+	}
+	if (v <= UINT32_MAX) {
+		uint32_t x = (uint32_t)v;
+
+		d[0] = PK_U32;
+		memcpy(d + 1, &x, 4);
+		return 5;
+	}
+	d[0] = PK_U64;
+	memcpy(d + 1, &v, 8);
+	return 9;
+}
+
+static size_t
+pack_ip4(uint8_t *d, const uint8_t *a)
+{
+	d[0] = PK_IP4;
+	memcpy(d + 1, a, 4);
+	return 5;
+}
+
+static size_t
+pack_mac(uint8_t *d, const uint8_t *m)
+{
+	d[0] = PK_MAC;
+	memcpy(d + 1, m, 6);
+	return 7;
+}
+
+/* s[0 .. n) as fmt_u64() writes v: digits, no leading 0, at most
+ * UINT64_MAX. */
+static bool
+canon_num(const char *s, size_t n, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	if (n == 0 || n > 20 || (s[0] == '0' && n > 1))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = (unsigned)(s[i] - '0');
+
+		if (c > 9 || x > (UINT64_MAX - c) / 10)
+			return false;
+		x = x * 10 + c;
+	}
+	*v = x;
+	return true;
+}
+
+/* s[0 .. n) as fmt_ip4() writes an address. */
+static bool
+canon_ip4(const char *s, size_t n, uint8_t *a)
+{
+	size_t i = 0;
+
+	if (n < 7 || n > 15)
+		return false;
+	for (int o = 0; o < 4; o++) {
+		size_t j = i;
+		uint64_t v;
+
+		while (j < n && s[j] != '.')
+			j++;
+		if (!canon_num(s + i, j - i, &v) || v > 255 ||
+		    (o < 3) != (j < n))
+			return false;
+		a[o] = (uint8_t)v;
+		i = j + 1;
+	}
+	return true;
+}
+
+/* s[0 .. n) as fmt_mac() writes a MAC: 12 upper-case hex digits. */
+static bool
+canon_mac(const char *s, size_t n, uint8_t *m)
+{
+	if (n != 12)
+		return false;
+	for (size_t i = 0; i < 12; i++) {
+		int c = s[i];
+		int v = c >= '0' && c <= '9' ? c - '0'
+		    : c >= 'A' && c <= 'F'   ? c - 'A' + 10
+		                             : -1;
+
+		if (v < 0)
+			return false;
+		m[i / 2] = (uint8_t)(i % 2 ? m[i / 2] | v : v << 4);
+	}
+	return true;
+}
+
+/*
+ * A value shown as s[0 .. n): packed as the number, IPv4 address or MAC
+ * that fmt_u64(), fmt_ip4() or fmt_mac() would show as exactly s, else as
+ * the text. So a value's packed form depends on its text alone: the
+ * number 80 and a key function's string "80" pack alike, as they show
+ * alike (pack_value() packs every value so).
+ */
+static size_t
 pack_text(uint8_t *d, const char *s, size_t n)
 {
 	uint16_t n16;
+	uint64_t v;
+	uint8_t b[6];
 	size_t i = 0;
 
+	if (n > 0 && s[0] >= '0' && s[0] <= '9') {
+		if (canon_num(s, n, &v))
+			return pack_num(d, v);
+		if (canon_ip4(s, n, b))
+			return pack_ip4(d, b);
+	}
+	if (canon_mac(s, n, b))
+		return pack_mac(d, b);
 	if (n > FLOWKEY_VALUE_MAX - 1)
 		n = FLOWKEY_VALUE_MAX - 1; /* never: the formats bound them */
 	n16 = (uint16_t)n;
@@ -1650,13 +1769,13 @@ pack_text(uint8_t *d, const char *s, size_t n)
 
 /*
  * One key's value for r, packed into d (PACK_VALUE_MAX bytes): its length,
- * or 0 if the key has no value. The plain keys that most definitions have
- * are packed straight from the record: the same value or none as
- * flowkey_value() gives, in binary. Any other key, or a plain one whose
- * value flowkey_format() shows as a word ("discard", "internal", an IPv6
- * agent), is packed as its text. So no two values that show the same
- * text pack differently: a number as a word never, and a key is packed
- * one way or the other for every record alike.
+ * or 0 if the key has no value. What is packed is what flowkey_format()
+ * shows, in the form pack_text() would give that text: a number, an
+ * IPv4 address or a MAC in binary, anything else (an IPv6 address, a word
+ * like "discard", a name) as text. So two values pack alike exactly when
+ * they show alike, and a table has one entry per text. The plain keys
+ * that most definitions have are packed straight from the record, the
+ * others through flowkey_value().
  */
 static size_t
 pack_value(const struct flowkey *k, const struct flow_rec *r,
@@ -1675,9 +1794,7 @@ pack_value(const struct flowkey *k, const struct flow_rec *r,
 	case K_IPDESTINATION:
 		if (!(have & FLOWREC_IP4))
 			return 0;
-		d[0] = PK_IP4;
-		memcpy(d + 1, k->id == K_IPSOURCE ? L->src_ip : L->dst_ip, 4);
-		return 5;
+		return pack_ip4(d, k->id == K_IPSOURCE ? L->src_ip : L->dst_ip);
 	case K_TCPSOURCEPORT:
 	case K_TCPDESTINATIONPORT:
 		proto = 6;
@@ -1690,10 +1807,8 @@ pack_value(const struct flowkey *k, const struct flow_rec *r,
 	case K_MACDESTINATION:
 		if (!(have & FLOWREC_ETH))
 			return 0;
-		d[0] = PK_MAC;
-		memcpy(
-		    d + 1, k->id == K_MACSOURCE ? L->src_mac : L->dst_mac, 6);
-		return 7;
+		return pack_mac(
+		    d, k->id == K_MACSOURCE ? L->src_mac : L->dst_mac);
 	case K_INPUTIFINDEX:
 	case K_OUTPUTIFINDEX: {
 		struct sflow_if ifx =
@@ -1702,9 +1817,7 @@ pack_value(const struct flowkey *k, const struct flow_rec *r,
 		if (ifx.format != SFLOW_IF_INDEX ||
 		    ifx.value == SFLOW_IF_INTERNAL)
 			break; /* a word, or none */
-		d[0] = PK_U32;
-		memcpy(d + 1, &ifx.value, 4);
-		return 5;
+		return pack_num(d, ifx.value);
 	}
 	case K_STACK:
 		return r->stack[0] != '\0'
@@ -1713,26 +1826,34 @@ pack_value(const struct flowkey *k, const struct flow_rec *r,
 	case K_AGENT:
 		if (r->agent.family != 4)
 			break;
-		d[0] = PK_IP4;
-		memcpy(d + 1, r->agent.a, 4);
-		return 5;
+		return pack_ip4(d, r->agent.a);
 	default:
 		break;
 	}
 	if (proto != 0) {
-		uint16_t port;
-
 		if (!(have & FLOWREC_PORTS) || L->ip_proto != proto)
 			return 0;
-		port = k->id == K_TCPSOURCEPORT || k->id == K_UDPSOURCEPORT
-		    ? L->src_port
-		    : L->dst_port;
-		d[0] = PK_U16;
-		memcpy(d + 1, &port, 2);
-		return 3;
+		return pack_num(d,
+		    k->id == K_TCPSOURCEPORT || k->id == K_UDPSOURCEPORT
+		        ? L->src_port
+		        : L->dst_port);
 	}
 	if (flowkey_value(k, r, ctx, &v) == 0)
 		return 0;
+	switch (v.type) {
+	case FLOWKEY_NUM:
+		return pack_num(d, v.num);
+	case FLOWKEY_ADDR:
+		if (v.addr.family == 4)
+			return pack_ip4(d, v.addr.a);
+		break;
+	case FLOWKEY_MAC:
+		return pack_mac(d, v.mac);
+	case FLOWKEY_STR:
+		return pack_text(d, v.str, v.len);
+	default:
+		break;
+	}
 	n = flowkey_format(&v, t, sizeof(t));
 	return pack_text(d, t, n < sizeof(t) ? n : sizeof(t) - 1);
 }
@@ -1811,6 +1932,7 @@ flowkey_unpack(const char *key, size_t keylen, char *out, size_t outlen)
 		char t[FLOWKEY_VALUE_MAX];
 		const char *s = t;
 		size_t n = 0, need;
+		uint64_t u64;
 		uint32_t u32;
 		uint16_t u16;
 
@@ -1837,6 +1959,13 @@ flowkey_unpack(const char *key, size_t keylen, char *out, size_t outlen)
 			if ((size_t)(end - p) >= need) {
 				memcpy(&u32, p + 1, 4);
 				n = fmt_u64(t, u32);
+			}
+			break;
+		case PK_U64:
+			need = 9;
+			if ((size_t)(end - p) >= need) {
+				memcpy(&u64, p + 1, 8);
+				n = fmt_u64(t, u64);
 			}
 			break;
 		case PK_STR:

@@ -582,7 +582,7 @@ ent_rehash(struct flowtab *ft, uint32_t ns)
 }
 
 /*
- * a[0 .. n) == b[0 .. n). Up to 32 bytes without memcmp(): a call for a
+ * a[0 .. n) == b[0 .. n). Up to 48 bytes without memcmp(): a call for a
  * few bytes, whose vector loads also read past n, so that comparing a
  * short key would read the entry's second cache line too.
  */
@@ -592,8 +592,10 @@ key_eq(const char *a, const char *b, size_t n)
 	uint64_t a0, a1, b0, b1;
 	uint32_t c0, c1, d0, d1;
 
-	if (n > 32)
+	if (n > 48)
 		return memcmp(a, b, n) == 0;
+	if (n > 32) /* 16, 16, then the last 16 (overlapping) */
+		return key_eq(a, b, 32) && key_eq(a + n - 16, b + n - 16, 16);
 	if (n > 16) /* the first 16, then the last 16 (overlapping) */
 		return key_eq(a, b, 16) && key_eq(a + n - 16, b + n - 16, 16);
 	if (n >= 8) { /* two 8-byte words, overlapping below 16 */

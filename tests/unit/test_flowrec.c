@@ -1203,6 +1203,13 @@ static const char *const memo_lists[] = {
 	"or:icmptype:icmpcode,or:[or:udpsourceport:icmptype]:ipprotocol",
 	"or:udpsourceport:inputifindex,or:tcpflags:tcpsourceport,ipsource",
 	"or:agent:ipdscp,or:stack:ipttl,icmptype.1",
+	/* strings that read as numbers, addresses, MACs (packed as those),
+	 * or nearly (packed as text): each must unpack to itself */
+	"null:vlan:5,null:ipsource:10.0.0.1,null:macsource:010101010101",
+	"null:tcpsourceport:80,null:udpdestinationport:2,null:ipdscp:0",
+	"null:vlan:05,null:ipsource:10.0.0.01,null:macsource:0101010101ab",
+	"null:ipdscp:18446744073709551616,null:ipsource:10.0.0.256",
+	"null:vlan:18446744073709551615,null:ipsource:1.2.3,null:ipdscp:-1",
 };
 
 /* A key's text and its packed form, to check one gives the other. */
