@@ -875,6 +875,6 @@ sflow_addr_hash(
 	buf[18] = (uint8_t)(n >> 8);
 	buf[19] = (uint8_t)(n >> 16);
 	buf[20] = (uint8_t)(n >> 24);
-	h = (uint32_t)siphash13(k0, k1, buf, sizeof(buf));
+	h = (uint32_t)mumhash(k0, k1, buf, sizeof(buf));
 	return h ? h : 1;
 }
