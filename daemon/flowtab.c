@@ -1237,17 +1237,6 @@ group_before(const struct group *a, const struct group *b, const struct cand *c)
 	return key_cmp(ca->key, ca->keylen, cb->key, cb->keylen) < 0;
 }
 
-static int
-group_sort_cmp_r(
-    const struct group *a, const struct group *b, const struct cand *c)
-{
-	if (group_before(a, b, c))
-		return -1;
-	if (group_before(b, a, c))
-		return 1;
-	return 0;
-}
-
 /*
  * Merge candidates with the same key by q->agg, keep those >= minValue,
  * and write the best k, sorted, to out. O(nc + groups log k).
@@ -1342,16 +1331,30 @@ merge_select(const struct cand *c, size_t nc, const struct flowtab_query *q,
 		heap[j] = gr;
 	}
 
-	/* Sort the kept groups best first (insertion sort: k is small). */
-	for (size_t i = 1; i < nh; i++) {
-		struct group *x = heap[i];
-		size_t j = i;
+	/*
+	 * Sort the kept groups best first: the worst (the root) to the end,
+	 * again and again. k log k: the insertion sort here before was k^2,
+	 * 0.3 s for the top 20,000 that topn.c reads every push.
+	 */
+	for (size_t n = nh; n > 1; n--) {
+		struct group *last = heap[n - 1];
+		size_t j = 0;
 
-		while (j > 0 && group_sort_cmp_r(x, heap[j - 1], c) < 0) {
-			heap[j] = heap[j - 1];
-			j--;
+		heap[n - 1] = heap[0];
+		for (;;) {
+			size_t ch = 2 * j + 1;
+
+			if (ch >= n - 1)
+				break;
+			if (ch + 1 < n - 1 &&
+			    group_before(heap[ch], heap[ch + 1], c))
+				ch++;
+			if (!group_before(last, heap[ch], c))
+				break;
+			heap[j] = heap[ch];
+			j = ch;
 		}
-		heap[j] = x;
+		heap[j] = last;
 	}
 	for (size_t i = 0; i < nh; i++) {
 		const struct group *gr = heap[i];
