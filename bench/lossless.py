@@ -803,7 +803,10 @@ def start_fabmond(args, workdir, store, preexec, bench, state,
         if args.nice_busy_idle:
             os.setpriority(os.PRIO_PROCESS, tid, 19)
     fab.idle_tids.update(t for t, _ in idle)
-    builtin = [f["name"] for f in fab.health().get("flows", [])]
+    # From the API's own list: health shows a definition only once the
+    # engine has published it, up to a second after the start.
+    _, body = fab.request("GET", "/flow/json")
+    builtin = list(json.loads(body))
     if builtin:
         log("fabmond starts with flow definitions %s%s" % (
             ", ".join(builtin), ": kept" if args.keep_builtin else
@@ -811,7 +814,7 @@ def start_fabmond(args, workdir, store, preexec, bench, state,
     if builtin and not args.keep_builtin:
         for n in builtin:
             fab.request("DELETE", "/flow/%s/json" % n)
-        fab.wait_flows(0)
+    fab.wait_flows(len(builtin) if args.keep_builtin else 0)
     fab.ingest_tid = find_ingest_thread(fab, bench, state)
     log("fabmond's ingest thread: %s" % fab.ingest_tid)
     return fab, idle, builtin, info
