@@ -377,8 +377,9 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 	struct ingest_snap *is = h->in.ingest
 	    ? (struct ingest_snap *)snap_slot_get(h->in.ingest)
 	    : NULL;
-	struct ifc_rates *r;
-	size_t n = ifc_rates_merge(es ? es->ifc : NULL, sn, t1, &r);
+	const struct ifc_rates *r;
+	bool r_owned;
+	size_t n = ifc_rates_merged(es ? es->ifc : NULL, sn, t1, &r, &r_owned);
 	struct est_acc est = { .g = g };
 	json_t *arr = json_array();
 	uint64_t mono = now_mono_ms();
@@ -454,7 +455,8 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 	top(h, ts, es, r, n, t1);
 	if (is != NULL)
 		snap_put(&is->base);
-	free(r);
+	if (r_owned)
+		free((void *)r);
 	if (sn != NULL)
 		snap_put(&sn->base);
 	if (es != NULL)
