@@ -162,11 +162,34 @@ struct est {
 	double bytes_s;
 };
 
+/*
+ * The estimates in the order they were met, and an index on (link, node):
+ * a link's entries are thousands at 1,000 switches, looked up for each
+ * entry of the links' flow table and for each link direction.
+ */
 struct est_acc {
 	const struct topo_graph *g;
 	struct est *e;
 	size_t n, cap;
+	uint32_t *idx; /* entry + 1, 0 empty; 2 * cap slots */
 };
+
+static size_t
+est_slot(const struct est_acc *a, const char *link, const char *node)
+{
+	size_t mask = 2 * a->cap - 1;
+	size_t j = (siphash13(0x657374ull, 0, link, strlen(link)) ^
+	               siphash13(0x657374ull, 1, node, strlen(node))) &
+	    mask;
+
+	for (; a->idx[j] != 0; j = (j + 1) & mask) {
+		const struct est *x = &a->e[a->idx[j] - 1];
+
+		if (strcmp(x->link, link) == 0 && strcmp(x->node, node) == 0)
+			break;
+	}
+	return j;
+}
 
 static void
 est_cb(void *arg, const struct flowtab_hit *hit)
@@ -174,7 +197,7 @@ est_cb(void *arg, const struct flowtab_hit *hit)
 	struct est_acc *a = arg;
 	struct topo_hit th;
 	char link[TOPO_NAME_MAX];
-	size_t len = 0, i;
+	size_t len = 0, i, j;
 
 	while (
 	    len < hit->keylen && hit->key[len] != ',' && len < sizeof(link) - 1)
@@ -183,32 +206,36 @@ est_cb(void *arg, const struct flowtab_hit *hit)
 	link[len] = '\0';
 	if (!topo_lookup(a->g, &hit->agent, hit->ds, &th))
 		return;
-	for (i = 0; i < a->n; i++)
-		if (strcmp(a->e[i].link, link) == 0 &&
-		    strcmp(a->e[i].node, th.node->name) == 0)
-			break;
-	if (i == a->n) {
-		if (a->n == a->cap) {
-			a->cap = a->cap ? a->cap * 2 : 32;
-			a->e = xrealloc(a->e, a->cap * sizeof(*a->e));
-		}
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 32;
+		a->e = xrealloc(a->e, a->cap * sizeof(*a->e));
+		free(a->idx);
+		a->idx = xcalloc(2 * a->cap, sizeof(*a->idx));
+		for (i = 0; i < a->n; i++)
+			a->idx[est_slot(a, a->e[i].link, a->e[i].node)] =
+			    (uint32_t)i + 1;
+	}
+	j = est_slot(a, link, th.node->name);
+	if (a->idx[j] == 0) {
+		i = a->n++;
 		memset(&a->e[i], 0, sizeof(a->e[i]));
 		snprintf(a->e[i].link, sizeof(a->e[i].link), "%s", link);
 		snprintf(
 		    a->e[i].node, sizeof(a->e[i].node), "%s", th.node->name);
-		a->n++;
+		a->idx[j] = (uint32_t)i + 1;
 	}
-	a->e[i].bytes_s += hit->value;
+	a->e[a->idx[j] - 1].bytes_s += hit->value;
 }
 
 static double
 est_of(const struct est_acc *a, const char *link, const char *to_node)
 {
-	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->e[i].link, link) == 0 &&
-		    strcmp(a->e[i].node, to_node) == 0)
-			return a->e[i].bytes_s;
-	return -1;
+	size_t j;
+
+	if (a->n == 0)
+		return -1;
+	j = est_slot(a, link, to_node);
+	return a->idx[j] != 0 ? a->e[a->idx[j] - 1].bytes_s : -1;
 }
 
 /* Does this node's agent send flow samples (in the last minute)? */
@@ -452,6 +479,7 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 		json_decref(arr);
 	}
 	free(est.e);
+	free(est.idx);
 	top(h, ts, es, r, n, t1);
 	if (is != NULL)
 		snap_put(&is->base);
