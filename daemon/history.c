@@ -16,6 +16,7 @@
 #include "graph_json.h"
 #include "history.h"
 #include "ingest.h"
+#include "jtext.h"
 #include "log.h"
 #include "rollup.h"
 #include "threshold.h"
@@ -238,32 +239,60 @@ est_of(const struct est_acc *a, const char *link, const char *to_node)
 	return a->idx[j] != 0 ? a->e[a->idx[j] - 1].bytes_s : -1;
 }
 
-/* Does this node's agent send flow samples (in the last minute)? */
+/*
+ * Does this node's agent send flow samples (in the last minute)? memo[node]
+ * keeps the answer for the tick (0: not asked yet, 1: no, 2: yes): a node
+ * has up to 64 link ends, and the agents are a thousand.
+ */
 static bool
-sends_flows(
-    const struct ingest_snap *is, const struct topo_node *nd, uint64_t mono)
+sends_flows(const struct ingest_snap *is, const struct topo_graph *g,
+    uint32_t node, uint8_t *memo, uint64_t mono)
 {
+	const struct topo_node *nd = &g->nodes[node];
+
+	if (memo[node] != 0)
+		return memo[node] == 2;
+	memo[node] = 1;
 	for (size_t i = 0; is != NULL && i < is->n_agents; i++) {
 		const struct agent_stats *a = &is->agents[i];
 
 		if (a->addr.family == nd->agent.family &&
 		    memcmp(a->addr.a, nd->agent.a, sizeof(a->addr.a)) == 0 &&
-		    a->flow_samples > 0 && mono - a->last_seen_mono_ms < 60000)
-			return true;
+		    a->flow_samples > 0 &&
+		    mono - a->last_seen_mono_ms < 60000) {
+			memo[node] = 2;
+			break;
+		}
 	}
-	return false;
+	return memo[node] == 2;
 }
 
-static json_t *
-num_or_null(double v)
+/* A rate, or null when unknown (< 0). */
+static void
+num_or_null(struct jtext *w, const char *key, double v)
 {
-	return v >= 0 ? json_real(v) : json_null();
+	if (v >= 0)
+		jtext_real(w, key, v);
+	else
+		jtext_null(w, key);
 }
 
-static json_t *
-dir_json(const struct rollup_in *ri, double est_bytes_s, double speed_bps)
+/* {"node", "port"}, left out where jansson's json_pack() failed. */
+static void
+node_port(struct jtext *w, const char *key, const char *node, const char *port)
 {
-	json_t *o = json_object();
+	if (!jtext_str_ok(node) || !jtext_str_ok(port))
+		return;
+	jtext_open(w, key, '{');
+	jtext_str(w, "node", node);
+	jtext_str(w, "port", port);
+	jtext_close(w, '}');
+}
+
+static void
+dir_text(struct jtext *w, const struct rollup_in *ri, double est_bytes_s,
+    double speed_bps)
+{
 	double bps = ri->bytes_s >= 0 ? ri->bytes_s * 8 : -1;
 	const char *src = ri->source && ri->source[0] ? ri->source : NULL;
 	double util = ri->util;
@@ -275,37 +304,52 @@ dir_json(const struct rollup_in *ri, double est_bytes_s, double speed_bps)
 		est = true;
 		util = speed_bps > 0 ? bps / speed_bps * 100 : -1;
 	}
-	json_object_set_new(o, "dir", json_integer(ri->dir));
-	json_object_set_new(o, "from",
-	    json_pack("{s:s, s:s}", "node", ri->dir ? ri->node2 : ri->node1,
-	        "port", ri->dir ? ri->port2 : ri->port1));
-	json_object_set_new(o, "to",
-	    json_pack("{s:s, s:s}", "node", ri->dir ? ri->node1 : ri->node2,
-	        "port", ri->dir ? ri->port1 : ri->port2));
-	json_object_set_new(o, "bps", num_or_null(bps));
-	json_object_set_new(
-	    o, "pps", est ? json_null() : num_or_null(ri->packets_s));
-	json_object_set_new(o, "utilization", num_or_null(util));
-	json_object_set_new(
-	    o, "discards", est ? json_null() : num_or_null(ri->discards_s));
-	json_object_set_new(
-	    o, "errors", est ? json_null() : num_or_null(ri->errors_s));
-	json_object_set_new(
-	    o, "speedBps", speed_bps > 0 ? json_real(speed_bps) : json_null());
-	json_object_set_new(o, "source", src ? json_string(src) : json_null());
-	return o;
+	jtext_open(w, NULL, '{');
+	jtext_int(w, "dir", ri->dir);
+	node_port(w, "from", ri->dir ? ri->node2 : ri->node1,
+	    ri->dir ? ri->port2 : ri->port1);
+	node_port(w, "to", ri->dir ? ri->node1 : ri->node2,
+	    ri->dir ? ri->port1 : ri->port2);
+	num_or_null(w, "bps", bps);
+	num_or_null(w, "pps", est ? -1 : ri->packets_s);
+	num_or_null(w, "utilization", util);
+	num_or_null(w, "discards", est ? -1 : ri->discards_s);
+	num_or_null(w, "errors", est ? -1 : ri->errors_s);
+	if (speed_bps > 0)
+		jtext_real(w, "speedBps", speed_bps);
+	else
+		jtext_null(w, "speedBps");
+	if (src != NULL)
+		jtext_str(w, "source", src);
+	else
+		jtext_null(w, "source");
+	jtext_close(w, '}');
 }
 
-static json_t *
-end_json(const struct topo_graph *g, const struct topo_port *p,
-    const struct ifc_rates *r, const struct ingest_snap *is, uint64_t mono)
+/* The link's "ends"; left out where jansson's json_pack() failed. */
+static void
+ends_text(struct jtext *w, const struct topo_graph *g,
+    const struct topo_port *const p[2], const struct ifc_rates *const r[2],
+    const bool flows[2])
 {
-	return json_pack("{s:s, s:s, s:o, s:b}", "node", g->nodes[p->node].name,
-	    "port", p->name, "counters",
-	    r == NULL                        ? json_null()
-	        : r->source == IFC_SRC_SFLOW ? json_string("sflow")
-	                                     : json_string("snmp"),
-	    "flows", sends_flows(is, &g->nodes[p->node], mono));
+	for (int k = 0; k < 2; k++)
+		if (!jtext_str_ok(g->nodes[p[k]->node].name) ||
+		    !jtext_str_ok(p[k]->name))
+			return;
+	jtext_open(w, "ends", '[');
+	for (int k = 0; k < 2; k++) {
+		jtext_open(w, NULL, '{');
+		jtext_str(w, "node", g->nodes[p[k]->node].name);
+		jtext_str(w, "port", p[k]->name);
+		if (r[k] == NULL)
+			jtext_null(w, "counters");
+		else
+			jtext_str(w, "counters",
+			    r[k]->source == IFC_SRC_SFLOW ? "sflow" : "snmp");
+		jtext_bool(w, "flows", flows[k]);
+		jtext_close(w, '}');
+	}
+	jtext_close(w, ']');
 }
 
 /* A link direction as topn.h sees it (the same numbers as dir_json). */
@@ -408,13 +452,20 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 	bool r_owned;
 	size_t n = ifc_rates_merged(es ? es->ifc : NULL, sn, t1, &r, &r_owned);
 	struct est_acc est = { .g = g };
-	json_t *arr = json_array();
+	/* the text of GET /api/v1/links, as jansson wrote its tree before
+	 * (JSON_INDENT(1)) */
+	struct jtext w = { .indent = 1 };
+	uint8_t *memo = xcalloc(g->n_nodes + 1, 1);
 	uint64_t mono = now_mono_ms();
 
 	for (size_t i = 0; es != NULL && i < es->n; i++)
 		if (strcmp(es->flows[i].def.name, HISTORY_LINK_FLOW) == 0)
 			flowtab_snapshot_foreach(
 			    es->flows[i].tab, es->taken_mono_ms, est_cb, &est);
+	jtext_open(&w, NULL, '{');
+	jtext_int(&w, "time", (long long)t1);
+	jtext_int(&w, "topologyVersion", (long long)ts->version);
+	jtext_open(&w, "links", '[');
 	h->n_dirs = 0;
 	for (size_t i = 0; i < g->n_links; i++) {
 		const struct topo_link *l = &g->links[i];
@@ -422,23 +473,26 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 		                       *p2 = &g->ports[l->port2];
 		const struct ifc_rates *r1 = port_rates(g, p1, r, n),
 		                       *r2 = port_rates(g, p2, r, n);
+		const struct topo_port *const ends[2] = { p1, p2 };
+		const struct ifc_rates *const ends_r[2] = { r1, r2 };
+		const bool flows[2] = {
+			sends_flows(is, g, p1->node, memo, mono),
+			sends_flows(is, g, p2->node, memo, mono),
+		};
 		struct rollup_in ri = { .link = l->name,
 			.node1 = g->nodes[p1->node].name,
 			.port1 = p1->name,
 			.node2 = g->nodes[p2->node].name,
 			.port2 = p2->name };
-
-		json_t *lo = json_object(), *dirs = json_array();
 		double speed = p1->speed_mbps ? p1->speed_mbps * 1e6
 		    : p2->speed_mbps          ? p2->speed_mbps * 1e6
 		                              : 0;
 
-		json_object_set_new(lo, "name", json_string(l->name));
-		json_object_set_new(lo, "status",
-		    json_string(topo_link_status_name(l->status)));
-		json_object_set_new(lo, "ends",
-		    json_pack("[o, o]", end_json(g, p1, r1, is, mono),
-		        end_json(g, p2, r2, is, mono)));
+		jtext_open(&w, NULL, '{');
+		jtext_str(&w, "name", l->name);
+		jtext_str(&w, "status", topo_link_status_name(l->status));
+		ends_text(&w, g, ends, ends_r, flows);
+		jtext_open(&w, "directions", '[');
 		ri.dir = 0;
 		dir_rates(&ri, r1, r2);
 		add_dir(h, &ri, est_of(&est, l->name, ri.node2),
@@ -446,9 +500,8 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 		if ((r1 != NULL || r2 != NULL) &&
 		    rollup_add(h->ru, &ri, t0, t1) != 0)
 			h->st.refused++;
-		json_array_append_new(dirs,
-		    dir_json(&ri, est_of(&est, l->name, ri.node2),
-		        speed > 0 ? speed : ri.speed_bps));
+		dir_text(&w, &ri, est_of(&est, l->name, ri.node2),
+		    speed > 0 ? speed : ri.speed_bps);
 		ri.dir = 1;
 		dir_rates(&ri, r2, r1);
 		add_dir(h, &ri, est_of(&est, l->name, ri.node1),
@@ -456,27 +509,23 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 		if ((r1 != NULL || r2 != NULL) &&
 		    rollup_add(h->ru, &ri, t0, t1) != 0)
 			h->st.refused++;
-		json_array_append_new(dirs,
-		    dir_json(&ri, est_of(&est, l->name, ri.node1),
-		        speed > 0 ? speed : ri.speed_bps));
-		json_object_set_new(lo, "directions", dirs);
-		json_array_append_new(arr, lo);
+		dir_text(&w, &ri, est_of(&est, l->name, ri.node1),
+		    speed > 0 ? speed : ri.speed_bps);
+		jtext_close(&w, ']');
+		jtext_close(&w, '}');
 	}
+	jtext_close(&w, ']');
+	jtext_close(&w, '}');
+	free(memo);
 	if (h->in.links_out != NULL) {
 		struct links_snap *ls = xcalloc(1, sizeof(*ls));
-		json_t *o = json_object();
 
 		snap_init(&ls->base, links_snap_free);
 		ls->taken_ms = t1;
-		json_object_set_new(o, "time", json_integer((json_int_t)t1));
-		json_object_set_new(o, "topologyVersion",
-		    json_integer((json_int_t)ts->version));
-		json_object_set_new(o, "links", arr);
-		ls->json = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-		json_decref(o);
+		ls->json = xrealloc(w.buf, w.len + 1);
 		snap_slot_publish(h->in.links_out, &ls->base);
 	} else {
-		json_decref(arr);
+		free(w.buf);
 	}
 	free(est.e);
 	free(est.idx);

@@ -232,6 +232,12 @@ edge_flows(struct top_snap *ts, const struct topn_in *in)
 		ts->n_talkers = TOPN_KEEP;
 	if (ts->n_stacks > TOPN_KEEP)
 		ts->n_stacks = TOPN_KEEP;
+	/* the snapshot keeps only what it shows (a sum for each of up to
+	 * TOPN_SCAN flows was 1.6 MB a list) */
+	ts->talkers =
+	    xrealloc(ts->talkers, (ts->n_talkers + 1) * sizeof(*ts->talkers));
+	ts->stacks =
+	    xrealloc(ts->stacks, (ts->n_stacks + 1) * sizeof(*ts->stacks));
 }
 
 /*
