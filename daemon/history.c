@@ -39,6 +39,8 @@ struct topacc {
 };
 
 #define TOPACC_MAX 20000
+/* the accumulators' index: a power of two, over twice TOPACC_MAX */
+#define TOPACC_SLOTS (1u << 16)
 
 struct history {
 	struct history_in in;
@@ -54,6 +56,7 @@ struct history {
 	int64_t thresh_id;
 	struct topacc *top;
 	size_t n_top;
+	uint32_t *top_idx; /* on (minute, scope, flow): entry + 1, 0 empty */
 	/* black-hole events stored: id, and whether its end was */
 	struct bh_seen {
 		uint64_t id;
@@ -586,19 +589,63 @@ topology(struct history *h, const struct topo_snap *ts)
 	h->topo_version = ts->version;
 }
 
+/*
+ * The index slot of (minute, scope, flow): where the first accumulator
+ * with them is, or the empty slot that ends their probe. The first in the
+ * array, as the linear search this replaced found it (two accumulators can
+ * hold the same text once the fields cut a long one).
+ */
+static size_t
+top_slot(const struct history *h, int64_t minute, const char *scope,
+    const char *flow, bool *found)
+{
+	size_t mask = TOPACC_SLOTS - 1, best = 0;
+	size_t j = (siphash13((uint64_t)minute, 0x73636f7065ull, scope,
+	                strlen(scope)) ^
+	               siphash13((uint64_t)minute, 0x666c6f77ull, flow,
+	                   strlen(flow))) &
+	    mask;
+
+	*found = false;
+	for (; h->top_idx[j] != 0; j = (j + 1) & mask) {
+		const struct topacc *a = &h->top[h->top_idx[j] - 1];
+
+		if (a->minute == minute && strcmp(a->flow, flow) == 0 &&
+		    strcmp(a->scope, scope) == 0 &&
+		    (!*found || h->top_idx[j] < h->top_idx[best])) {
+			best = j;
+			*found = true;
+		}
+	}
+	return *found ? best : j;
+}
+
+static void
+top_reindex(struct history *h)
+{
+	bool found;
+
+	memset(h->top_idx, 0, TOPACC_SLOTS * sizeof(*h->top_idx));
+	for (size_t i = 0; i < h->n_top; i++) {
+		const struct topacc *a = &h->top[i];
+		size_t j = top_slot(h, a->minute, a->scope, a->flow, &found);
+
+		if (!found)
+			h->top_idx[j] = (uint32_t)i + 1;
+	}
+}
+
 static void
 top_add(struct history *h, int64_t minute, const char *scope, const char *flow,
     double bytes)
 {
 	struct topacc *a;
+	bool found;
+	size_t j = top_slot(h, minute, scope, flow, &found);
 
-	for (size_t i = 0; i < h->n_top; i++) {
-		a = &h->top[i];
-		if (a->minute == minute && strcmp(a->flow, flow) == 0 &&
-		    strcmp(a->scope, scope) == 0) {
-			a->bytes += bytes;
-			return;
-		}
+	if (found) {
+		h->top[h->top_idx[j] - 1].bytes += bytes;
+		return;
 	}
 	if (h->n_top >= TOPACC_MAX)
 		return;
@@ -607,6 +654,10 @@ top_add(struct history *h, int64_t minute, const char *scope, const char *flow,
 	snprintf(a->scope, sizeof(a->scope), "%s", scope);
 	snprintf(a->flow, sizeof(a->flow), "%s", flow);
 	a->bytes = bytes;
+	/* indexed under its text as stored (cut to the fields' size) */
+	j = top_slot(h, a->minute, a->scope, a->flow, &found);
+	if (!found)
+		h->top_idx[j] = (uint32_t)h->n_top;
 }
 
 /* Cut s after its n-th comma-separated field. */
@@ -689,6 +740,53 @@ top_cmp(const void *a, const void *b)
 	return x->bytes > y->bytes ? -1 : x->bytes < y->bytes ? 1 : 0;
 }
 
+static int
+top_ord_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct topacc *t = arg;
+	uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
+	int c = top_cmp(&t[ia], &t[ib]);
+
+	/* ties keep their order: the stable sort glibc's qsort() made */
+	return c != 0 ? c : ia < ib ? -1 : ia > ib;
+}
+
+/*
+ * Sort the accumulators by top_cmp(), stably, through their indices and a
+ * permutation in place: qsort() of the 400-byte entries took a buffer of
+ * 8 MB every tick.
+ */
+static void
+top_sort(struct history *h)
+{
+	uint32_t *ord = xmalloc((h->n_top + 1) * sizeof(*ord));
+
+	for (size_t i = 0; i < h->n_top; i++)
+		ord[i] = (uint32_t)i;
+	qsort_r(ord, h->n_top, sizeof(*ord), top_ord_cmp, h->top);
+	/* entry i becomes the old entry ord[i]; a placed one is UINT32_MAX */
+	for (size_t i = 0; i < h->n_top; i++) {
+		struct topacc tmp;
+		size_t j = i;
+
+		if (ord[i] == UINT32_MAX)
+			continue;
+		tmp = h->top[i];
+		for (;;) {
+			size_t k = ord[j];
+
+			ord[j] = UINT32_MAX;
+			if (k == i) {
+				h->top[j] = tmp;
+				break;
+			}
+			h->top[j] = h->top[k];
+			j = k;
+		}
+	}
+	free(ord);
+}
+
 /* A scope of an ended minute, for choosing the busiest links. */
 struct topgrp {
 	int64_t minute;
@@ -729,7 +827,7 @@ top_take(struct history *h, uint64_t now)
 	struct topgrp *g = xcalloc(h->n_top + 1, sizeof(*g));
 	size_t n = 0, keep = 0, rank = 0, ng = 0, links = 0;
 
-	qsort(h->top, h->n_top, sizeof(*h->top), top_cmp);
+	top_sort(h);
 	for (size_t i = 0; i < h->n_top; i++) {
 		const struct topacc *a = &h->top[i];
 
@@ -777,6 +875,7 @@ top_take(struct history *h, uint64_t now)
 		if ((uint64_t)(h->top[i].minute + 60) * 1000 > now)
 			h->top[keep++] = h->top[i];
 	h->n_top = keep;
+	top_reindex(h);
 	free(g);
 	if (n > 0)
 		store_top_flows(h->in.store, rows, n);
@@ -957,6 +1056,7 @@ history_start(const struct history_in *in)
 	h->in = *in;
 	h->ru = rollup_new(ROLLUP_ROWS);
 	h->top = xcalloc(TOPACC_MAX, sizeof(*h->top));
+	h->top_idx = xcalloc(TOPACC_SLOTS, sizeof(*h->top_idx));
 	h->bh = xcalloc(4096, sizeof(*h->bh));
 	h->tn = topn_new();
 	h->thresh_id = 0;
@@ -979,6 +1079,7 @@ history_stop(struct history *h)
 	pthread_join(h->th, NULL);
 	rollup_free(h->ru);
 	free(h->top);
+	free(h->top_idx);
 	free(h->bh);
 	topn_free(h->tn);
 	free(h->dirs);
