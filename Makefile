@@ -37,7 +37,7 @@ HA_PURE := $(filter-out ha/ha.c,$(wildcard ha/*.c))
 # Pure code (no I/O, no lws/sqlite/snmp/ncurses): the daemon, the unit
 # tests and the fuzzers all link it.
 PURE	:= daemon/util.c daemon/packet.c daemon/sflow.c daemon/sflow_json.c \
-	   daemon/jw.c \
+	   daemon/jw.c daemon/jtext.c \
 	   topology/walk.c topology/topo_json.c topology/lldp.c \
 	   topology/graph.c topology/graph_json.c daemon/flowdef.c \
 	   daemon/agents.c daemon/conf.c daemon/flowtab.c \

@@ -146,6 +146,37 @@ track_datagram_seq(struct agent_stats *st, const struct sflow_datagram *dg)
 	st->last_uptime_ms = dg->uptime_ms;
 }
 
+/*
+ * An agent's source table starts this small and doubles at 3/4 full up to
+ * AGENT_MAX_SOURCES: a switch of 64 ports has 128 sources (flow and
+ * counter samples), and the full table at once was 8 MB at 1,000 agents.
+ */
+#define AGENT_SOURCES_MIN 16
+
+static uint32_t
+source_slot(const struct agent_source *t, uint32_t cap, uint32_t key)
+{
+	uint32_t j = (key * 2654435761u) & (cap - 1);
+
+	while (t[j].used && t[j].key != key)
+		j = (j + 1) & (cap - 1);
+	return j;
+}
+
+static void
+sources_grow(struct agent_stats *st, uint32_t cap)
+{
+	struct agent_source *old = st->sources;
+
+	st->sources = xcalloc(cap, sizeof(*st->sources));
+	for (uint32_t i = 0; old != NULL && i < st->sources_cap; i++)
+		if (old[i].used)
+			st->sources[source_slot(st->sources, cap, old[i].key)] =
+			    old[i];
+	st->sources_cap = cap;
+	free(old);
+}
+
 static void
 track_sample_seq(struct agent_stats *st, const struct sflow_sample *s)
 {
@@ -156,14 +187,18 @@ track_sample_seq(struct agent_stats *st, const struct sflow_sample *s)
 	    : 0;
 	uint32_t key = ((s->source_type & 0x3) << 30) |
 	    ((s->source_index & 0x0fffffff) << 2) | kind;
-	uint32_t j, mask = AGENT_MAX_SOURCES - 1;
+	uint32_t j, mask;
 	struct agent_source *src;
 
 	if (st->sources == NULL)
-		st->sources = xcalloc(AGENT_MAX_SOURCES, sizeof(*st->sources));
+		sources_grow(st, AGENT_SOURCES_MIN);
+	else if (st->n_sources * 4 >= st->sources_cap * 3 &&
+	    st->sources_cap < AGENT_MAX_SOURCES)
+		sources_grow(st, st->sources_cap * 2);
+	mask = st->sources_cap - 1;
 	j = (key * 2654435761u) & mask;
 	for (uint32_t probes = 0;; probes++, j = (j + 1) & mask) {
-		if (probes == AGENT_MAX_SOURCES ||
+		if (probes == st->sources_cap ||
 		    (!st->sources[j].used &&
 		        st->n_sources * 4 >= AGENT_MAX_SOURCES * 3)) {
 			st->sources_overflow++;

@@ -59,6 +59,7 @@ struct agent_stats {
 
 	/* Private: per-source state; not copied into snapshots. */
 	struct agent_source *sources;
+	uint32_t sources_cap; /* a power of two, up to AGENT_MAX_SOURCES */
 	uint32_t n_sources;
 	uint64_t sources_overflow;
 };

@@ -58,6 +58,27 @@ ifc_rates_merge(const struct ifc_snap *sflow, const struct ifc_snap *snmp,
 	return n;
 }
 
+size_t
+ifc_rates_merged(const struct ifc_snap *sflow, const struct ifc_snap *snmp,
+    uint64_t now_wall_ms, const struct ifc_rates **out, bool *owned)
+{
+	const struct ifc_snap *only = snmp == NULL || snmp->n == 0 ? sflow
+	    : sflow == NULL || sflow->n == 0                       ? snmp
+	                                                           : NULL;
+	struct ifc_rates *m;
+	size_t n;
+
+	if (only != NULL) {
+		*out = only->rates;
+		*owned = false;
+		return only->n;
+	}
+	n = ifc_rates_merge(sflow, snmp, now_wall_ms, &m);
+	*out = m;
+	*owned = true;
+	return n;
+}
+
 const struct ifc_rates *
 ifc_rates_find(const struct ifc_rates *r, size_t n,
     const struct sflow_addr *agent, uint32_t ifindex)

@@ -39,6 +39,14 @@ ifc_sflow_wins(const struct ifc_rates *sflow, uint64_t now_wall_ms)
  */
 size_t ifc_rates_merge(const struct ifc_snap *sflow,
     const struct ifc_snap *snmp, uint64_t now_wall_ms, struct ifc_rates **out);
+/*
+ * The same list, without a copy when only one source has rates: *out then
+ * points into that snapshot (valid while the caller holds it) and *owned
+ * is false; otherwise it is ifc_rates_merge()'s, for the caller to free.
+ */
+size_t ifc_rates_merged(const struct ifc_snap *sflow,
+    const struct ifc_snap *snmp, uint64_t now_wall_ms,
+    const struct ifc_rates **out, bool *owned);
 /* In such a list (sorted by agent, ifIndex): the interface, or NULL. The
  * agent's unused address bytes must be zero. */
 const struct ifc_rates *ifc_rates_find(const struct ifc_rates *, size_t n,

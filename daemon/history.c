@@ -16,6 +16,7 @@
 #include "graph_json.h"
 #include "history.h"
 #include "ingest.h"
+#include "jtext.h"
 #include "log.h"
 #include "rollup.h"
 #include "threshold.h"
@@ -38,6 +39,8 @@ struct topacc {
 };
 
 #define TOPACC_MAX 20000
+/* the accumulators' index: a power of two, over twice TOPACC_MAX */
+#define TOPACC_SLOTS (1u << 16)
 
 struct history {
 	struct history_in in;
@@ -53,6 +56,7 @@ struct history {
 	int64_t thresh_id;
 	struct topacc *top;
 	size_t n_top;
+	uint32_t *top_idx; /* on (minute, scope, flow): entry + 1, 0 empty */
 	/* black-hole events stored: id, and whether its end was */
 	struct bh_seen {
 		uint64_t id;
@@ -162,11 +166,34 @@ struct est {
 	double bytes_s;
 };
 
+/*
+ * The estimates in the order they were met, and an index on (link, node):
+ * a link's entries are thousands at 1,000 switches, looked up for each
+ * entry of the links' flow table and for each link direction.
+ */
 struct est_acc {
 	const struct topo_graph *g;
 	struct est *e;
 	size_t n, cap;
+	uint32_t *idx; /* entry + 1, 0 empty; 2 * cap slots */
 };
+
+static size_t
+est_slot(const struct est_acc *a, const char *link, const char *node)
+{
+	size_t mask = 2 * a->cap - 1;
+	size_t j = (siphash13(0x657374ull, 0, link, strlen(link)) ^
+	               siphash13(0x657374ull, 1, node, strlen(node))) &
+	    mask;
+
+	for (; a->idx[j] != 0; j = (j + 1) & mask) {
+		const struct est *x = &a->e[a->idx[j] - 1];
+
+		if (strcmp(x->link, link) == 0 && strcmp(x->node, node) == 0)
+			break;
+	}
+	return j;
+}
 
 static void
 est_cb(void *arg, const struct flowtab_hit *hit)
@@ -174,7 +201,7 @@ est_cb(void *arg, const struct flowtab_hit *hit)
 	struct est_acc *a = arg;
 	struct topo_hit th;
 	char link[TOPO_NAME_MAX];
-	size_t len = 0, i;
+	size_t len = 0, i, j;
 
 	while (
 	    len < hit->keylen && hit->key[len] != ',' && len < sizeof(link) - 1)
@@ -183,60 +210,92 @@ est_cb(void *arg, const struct flowtab_hit *hit)
 	link[len] = '\0';
 	if (!topo_lookup(a->g, &hit->agent, hit->ds, &th))
 		return;
-	for (i = 0; i < a->n; i++)
-		if (strcmp(a->e[i].link, link) == 0 &&
-		    strcmp(a->e[i].node, th.node->name) == 0)
-			break;
-	if (i == a->n) {
-		if (a->n == a->cap) {
-			a->cap = a->cap ? a->cap * 2 : 32;
-			a->e = xrealloc(a->e, a->cap * sizeof(*a->e));
-		}
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 32;
+		a->e = xrealloc(a->e, a->cap * sizeof(*a->e));
+		free(a->idx);
+		a->idx = xcalloc(2 * a->cap, sizeof(*a->idx));
+		for (i = 0; i < a->n; i++)
+			a->idx[est_slot(a, a->e[i].link, a->e[i].node)] =
+			    (uint32_t)i + 1;
+	}
+	j = est_slot(a, link, th.node->name);
+	if (a->idx[j] == 0) {
+		i = a->n++;
 		memset(&a->e[i], 0, sizeof(a->e[i]));
 		snprintf(a->e[i].link, sizeof(a->e[i].link), "%s", link);
 		snprintf(
 		    a->e[i].node, sizeof(a->e[i].node), "%s", th.node->name);
-		a->n++;
+		a->idx[j] = (uint32_t)i + 1;
 	}
-	a->e[i].bytes_s += hit->value;
+	a->e[a->idx[j] - 1].bytes_s += hit->value;
 }
 
 static double
 est_of(const struct est_acc *a, const char *link, const char *to_node)
 {
-	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->e[i].link, link) == 0 &&
-		    strcmp(a->e[i].node, to_node) == 0)
-			return a->e[i].bytes_s;
-	return -1;
+	size_t j;
+
+	if (a->n == 0)
+		return -1;
+	j = est_slot(a, link, to_node);
+	return a->idx[j] != 0 ? a->e[a->idx[j] - 1].bytes_s : -1;
 }
 
-/* Does this node's agent send flow samples (in the last minute)? */
+/*
+ * Does this node's agent send flow samples (in the last minute)? memo[node]
+ * keeps the answer for the tick (0: not asked yet, 1: no, 2: yes): a node
+ * has up to 64 link ends, and the agents are a thousand.
+ */
 static bool
-sends_flows(
-    const struct ingest_snap *is, const struct topo_node *nd, uint64_t mono)
+sends_flows(const struct ingest_snap *is, const struct topo_graph *g,
+    uint32_t node, uint8_t *memo, uint64_t mono)
 {
+	const struct topo_node *nd = &g->nodes[node];
+
+	if (memo[node] != 0)
+		return memo[node] == 2;
+	memo[node] = 1;
 	for (size_t i = 0; is != NULL && i < is->n_agents; i++) {
 		const struct agent_stats *a = &is->agents[i];
 
 		if (a->addr.family == nd->agent.family &&
 		    memcmp(a->addr.a, nd->agent.a, sizeof(a->addr.a)) == 0 &&
-		    a->flow_samples > 0 && mono - a->last_seen_mono_ms < 60000)
-			return true;
+		    a->flow_samples > 0 &&
+		    mono - a->last_seen_mono_ms < 60000) {
+			memo[node] = 2;
+			break;
+		}
 	}
-	return false;
+	return memo[node] == 2;
 }
 
-static json_t *
-num_or_null(double v)
+/* A rate, or null when unknown (< 0). */
+static void
+num_or_null(struct jtext *w, const char *key, double v)
 {
-	return v >= 0 ? json_real(v) : json_null();
+	if (v >= 0)
+		jtext_real(w, key, v);
+	else
+		jtext_null(w, key);
 }
 
-static json_t *
-dir_json(const struct rollup_in *ri, double est_bytes_s, double speed_bps)
+/* {"node", "port"}, left out where jansson's json_pack() failed. */
+static void
+node_port(struct jtext *w, const char *key, const char *node, const char *port)
 {
-	json_t *o = json_object();
+	if (!jtext_str_ok(node) || !jtext_str_ok(port))
+		return;
+	jtext_open(w, key, '{');
+	jtext_str(w, "node", node);
+	jtext_str(w, "port", port);
+	jtext_close(w, '}');
+}
+
+static void
+dir_text(struct jtext *w, const struct rollup_in *ri, double est_bytes_s,
+    double speed_bps)
+{
 	double bps = ri->bytes_s >= 0 ? ri->bytes_s * 8 : -1;
 	const char *src = ri->source && ri->source[0] ? ri->source : NULL;
 	double util = ri->util;
@@ -248,37 +307,52 @@ dir_json(const struct rollup_in *ri, double est_bytes_s, double speed_bps)
 		est = true;
 		util = speed_bps > 0 ? bps / speed_bps * 100 : -1;
 	}
-	json_object_set_new(o, "dir", json_integer(ri->dir));
-	json_object_set_new(o, "from",
-	    json_pack("{s:s, s:s}", "node", ri->dir ? ri->node2 : ri->node1,
-	        "port", ri->dir ? ri->port2 : ri->port1));
-	json_object_set_new(o, "to",
-	    json_pack("{s:s, s:s}", "node", ri->dir ? ri->node1 : ri->node2,
-	        "port", ri->dir ? ri->port1 : ri->port2));
-	json_object_set_new(o, "bps", num_or_null(bps));
-	json_object_set_new(
-	    o, "pps", est ? json_null() : num_or_null(ri->packets_s));
-	json_object_set_new(o, "utilization", num_or_null(util));
-	json_object_set_new(
-	    o, "discards", est ? json_null() : num_or_null(ri->discards_s));
-	json_object_set_new(
-	    o, "errors", est ? json_null() : num_or_null(ri->errors_s));
-	json_object_set_new(
-	    o, "speedBps", speed_bps > 0 ? json_real(speed_bps) : json_null());
-	json_object_set_new(o, "source", src ? json_string(src) : json_null());
-	return o;
+	jtext_open(w, NULL, '{');
+	jtext_int(w, "dir", ri->dir);
+	node_port(w, "from", ri->dir ? ri->node2 : ri->node1,
+	    ri->dir ? ri->port2 : ri->port1);
+	node_port(w, "to", ri->dir ? ri->node1 : ri->node2,
+	    ri->dir ? ri->port1 : ri->port2);
+	num_or_null(w, "bps", bps);
+	num_or_null(w, "pps", est ? -1 : ri->packets_s);
+	num_or_null(w, "utilization", util);
+	num_or_null(w, "discards", est ? -1 : ri->discards_s);
+	num_or_null(w, "errors", est ? -1 : ri->errors_s);
+	if (speed_bps > 0)
+		jtext_real(w, "speedBps", speed_bps);
+	else
+		jtext_null(w, "speedBps");
+	if (src != NULL)
+		jtext_str(w, "source", src);
+	else
+		jtext_null(w, "source");
+	jtext_close(w, '}');
 }
 
-static json_t *
-end_json(const struct topo_graph *g, const struct topo_port *p,
-    const struct ifc_rates *r, const struct ingest_snap *is, uint64_t mono)
+/* The link's "ends"; left out where jansson's json_pack() failed. */
+static void
+ends_text(struct jtext *w, const struct topo_graph *g,
+    const struct topo_port *const p[2], const struct ifc_rates *const r[2],
+    const bool flows[2])
 {
-	return json_pack("{s:s, s:s, s:o, s:b}", "node", g->nodes[p->node].name,
-	    "port", p->name, "counters",
-	    r == NULL                        ? json_null()
-	        : r->source == IFC_SRC_SFLOW ? json_string("sflow")
-	                                     : json_string("snmp"),
-	    "flows", sends_flows(is, &g->nodes[p->node], mono));
+	for (int k = 0; k < 2; k++)
+		if (!jtext_str_ok(g->nodes[p[k]->node].name) ||
+		    !jtext_str_ok(p[k]->name))
+			return;
+	jtext_open(w, "ends", '[');
+	for (int k = 0; k < 2; k++) {
+		jtext_open(w, NULL, '{');
+		jtext_str(w, "node", g->nodes[p[k]->node].name);
+		jtext_str(w, "port", p[k]->name);
+		if (r[k] == NULL)
+			jtext_null(w, "counters");
+		else
+			jtext_str(w, "counters",
+			    r[k]->source == IFC_SRC_SFLOW ? "sflow" : "snmp");
+		jtext_bool(w, "flows", flows[k]);
+		jtext_close(w, '}');
+	}
+	jtext_close(w, ']');
 }
 
 /* A link direction as topn.h sees it (the same numbers as dir_json). */
@@ -377,16 +451,24 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 	struct ingest_snap *is = h->in.ingest
 	    ? (struct ingest_snap *)snap_slot_get(h->in.ingest)
 	    : NULL;
-	struct ifc_rates *r;
-	size_t n = ifc_rates_merge(es ? es->ifc : NULL, sn, t1, &r);
+	const struct ifc_rates *r;
+	bool r_owned;
+	size_t n = ifc_rates_merged(es ? es->ifc : NULL, sn, t1, &r, &r_owned);
 	struct est_acc est = { .g = g };
-	json_t *arr = json_array();
+	/* the text of GET /api/v1/links, as jansson wrote its tree before
+	 * (JSON_INDENT(1)) */
+	struct jtext w = { .indent = 1 };
+	uint8_t *memo = xcalloc(g->n_nodes + 1, 1);
 	uint64_t mono = now_mono_ms();
 
 	for (size_t i = 0; es != NULL && i < es->n; i++)
 		if (strcmp(es->flows[i].def.name, HISTORY_LINK_FLOW) == 0)
 			flowtab_snapshot_foreach(
 			    es->flows[i].tab, es->taken_mono_ms, est_cb, &est);
+	jtext_open(&w, NULL, '{');
+	jtext_int(&w, "time", (long long)t1);
+	jtext_int(&w, "topologyVersion", (long long)ts->version);
+	jtext_open(&w, "links", '[');
 	h->n_dirs = 0;
 	for (size_t i = 0; i < g->n_links; i++) {
 		const struct topo_link *l = &g->links[i];
@@ -394,23 +476,26 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 		                       *p2 = &g->ports[l->port2];
 		const struct ifc_rates *r1 = port_rates(g, p1, r, n),
 		                       *r2 = port_rates(g, p2, r, n);
+		const struct topo_port *const ends[2] = { p1, p2 };
+		const struct ifc_rates *const ends_r[2] = { r1, r2 };
+		const bool flows[2] = {
+			sends_flows(is, g, p1->node, memo, mono),
+			sends_flows(is, g, p2->node, memo, mono),
+		};
 		struct rollup_in ri = { .link = l->name,
 			.node1 = g->nodes[p1->node].name,
 			.port1 = p1->name,
 			.node2 = g->nodes[p2->node].name,
 			.port2 = p2->name };
-
-		json_t *lo = json_object(), *dirs = json_array();
 		double speed = p1->speed_mbps ? p1->speed_mbps * 1e6
 		    : p2->speed_mbps          ? p2->speed_mbps * 1e6
 		                              : 0;
 
-		json_object_set_new(lo, "name", json_string(l->name));
-		json_object_set_new(lo, "status",
-		    json_string(topo_link_status_name(l->status)));
-		json_object_set_new(lo, "ends",
-		    json_pack("[o, o]", end_json(g, p1, r1, is, mono),
-		        end_json(g, p2, r2, is, mono)));
+		jtext_open(&w, NULL, '{');
+		jtext_str(&w, "name", l->name);
+		jtext_str(&w, "status", topo_link_status_name(l->status));
+		ends_text(&w, g, ends, ends_r, flows);
+		jtext_open(&w, "directions", '[');
 		ri.dir = 0;
 		dir_rates(&ri, r1, r2);
 		add_dir(h, &ri, est_of(&est, l->name, ri.node2),
@@ -418,9 +503,8 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 		if ((r1 != NULL || r2 != NULL) &&
 		    rollup_add(h->ru, &ri, t0, t1) != 0)
 			h->st.refused++;
-		json_array_append_new(dirs,
-		    dir_json(&ri, est_of(&est, l->name, ri.node2),
-		        speed > 0 ? speed : ri.speed_bps));
+		dir_text(&w, &ri, est_of(&est, l->name, ri.node2),
+		    speed > 0 ? speed : ri.speed_bps);
 		ri.dir = 1;
 		dir_rates(&ri, r2, r1);
 		add_dir(h, &ri, est_of(&est, l->name, ri.node1),
@@ -428,33 +512,31 @@ links(struct history *h, const struct topo_snap *ts, uint64_t t0, uint64_t t1)
 		if ((r1 != NULL || r2 != NULL) &&
 		    rollup_add(h->ru, &ri, t0, t1) != 0)
 			h->st.refused++;
-		json_array_append_new(dirs,
-		    dir_json(&ri, est_of(&est, l->name, ri.node1),
-		        speed > 0 ? speed : ri.speed_bps));
-		json_object_set_new(lo, "directions", dirs);
-		json_array_append_new(arr, lo);
+		dir_text(&w, &ri, est_of(&est, l->name, ri.node1),
+		    speed > 0 ? speed : ri.speed_bps);
+		jtext_close(&w, ']');
+		jtext_close(&w, '}');
 	}
+	jtext_close(&w, ']');
+	jtext_close(&w, '}');
+	free(memo);
 	if (h->in.links_out != NULL) {
 		struct links_snap *ls = xcalloc(1, sizeof(*ls));
-		json_t *o = json_object();
 
 		snap_init(&ls->base, links_snap_free);
 		ls->taken_ms = t1;
-		json_object_set_new(o, "time", json_integer((json_int_t)t1));
-		json_object_set_new(o, "topologyVersion",
-		    json_integer((json_int_t)ts->version));
-		json_object_set_new(o, "links", arr);
-		ls->json = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-		json_decref(o);
+		ls->json = xrealloc(w.buf, w.len + 1);
 		snap_slot_publish(h->in.links_out, &ls->base);
 	} else {
-		json_decref(arr);
+		free(w.buf);
 	}
 	free(est.e);
+	free(est.idx);
 	top(h, ts, es, r, n, t1);
 	if (is != NULL)
 		snap_put(&is->base);
-	free(r);
+	if (r_owned)
+		free((void *)r);
 	if (sn != NULL)
 		snap_put(&sn->base);
 	if (es != NULL)
@@ -507,19 +589,63 @@ topology(struct history *h, const struct topo_snap *ts)
 	h->topo_version = ts->version;
 }
 
+/*
+ * The index slot of (minute, scope, flow): where the first accumulator
+ * with them is, or the empty slot that ends their probe. The first in the
+ * array, as the linear search this replaced found it (two accumulators can
+ * hold the same text once the fields cut a long one).
+ */
+static size_t
+top_slot(const struct history *h, int64_t minute, const char *scope,
+    const char *flow, bool *found)
+{
+	size_t mask = TOPACC_SLOTS - 1, best = 0;
+	size_t j = (siphash13((uint64_t)minute, 0x73636f7065ull, scope,
+	                strlen(scope)) ^
+	               siphash13((uint64_t)minute, 0x666c6f77ull, flow,
+	                   strlen(flow))) &
+	    mask;
+
+	*found = false;
+	for (; h->top_idx[j] != 0; j = (j + 1) & mask) {
+		const struct topacc *a = &h->top[h->top_idx[j] - 1];
+
+		if (a->minute == minute && strcmp(a->flow, flow) == 0 &&
+		    strcmp(a->scope, scope) == 0 &&
+		    (!*found || h->top_idx[j] < h->top_idx[best])) {
+			best = j;
+			*found = true;
+		}
+	}
+	return *found ? best : j;
+}
+
+static void
+top_reindex(struct history *h)
+{
+	bool found;
+
+	memset(h->top_idx, 0, TOPACC_SLOTS * sizeof(*h->top_idx));
+	for (size_t i = 0; i < h->n_top; i++) {
+		const struct topacc *a = &h->top[i];
+		size_t j = top_slot(h, a->minute, a->scope, a->flow, &found);
+
+		if (!found)
+			h->top_idx[j] = (uint32_t)i + 1;
+	}
+}
+
 static void
 top_add(struct history *h, int64_t minute, const char *scope, const char *flow,
     double bytes)
 {
 	struct topacc *a;
+	bool found;
+	size_t j = top_slot(h, minute, scope, flow, &found);
 
-	for (size_t i = 0; i < h->n_top; i++) {
-		a = &h->top[i];
-		if (a->minute == minute && strcmp(a->flow, flow) == 0 &&
-		    strcmp(a->scope, scope) == 0) {
-			a->bytes += bytes;
-			return;
-		}
+	if (found) {
+		h->top[h->top_idx[j] - 1].bytes += bytes;
+		return;
 	}
 	if (h->n_top >= TOPACC_MAX)
 		return;
@@ -528,6 +654,10 @@ top_add(struct history *h, int64_t minute, const char *scope, const char *flow,
 	snprintf(a->scope, sizeof(a->scope), "%s", scope);
 	snprintf(a->flow, sizeof(a->flow), "%s", flow);
 	a->bytes = bytes;
+	/* indexed under its text as stored (cut to the fields' size) */
+	j = top_slot(h, a->minute, a->scope, a->flow, &found);
+	if (!found)
+		h->top_idx[j] = (uint32_t)h->n_top;
 }
 
 /* Cut s after its n-th comma-separated field. */
@@ -610,6 +740,53 @@ top_cmp(const void *a, const void *b)
 	return x->bytes > y->bytes ? -1 : x->bytes < y->bytes ? 1 : 0;
 }
 
+static int
+top_ord_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct topacc *t = arg;
+	uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
+	int c = top_cmp(&t[ia], &t[ib]);
+
+	/* ties keep their order: the stable sort glibc's qsort() made */
+	return c != 0 ? c : ia < ib ? -1 : ia > ib;
+}
+
+/*
+ * Sort the accumulators by top_cmp(), stably, through their indices and a
+ * permutation in place: qsort() of the 400-byte entries took a buffer of
+ * 8 MB every tick.
+ */
+static void
+top_sort(struct history *h)
+{
+	uint32_t *ord = xmalloc((h->n_top + 1) * sizeof(*ord));
+
+	for (size_t i = 0; i < h->n_top; i++)
+		ord[i] = (uint32_t)i;
+	qsort_r(ord, h->n_top, sizeof(*ord), top_ord_cmp, h->top);
+	/* entry i becomes the old entry ord[i]; a placed one is UINT32_MAX */
+	for (size_t i = 0; i < h->n_top; i++) {
+		struct topacc tmp;
+		size_t j = i;
+
+		if (ord[i] == UINT32_MAX)
+			continue;
+		tmp = h->top[i];
+		for (;;) {
+			size_t k = ord[j];
+
+			ord[j] = UINT32_MAX;
+			if (k == i) {
+				h->top[j] = tmp;
+				break;
+			}
+			h->top[j] = h->top[k];
+			j = k;
+		}
+	}
+	free(ord);
+}
+
 /* A scope of an ended minute, for choosing the busiest links. */
 struct topgrp {
 	int64_t minute;
@@ -650,7 +827,7 @@ top_take(struct history *h, uint64_t now)
 	struct topgrp *g = xcalloc(h->n_top + 1, sizeof(*g));
 	size_t n = 0, keep = 0, rank = 0, ng = 0, links = 0;
 
-	qsort(h->top, h->n_top, sizeof(*h->top), top_cmp);
+	top_sort(h);
 	for (size_t i = 0; i < h->n_top; i++) {
 		const struct topacc *a = &h->top[i];
 
@@ -698,6 +875,7 @@ top_take(struct history *h, uint64_t now)
 		if ((uint64_t)(h->top[i].minute + 60) * 1000 > now)
 			h->top[keep++] = h->top[i];
 	h->n_top = keep;
+	top_reindex(h);
 	free(g);
 	if (n > 0)
 		store_top_flows(h->in.store, rows, n);
@@ -878,6 +1056,7 @@ history_start(const struct history_in *in)
 	h->in = *in;
 	h->ru = rollup_new(ROLLUP_ROWS);
 	h->top = xcalloc(TOPACC_MAX, sizeof(*h->top));
+	h->top_idx = xcalloc(TOPACC_SLOTS, sizeof(*h->top_idx));
 	h->bh = xcalloc(4096, sizeof(*h->bh));
 	h->tn = topn_new();
 	h->thresh_id = 0;
@@ -900,6 +1079,7 @@ history_stop(struct history *h)
 	pthread_join(h->th, NULL);
 	rollup_free(h->ru);
 	free(h->top);
+	free(h->top_idx);
 	free(h->bh);
 	topn_free(h->tn);
 	free(h->dirs);

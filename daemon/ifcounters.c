@@ -379,25 +379,38 @@ ifc_expire(struct ifc_table *t, uint64_t mono, uint64_t max_age_ms)
 }
 
 static int
-rates_cmp(const void *pa, const void *pb)
+ord_cmp(const void *pa, const void *pb, void *arg)
 {
-	const struct ifc_rates *a = pa, *b = pb;
+	const struct ent *e = arg;
+	const struct ifc_rates *a = &e[*(const uint32_t *)pa].st,
+	                       *b = &e[*(const uint32_t *)pb].st;
 
 	return ifc_key_cmp(&a->agent, a->ifindex, &b->agent, b->ifindex);
 }
 
+/*
+ * The entries are sorted by their index, then copied in that order: a sort
+ * of the copies themselves (216 bytes each) took glibc's merge sort a
+ * buffer as large as the copy again, 14 MB at 64,000 interfaces, at every
+ * snapshot.
+ */
 struct ifc_rates *
 ifc_rates_all(const struct ifc_table *t, size_t *n)
 {
 	struct ifc_rates *out;
+	uint32_t *ord;
 
 	*n = t->n;
 	if (t->n == 0)
 		return NULL;
+	ord = xmalloc(t->n * sizeof(*ord));
+	for (size_t i = 0; i < t->n; i++)
+		ord[i] = (uint32_t)i;
+	qsort_r(ord, t->n, sizeof(*ord), ord_cmp, t->ents);
 	out = xmalloc(t->n * sizeof(*out));
 	for (size_t i = 0; i < t->n; i++)
-		out[i] = t->ents[i].st;
-	qsort(out, t->n, sizeof(*out), rates_cmp);
+		out[i] = t->ents[ord[i]].st;
+	free(ord);
 	return out;
 }
 

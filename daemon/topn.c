@@ -162,15 +162,6 @@ sum_cmp(const void *a, const void *b)
 }
 
 static int
-port_cmp(const void *a, const void *b)
-{
-	double x = ((const struct topn_port *)a)->value,
-	       y = ((const struct topn_port *)b)->value;
-
-	return x > y ? -1 : x < y ? 1 : 0;
-}
-
-static int
 str_cmp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -241,71 +232,153 @@ edge_flows(struct top_snap *ts, const struct topn_in *in)
 		ts->n_talkers = TOPN_KEEP;
 	if (ts->n_stacks > TOPN_KEEP)
 		ts->n_stacks = TOPN_KEEP;
+	/* the snapshot keeps only what it shows (a sum for each of up to
+	 * TOPN_SCAN flows was 1.6 MB a list) */
+	ts->talkers =
+	    xrealloc(ts->talkers, (ts->n_talkers + 1) * sizeof(*ts->talkers));
+	ts->stacks =
+	    xrealloc(ts->stacks, (ts->n_stacks + 1) * sizeof(*ts->stacks));
 }
 
-/* Every port with interface counters, in the three lists. */
+/*
+ * A port direction's place in one list: its value, and seq = 2 * its rate's
+ * index + the direction, the order in which ports() meets them.
+ */
+struct port_pick {
+	double value;
+	size_t seq;
+};
+
+/*
+ * Does a come before b in a list: the larger value first, then the one met
+ * first, as a stable sort of every port by value would place them.
+ */
+static bool
+pick_before(const struct port_pick *a, const struct port_pick *b)
+{
+	if (a->value != b->value)
+		return a->value > b->value;
+	return a->seq < b->seq;
+}
+
+static int
+pick_cmp(const void *a, const void *b)
+{
+	return pick_before(a, b) ? -1 : pick_before(b, a) ? 1 : 0;
+}
+
+/*
+ * The TOPN_KEEP first of a list so far, in a heap whose root is the last of
+ * them: a port that comes before the root takes its place.
+ */
+struct port_heap {
+	struct port_pick h[TOPN_KEEP];
+	size_t n;
+};
+
+static void
+heap_offer(struct port_heap *ph, double value, size_t seq)
+{
+	struct port_pick x = { .value = value, .seq = seq };
+	size_t i;
+
+	if (ph->n < TOPN_KEEP) {
+		for (i = ph->n++; i > 0 && pick_before(&ph->h[(i - 1) / 2], &x);
+		     i = (i - 1) / 2)
+			ph->h[i] = ph->h[(i - 1) / 2];
+		ph->h[i] = x;
+		return;
+	}
+	if (!pick_before(&x, &ph->h[0]))
+		return;
+	for (i = 0;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= ph->n)
+			break;
+		if (c + 1 < ph->n && pick_before(&ph->h[c], &ph->h[c + 1]))
+			c++;
+		if (!pick_before(&x, &ph->h[c]))
+			break;
+		ph->h[i] = ph->h[c];
+		i = c;
+	}
+	ph->h[i] = x;
+}
+
+/* A port direction as a list shows it, without its value. */
+static void
+port_fill(struct topn_port *p, const struct topn_in *in,
+    const struct ifc_rates *r, int dir)
+{
+	struct topo_hit th;
+	enum ifc_field oct = dir ? IFC_OUT_OCTETS : IFC_IN_OCTETS;
+
+	memset(p, 0, sizeof(*p));
+	if (in->g != NULL && topo_lookup(in->g, &r->agent, r->ifindex, &th) &&
+	    th.port != NULL) {
+		cpy(p->node, sizeof(p->node), th.node->name,
+		    strlen(th.node->name));
+		cpy(p->port, sizeof(p->port), th.port->name,
+		    strlen(th.port->name));
+		if (th.link != NULL)
+			cpy(p->link, sizeof(p->link), th.link->name,
+			    strlen(th.link->name));
+	} else {
+		addr_fmt(p->node, sizeof(p->node), r->agent.family, r->agent.a);
+		snprintf(p->port, sizeof(p->port), "ifIndex %u", r->ifindex);
+	}
+	p->speed_bps = (double)r->speed;
+	p->source = r->source;
+	p->out = dir == 1;
+	p->bps = (r->have & IFC_BIT(oct)) ? r->r[oct] * 8 : -1;
+}
+
+/*
+ * The TOPN_KEEP first ports of each list (utilisation, discards, errors,
+ * each direction of a port apart). Only they are kept, and only they are
+ * looked up in the topology: at 1,000 switches x 64 ports, a copy of every
+ * port in each list (328 bytes each) was 120 MiB per snapshot.
+ */
 static void
 ports(struct top_snap *ts, const struct topn_in *in)
 {
-	size_t n[TOPN_NLISTS] = { 0 };
+	struct port_heap *ph = xcalloc(TOPN_NLISTS, sizeof(*ph));
 
-	for (int l = 0; l < TOPN_NLISTS; l++)
-		ts->ports[l] =
-		    xcalloc(in->n_rates * 2 + 1, sizeof(struct topn_port));
 	for (size_t i = 0; i < in->n_rates; i++) {
 		const struct ifc_rates *r = &in->rates[i];
-		struct topn_port p;
-		struct topo_hit th;
 
-		memset(&p, 0, sizeof(p));
-		if (in->g != NULL &&
-		    topo_lookup(in->g, &r->agent, r->ifindex, &th) &&
-		    th.port != NULL) {
-			cpy(p.node, sizeof(p.node), th.node->name,
-			    strlen(th.node->name));
-			cpy(p.port, sizeof(p.port), th.port->name,
-			    strlen(th.port->name));
-			if (th.link != NULL)
-				cpy(p.link, sizeof(p.link), th.link->name,
-				    strlen(th.link->name));
-		} else {
-			addr_fmt(p.node, sizeof(p.node), r->agent.family,
-			    r->agent.a);
-			snprintf(
-			    p.port, sizeof(p.port), "ifIndex %u", r->ifindex);
-		}
-		p.speed_bps = (double)r->speed;
-		p.source = r->source;
 		for (int dir = 0; dir < 2; dir++) {
-			enum ifc_field oct =
-			                   dir ? IFC_OUT_OCTETS : IFC_IN_OCTETS,
-			               dis = dir ? IFC_OUT_DISCARDS
+			enum ifc_field dis = dir ? IFC_OUT_DISCARDS
 			                         : IFC_IN_DISCARDS,
 			               err =
 			                   dir ? IFC_OUT_ERRORS : IFC_IN_ERRORS;
 			double util = dir ? r->out_util : r->in_util;
+			size_t seq = 2 * i + (size_t)dir;
 
-			p.out = dir == 1;
-			p.bps = (r->have & IFC_BIT(oct)) ? r->r[oct] * 8 : -1;
-			if (util >= 0) {
-				p.value = util;
-				ts->ports[TOPN_UTIL][n[TOPN_UTIL]++] = p;
-			}
-			if ((r->have & IFC_BIT(dis)) && r->r[dis] > 0) {
-				p.value = r->r[dis];
-				ts->ports[TOPN_DISCARDS][n[TOPN_DISCARDS]++] =
-				    p;
-			}
-			if ((r->have & IFC_BIT(err)) && r->r[err] > 0) {
-				p.value = r->r[err];
-				ts->ports[TOPN_ERRORS][n[TOPN_ERRORS]++] = p;
-			}
+			if (util >= 0)
+				heap_offer(&ph[TOPN_UTIL], util, seq);
+			if ((r->have & IFC_BIT(dis)) && r->r[dis] > 0)
+				heap_offer(&ph[TOPN_DISCARDS], r->r[dis], seq);
+			if ((r->have & IFC_BIT(err)) && r->r[err] > 0)
+				heap_offer(&ph[TOPN_ERRORS], r->r[err], seq);
 		}
 	}
 	for (int l = 0; l < TOPN_NLISTS; l++) {
-		qsort(ts->ports[l], n[l], sizeof(struct topn_port), port_cmp);
-		ts->n_ports[l] = n[l] < TOPN_KEEP ? n[l] : TOPN_KEEP;
+		size_t n = ph[l].n;
+
+		qsort(ph[l].h, n, sizeof(ph[l].h[0]), pick_cmp);
+		ts->ports[l] = xcalloc(n + 1, sizeof(struct topn_port));
+		for (size_t k = 0; k < n; k++) {
+			struct topn_port *p = &ts->ports[l][k];
+
+			port_fill(p, in, &in->rates[ph[l].h[k].seq / 2],
+			    (int)(ph[l].h[k].seq % 2));
+			p->value = ph[l].h[k].value;
+		}
+		ts->n_ports[l] = n;
 	}
+	free(ph);
 }
 
 /* The per-speed thresholds: one per distinct edge-port speed. */

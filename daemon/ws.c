@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <libwebsockets.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -35,6 +36,12 @@
 #define WS_MAX_BAD     100   /* bad messages before a client is dropped */
 #define WS_EVENTS_MAX  "50"  /* stored events in the events topic */
 #define WS_TOP_MAX     "20"
+/*
+ * A frame goes out in fragments of this size: lws_write() keeps what the
+ * socket does not take in a copy of its own, which for a 13 MB fabric
+ * frame was a second copy of it for each client.
+ */
+#define WS_CHUNK 65536
 
 struct ws_frame {
 	int refs;
@@ -65,6 +72,9 @@ struct ws_client {
 	int rr; /* round robin over subs when writing */
 	struct ws_frame *replies[WS_MAX_REPLIES];
 	int n_replies;
+	struct ws_frame *out; /* being sent, in fragments; NULL: none */
+	size_t out_off;       /* bytes of it sent */
+	unsigned char *chunk; /* LWS_PRE + WS_CHUNK bytes, for a fragment */
 	char *rx;
 	size_t rx_len;
 	bool rx_overflow;
@@ -100,15 +110,24 @@ mono_us(void)
 
 /* ---- frames ----------------------------------------------------------- */
 
+/* A frame of len bytes of text, for the caller to fill in. */
 static struct ws_frame *
-frame_new(const char *text, size_t len)
+frame_alloc(size_t len)
 {
 	struct ws_frame *f = xmalloc(sizeof(*f) + LWS_PRE + len + 1);
 
 	f->refs = 1;
 	f->len = len;
-	memcpy(f->buf + LWS_PRE, text, len);
 	f->buf[LWS_PRE + len] = '\0';
+	return f;
+}
+
+static struct ws_frame *
+frame_new(const char *text, size_t len)
+{
+	struct ws_frame *f = frame_alloc(len);
+
+	memcpy(f->buf + LWS_PRE, text, len);
 	return f;
 }
 
@@ -231,11 +250,11 @@ static void
 topic_build(struct ws_hub *h, struct ws_topic *t)
 {
 	char path[WS_TOPIC_MAX + 32], head[WS_TOPIC_MAX * 2 + 96], *text;
-	const char *query;
+	const char *query, *tail;
 	struct reply r;
 	json_t *name;
 	char *qname;
-	size_t hl, bl;
+	size_t hl, bl, tl;
 	bool ok;
 
 	ok = topic_source(t->name, path, sizeof(path), &query);
@@ -258,17 +277,31 @@ topic_build(struct ws_hub *h, struct ws_topic *t)
 	    (unsigned long long)now_wall_ms());
 	free(qname);
 	bl = ok ? json_squeeze(r.body) : 4;
-	text = xmalloc(hl + bl + 64);
-	memcpy(text, head, hl);
-	memcpy(text + hl, ok ? r.body : "null", bl);
-	if (t->gone)
-		bl += (size_t)snprintf(
-		    text + hl + bl, 64, ",\"error\":\"no such trace\"");
-	memcpy(text + hl + bl, "}", 2);
+	tail = t->gone ? ",\"error\":\"no such trace\"}" : "}";
+	tl = strlen(tail);
+	/*
+	 * The answer becomes the frame in its own block, grown and moved up
+	 * behind the header: at 1,000 switches the fabric's is 13 MB, and
+	 * each copy of it was in the push's peak.
+	 */
 	frame_unref(t->latest);
-	t->latest = frame_new(text, hl + bl + 1);
-	free(text);
-	free(r.body);
+	if (ok) {
+		size_t lead = offsetof(struct ws_frame, buf) + LWS_PRE + hl;
+
+		t->latest = xrealloc(r.body, lead + bl + tl + 1);
+		memmove((char *)t->latest + lead, t->latest, bl);
+		t->latest->refs = 1;
+		t->latest->len = hl + bl + tl;
+	} else {
+		free(r.body);
+		t->latest = frame_alloc(hl + bl + tl);
+	}
+	text = (char *)t->latest->buf + LWS_PRE;
+	memcpy(text, head, hl);
+	if (!ok)
+		memcpy(text + hl, "null", bl);
+	memcpy(text + hl + bl, tail, tl);
+	text[hl + bl + tl] = '\0';
 	h->st.frames_built++;
 }
 
@@ -421,6 +454,10 @@ client_free(struct ws_hub *h, struct ws_client *c)
 	for (int i = 0; i < c->n_replies; i++)
 		frame_unref(c->replies[i]);
 	c->n_replies = 0;
+	frame_unref(c->out);
+	c->out = NULL;
+	free(c->chunk);
+	c->chunk = NULL;
 	free(c->rx);
 	c->rx = NULL;
 	if (c->linked) {
@@ -664,44 +701,80 @@ push_cb(lws_sorted_usec_list_t *sul)
 	    (lws_usec_t)h->api->conf->push_ms * LWS_US_PER_MS);
 }
 
-/* Write one frame: a reply first, else the next pending topic frame. */
-static int
-client_write(struct ws_hub *h, struct ws_client *c)
+/*
+ * The next frame to send: a reply first, else the next pending topic
+ * frame (round robin); NULL when there is none. The caller owns it.
+ */
+static struct ws_frame *
+client_next(struct ws_hub *h, struct ws_client *c)
 {
-	struct ws_frame *f = NULL;
+	struct ws_frame *f;
 	struct ws_sub *s = NULL;
 
 	if (c->n_replies > 0) {
 		f = c->replies[0];
 		memmove(c->replies, c->replies + 1,
 		    (size_t)(--c->n_replies) * sizeof(c->replies[0]));
-	} else {
-		for (int k = 0; k < c->n_subs; k++) {
-			int i = (c->rr + k) % c->n_subs;
-
-			if (c->subs[i].pending != NULL) {
-				s = &c->subs[i];
-				c->rr = i + 1;
-				break;
-			}
-		}
-		if (s == NULL)
-			return 0;
-		f = s->pending;
-		s->pending = NULL;
-		s->sent_seq = s->topic->seq;
-		/* a gone trace: told once, then dropped */
-		if (s->topic->gone)
-			client_unsub_at(h, c, (int)(s - c->subs));
+		return f;
 	}
-	if (lws_write(c->wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT) <
-	    (int)f->len) {
-		frame_unref(f);
+	for (int k = 0; k < c->n_subs; k++) {
+		int i = (c->rr + k) % c->n_subs;
+
+		if (c->subs[i].pending != NULL) {
+			s = &c->subs[i];
+			c->rr = i + 1;
+			break;
+		}
+	}
+	if (s == NULL)
+		return NULL;
+	f = s->pending;
+	s->pending = NULL;
+	s->sent_seq = s->topic->seq;
+	/* a gone trace: told once, then dropped */
+	if (s->topic->gone)
+		client_unsub_at(h, c, (int)(s - c->subs));
+	return f;
+}
+
+/*
+ * Write the next fragment of the frame being sent (starting the next
+ * frame if none is), and ask to write again while anything is left.
+ */
+static int
+client_write(struct ws_hub *h, struct ws_client *c)
+{
+	struct ws_frame *f;
+	size_t n;
+	int flags;
+
+	if (c->out == NULL) {
+		c->out = client_next(h, c);
+		c->out_off = 0;
+	}
+	if ((f = c->out) == NULL)
+		return 0;
+	n = f->len - c->out_off < WS_CHUNK ? f->len - c->out_off : WS_CHUNK;
+	/* the fragment in a buffer of the client's: lws writes its header
+	 * into the LWS_PRE bytes before it, which in the frame hold text
+	 * that other clients have yet to send */
+	if (c->chunk == NULL)
+		c->chunk = xmalloc(LWS_PRE + WS_CHUNK);
+	memcpy(c->chunk + LWS_PRE, f->buf + LWS_PRE + c->out_off, n);
+	flags = lws_write_ws_flags(
+	    LWS_WRITE_TEXT, c->out_off == 0, c->out_off + n == f->len);
+	if (lws_write(c->wsi, c->chunk + LWS_PRE, n,
+	        (enum lws_write_protocol)flags) < (int)n)
 		return -1;
+	c->out_off += n;
+	if (c->out_off < f->len) {
+		lws_callback_on_writable(c->wsi);
+		return 0;
 	}
 	h->st.frames_sent++;
 	h->st.bytes_sent += f->len;
 	frame_unref(f);
+	c->out = NULL;
 	/* more to send: ask again (lws waits until this one is out) */
 	if (c->n_replies > 0)
 		lws_callback_on_writable(c->wsi);
