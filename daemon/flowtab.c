@@ -138,12 +138,16 @@ struct cand {
 struct snent {
 	double acc;
 	uint64_t first_ms, last_ms;
+	uint32_t src; /* in the snapshot's srcs */
+	uint32_t keyhash;
+	uint32_t keyoff;
+	uint32_t keylen; /* as text: may be longer than FLOWTAB_KEY_MAX */
+	uint8_t flags;
+};
+
+struct snsrc {
 	struct sflow_addr agent;
 	uint32_t ds;
-	uint32_t keyhash;
-	uint32_t keylen;
-	size_t keyoff;
-	uint8_t flags;
 };
 
 struct flowtab_snapshot {
@@ -155,6 +159,8 @@ struct flowtab_snapshot {
 	struct snent *ents;
 	size_t n;
 	char *keys;
+	struct snsrc *srcs;
+	size_t n_srcs;
 };
 
 /* ---- hashing ---------------------------------------------------------- */
@@ -1255,40 +1261,47 @@ merge_select(const struct cand *c, size_t nc, const struct flowtab_query *q,
 		return 0;
 	for (ng = 16; ng < 2 * nc; ng *= 2)
 		;
-	g = xmalloc(ng * sizeof(*g));
-	for (size_t i = 0; i < ng; i++)
-		g[i].first = NIL;
+	{
+		uint32_t *slot = xcalloc(ng, sizeof(*slot)); /* group + 1 */
+		size_t ngr = 0;
 
-	for (size_t i = 0; i < nc; i++) {
-		size_t s = (size_t)(mix64(c[i].keyhash) & (ng - 1));
-		struct group *gr;
+		g = xmalloc(nc * sizeof(*g));
+		for (size_t i = 0; i < nc; i++) {
+			size_t s = (size_t)(mix64(c[i].keyhash) & (ng - 1));
+			struct group *gr;
 
-		for (;; s = (s + 1) & (ng - 1)) {
-			const struct cand *f;
+			for (;; s = (s + 1) & (ng - 1)) {
+				const struct cand *f;
 
-			gr = &g[s];
-			if (gr->first == NIL)
-				break;
-			f = &c[gr->first];
-			if (f->keyhash == c[i].keyhash &&
-			    f->keylen == c[i].keylen &&
-			    memcmp(f->key, c[i].key, c[i].keylen) == 0)
-				break;
-		}
-		if (gr->first == NIL) {
-			gr->first = gr->best = (uint32_t)i;
-			gr->merged = 1;
-			gr->agg = c[i].acc;
-			continue;
-		}
-		gr->merged++;
-		if (is_max) {
-			if (c[i].acc > gr->agg)
+				if (slot[s] == 0)
+					break;
+				gr = &g[slot[s] - 1];
+				f = &c[gr->first];
+				if (f->keyhash == c[i].keyhash &&
+				    f->keylen == c[i].keylen &&
+				    memcmp(f->key, c[i].key, c[i].keylen) == 0)
+					break;
+			}
+			if (slot[s] == 0) {
+				gr = &g[ngr];
+				slot[s] = (uint32_t)++ngr;
+				gr->first = gr->best = (uint32_t)i;
+				gr->merged = 1;
 				gr->agg = c[i].acc;
-		} else
-			gr->agg += c[i].acc;
-		if (cand_better(&c[i], &c[gr->best]))
-			gr->best = (uint32_t)i;
+				continue;
+			}
+			gr = &g[slot[s] - 1];
+			gr->merged++;
+			if (is_max) {
+				if (c[i].acc > gr->agg)
+					gr->agg = c[i].acc;
+			} else
+				gr->agg += c[i].acc;
+			if (cand_better(&c[i], &c[gr->best]))
+				gr->best = (uint32_t)i;
+		}
+		free(slot);
+		ng = ngr;
 	}
 
 	/* A min-heap of the k best groups: the root is the worst kept. */
@@ -1297,8 +1310,6 @@ merge_select(const struct cand *c, size_t nc, const struct flowtab_query *q,
 		struct group *gr = &g[s];
 		size_t j;
 
-		if (gr->first == NIL)
-			continue;
 		gr->value = gr->agg * scale;
 		if (!(gr->value >= q->min_value))
 			continue;
@@ -1458,10 +1469,21 @@ snapshot_make(const struct flowtab *ft, uint64_t now_ms, const double *acc)
 	keycap = ft->conf.key_text != NULL ? 2 * keylen + 1 : keylen;
 	sn->ents = xmalloc(nk * sizeof(*sn->ents));
 	sn->keys = xmalloc(keycap ? keycap : 1);
+	{
+		size_t ns = 0;
+
+		for (uint32_t si = 0; si < ft->nsrcs; si++)
+			ns += t.r[si].cnt > 0;
+		sn->srcs = xmalloc((ns ? ns : 1) * sizeof(*sn->srcs));
+	}
 	keylen = 0;
 	for (uint32_t si = 0; si < ft->nsrcs; si++) {
 		const struct fsrc *s = &ft->srcs[si];
 
+		if (t.r[si].cnt == 0)
+			continue;
+		sn->srcs[sn->n_srcs].agent = s->agent;
+		sn->srcs[sn->n_srcs].ds = s->ds;
 		for (uint32_t j = 0; j < t.r[si].cnt; j++) {
 			uint32_t ei = t.h[t.r[si].off + j].idx;
 			const struct fent *e = &ft->ents[ei];
@@ -1480,14 +1502,14 @@ snapshot_make(const struct flowtab *ft, uint64_t now_ms, const double *acc)
 			se->acc = acc ? acc[ei] : e->acc;
 			se->first_ms = e->first_ms;
 			se->last_ms = e->last_ms;
-			se->agent = s->agent;
-			se->ds = s->ds;
+			se->src = (uint32_t)sn->n_srcs;
 			se->keyhash = e->keyhash;
 			se->keylen = (uint32_t)kl;
-			se->keyoff = keylen;
+			se->keyoff = (uint32_t)keylen;
 			se->flags = e->flags;
 			keylen += kl;
 		}
+		sn->n_srcs++;
 	}
 	if (keycap > keylen + 1)
 		sn->keys = xrealloc(sn->keys, keylen + 1);
@@ -1547,6 +1569,7 @@ flowtab_snapshot_free(struct flowtab_snapshot *sn)
 		return;
 	free(sn->ents);
 	free(sn->keys);
+	free(sn->srcs);
 	free(sn);
 }
 
@@ -1563,8 +1586,8 @@ flowtab_snapshot_foreach(const struct flowtab_snapshot *sn, uint64_t now_ms,
 		h.key = sn->keys + se->keyoff;
 		h.keylen = se->keylen;
 		h.value = se->acc * g;
-		h.agent = se->agent;
-		h.ds = se->ds;
+		h.agent = sn->srcs[se->src].agent;
+		h.ds = sn->srcs[se->src].ds;
 		h.merged = 1;
 		h.first_ms = se->first_ms;
 		h.last_ms = se->last_ms;
@@ -1588,14 +1611,16 @@ flowtab_snapshot_top(const struct flowtab_snapshot *sn,
 	for (size_t i = 0; i < sn->n; i++) {
 		const struct snent *se = &sn->ents[i];
 
-		if (!src_pass(q, &qa, &se->agent) || !flags_pass(q, se->flags))
+		const struct snsrc *ss = &sn->srcs[se->src];
+
+		if (!src_pass(q, &qa, &ss->agent) || !flags_pass(q, se->flags))
 			continue;
 		c[nc].acc = se->acc;
 		c[nc].key = sn->keys + se->keyoff;
 		c[nc].keylen = se->keylen;
 		c[nc].keyhash = se->keyhash;
-		c[nc].agent = &se->agent;
-		c[nc].ds = se->ds;
+		c[nc].agent = &ss->agent;
+		c[nc].ds = ss->ds;
 		c[nc].flags = se->flags;
 		nc++;
 	}
