@@ -153,10 +153,23 @@ track_datagram_seq(struct agent_stats *st, const struct sflow_datagram *dg)
  */
 #define AGENT_SOURCES_MIN 16
 
+/*
+ * Where key starts probing: the high half of a 64-bit multiplicative
+ * hash. The low bits of key * 2654435761 (what this took before) follow
+ * the key's low bits, so ifIndexes in a row clustered, and probes ran long
+ * once the table shrank to what the agent uses.
+ */
+static uint32_t
+source_home(uint32_t key, uint32_t cap)
+{
+	return (uint32_t)(((uint64_t)key * 0x9e3779b97f4a7c15ull) >> 32) &
+	    (cap - 1);
+}
+
 static uint32_t
 source_slot(const struct agent_source *t, uint32_t cap, uint32_t key)
 {
-	uint32_t j = (key * 2654435761u) & (cap - 1);
+	uint32_t j = source_home(key, cap);
 
 	while (t[j].used && t[j].key != key)
 		j = (j + 1) & (cap - 1);
@@ -196,7 +209,7 @@ track_sample_seq(struct agent_stats *st, const struct sflow_sample *s)
 	    st->sources_cap < AGENT_MAX_SOURCES)
 		sources_grow(st, st->sources_cap * 2);
 	mask = st->sources_cap - 1;
-	j = (key * 2654435761u) & mask;
+	j = source_home(key, st->sources_cap);
 	for (uint32_t probes = 0;; probes++, j = (j + 1) & mask) {
 		if (probes == st->sources_cap ||
 		    (!st->sources[j].used &&
