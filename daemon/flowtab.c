@@ -1244,6 +1244,30 @@ group_before(const struct group *a, const struct group *b, const struct cand *c)
 }
 
 /*
+ * Put gr at the root of heap[0 .. n) (merge_select()'s min-heap: the
+ * root is the worst) in place of the root, and sift it down.
+ */
+static void
+heap_sift(struct group **heap, size_t n, struct group *gr, const struct cand *c)
+{
+	size_t j = 0;
+
+	for (;;) {
+		size_t ch = 2 * j + 1;
+
+		if (ch >= n)
+			break;
+		if (ch + 1 < n && group_before(heap[ch], heap[ch + 1], c))
+			ch++;
+		if (!group_before(gr, heap[ch], c))
+			break;
+		heap[j] = heap[ch];
+		j = ch;
+	}
+	heap[j] = gr;
+}
+
+/*
  * Merge candidates with the same key by q->agg, keep those >= minValue,
  * and write the best k, sorted, to out. O(nc + groups log k).
  */
@@ -1323,23 +1347,8 @@ merge_select(const struct cand *c, size_t nc, const struct flowtab_query *q,
 			heap[j] = gr;
 			continue;
 		}
-		if (!group_before(gr, heap[0], c))
-			continue;
-		j = 0;
-		for (;;) {
-			size_t ch = 2 * j + 1;
-
-			if (ch >= nh)
-				break;
-			if (ch + 1 < nh &&
-			    group_before(heap[ch], heap[ch + 1], c))
-				ch++;
-			if (!group_before(gr, heap[ch], c))
-				break;
-			heap[j] = heap[ch];
-			j = ch;
-		}
-		heap[j] = gr;
+		if (group_before(gr, heap[0], c))
+			heap_sift(heap, nh, gr, c);
 	}
 
 	/*
@@ -1349,23 +1358,9 @@ merge_select(const struct cand *c, size_t nc, const struct flowtab_query *q,
 	 */
 	for (size_t n = nh; n > 1; n--) {
 		struct group *last = heap[n - 1];
-		size_t j = 0;
 
 		heap[n - 1] = heap[0];
-		for (;;) {
-			size_t ch = 2 * j + 1;
-
-			if (ch >= n - 1)
-				break;
-			if (ch + 1 < n - 1 &&
-			    group_before(heap[ch], heap[ch + 1], c))
-				ch++;
-			if (!group_before(last, heap[ch], c))
-				break;
-			heap[j] = heap[ch];
-			j = ch;
-		}
-		heap[j] = last;
+		heap_sift(heap, n - 1, last, c);
 	}
 	for (size_t i = 0; i < nh; i++) {
 		const struct group *gr = heap[i];
