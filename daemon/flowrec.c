@@ -1920,6 +1920,51 @@ flowkeys_pack_memo(const struct flowkeys *ks, const uint32_t *ids,
 	return 1;
 }
 
+/* The size of the packed value at p (avail bytes there), SIZE_MAX if it
+ * is not one. */
+static size_t
+packed_size(const uint8_t *p, size_t avail)
+{
+	static const uint8_t fixed[] = {
+		[PK_IP4] = 5,
+		[PK_MAC] = 7,
+		[PK_U16] = 3,
+		[PK_U32] = 5,
+		[PK_U64] = 9,
+	};
+	uint16_t n;
+
+	if (p[0] == PK_STR) {
+		if (avail < 3)
+			return SIZE_MAX;
+		memcpy(&n, p + 1, 2);
+		return 3 + (size_t)n;
+	}
+	return p[0] < sizeof(fixed) && fixed[p[0]] != 0 ? fixed[p[0]]
+	                                                : SIZE_MAX;
+}
+
+/* The number of a PK_U16, PK_U32 or PK_U64 value (pack_num()). */
+static uint64_t
+packed_num(const uint8_t *p)
+{
+	uint64_t v64;
+	uint32_t v32;
+	uint16_t v16;
+
+	switch (p[0]) {
+	case PK_U16:
+		memcpy(&v16, p + 1, 2);
+		return v16;
+	case PK_U32:
+		memcpy(&v32, p + 1, 4);
+		return v32;
+	default:
+		memcpy(&v64, p + 1, 8);
+		return v64;
+	}
+}
+
 size_t
 flowkey_unpack(const char *key, size_t keylen, char *out, size_t outlen)
 {
@@ -1931,58 +1976,25 @@ flowkey_unpack(const char *key, size_t keylen, char *out, size_t outlen)
 	while (p < end) {
 		char t[FLOWKEY_VALUE_MAX];
 		const char *s = t;
-		size_t n = 0, need;
-		uint64_t u64;
-		uint32_t u32;
-		uint16_t u16;
+		size_t n, need = packed_size(p, (size_t)(end - p));
 
+		if (need > (size_t)(end - p))
+			break; /* not a packed key: stop */
 		switch (p[0]) {
 		case PK_IP4:
-			need = 5;
-			if ((size_t)(end - p) >= need)
-				n = fmt_ip4(t, p + 1);
+			n = fmt_ip4(t, p + 1);
 			break;
 		case PK_MAC:
-			need = 7;
-			if ((size_t)(end - p) >= need)
-				n = fmt_mac(t, p + 1);
-			break;
-		case PK_U16:
-			need = 3;
-			if ((size_t)(end - p) >= need) {
-				memcpy(&u16, p + 1, 2);
-				n = fmt_u64(t, u16);
-			}
-			break;
-		case PK_U32:
-			need = 5;
-			if ((size_t)(end - p) >= need) {
-				memcpy(&u32, p + 1, 4);
-				n = fmt_u64(t, u32);
-			}
-			break;
-		case PK_U64:
-			need = 9;
-			if ((size_t)(end - p) >= need) {
-				memcpy(&u64, p + 1, 8);
-				n = fmt_u64(t, u64);
-			}
+			n = fmt_mac(t, p + 1);
 			break;
 		case PK_STR:
-			need = 3;
-			if ((size_t)(end - p) >= need) {
-				memcpy(&u16, p + 1, 2);
-				need += u16;
-				n = u16;
-				s = (const char *)p + 3;
-			}
+			n = need - 3;
+			s = (const char *)p + 3;
 			break;
 		default:
-			need = SIZE_MAX; /* not a packed key: stop */
+			n = fmt_u64(t, packed_num(p));
 			break;
 		}
-		if (need > (size_t)(end - p))
-			break;
 		p += need;
 		if (values++ > 0 && o + 1 < outlen)
 			out[o++] = ',';
