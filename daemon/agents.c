@@ -190,7 +190,8 @@ sources_grow(struct agent_stats *st, uint32_t cap)
 	free(old);
 }
 
-static void
+/* The sample's source in st's table (NULL when the table is full). */
+static struct agent_source *
 track_sample_seq(struct agent_stats *st, const struct sflow_sample *s)
 {
 	uint32_t kind = s->tag == SFLOW_SAMPLE_DISCARD ? 2
@@ -215,7 +216,7 @@ track_sample_seq(struct agent_stats *st, const struct sflow_sample *s)
 		    (!st->sources[j].used &&
 		        st->n_sources * 4 >= AGENT_MAX_SOURCES * 3)) {
 			st->sources_overflow++;
-			return;
+			return NULL;
 		}
 		if (!st->sources[j].used || st->sources[j].key == key)
 			break;
@@ -235,6 +236,7 @@ track_sample_seq(struct agent_stats *st, const struct sflow_sample *s)
 	src->last_seq = s->seq;
 	if (kind != 0)
 		src->last_drops = s->drops;
+	return src;
 }
 
 uint32_t
@@ -246,6 +248,7 @@ agents_process(struct agents *t, const struct sflow_addr *src,
 	struct sflow_sample s;
 	struct sflow_record r;
 	struct agent_stats *st;
+	struct agent_source *as;
 	enum sflow_err e;
 	uint32_t n = 0;
 
@@ -295,8 +298,9 @@ agents_process(struct agents *t, const struct sflow_addr *src,
 			}
 			if (!s.known)
 				continue;
-			track_sample_seq(st, &s);
+			as = track_sample_seq(st, &s);
 			if (each != NULL) {
+				s.memo = as != NULL ? &as->memo : NULL;
 				each(arg, &dg, &s);
 			} else {
 				/* Walk the records so their errors count. */

@@ -20,6 +20,8 @@ struct agent_source {
 	uint32_t last_seq;
 	uint32_t last_drops;
 	uint8_t used;
+	/* the flow engine's (sflow_sample.memo) */
+	struct sflow_src_memo memo;
 };
 
 #define AGENT_MAX_SOURCES 512

@@ -744,7 +744,7 @@ engine_record(void *arg, const struct flow_rec *rec, uint64_t mono_ms)
 		src.edge = hit.port->edge;
 		src.core = hit.link != NULL;
 	}
-	flowtab_srcids_stamp(e->srcids, &src);
+	flowtab_srcids_stamp(e->srcids, &src, rec->src_memo);
 	/*
 	 * A pipeline of three stages, each one sample apart, so that the
 	 * tables' cache misses (up to ENGINE_MAX_ENTRIES entries each, far
@@ -874,6 +874,7 @@ engine_sample(struct engine *e, const struct sflow_datagram *dg,
 		drain(s);
 		return;
 	}
+	rec.src_memo = s->memo;
 	if (e->jsonlog != NULL) {
 		int64_t now = (int64_t)now_wall_ms();
 		uint32_t rate = rec.sampling_rate ? rec.sampling_rate : 1;

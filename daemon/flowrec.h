@@ -164,6 +164,10 @@ struct flow_rec {
 	uint32_t src_priority;
 	uint32_t dst_vlan;
 	uint32_t dst_priority;
+
+	/* NULL, or the memo of the sample's data source (sflow_sample.memo)
+	 * for the flow engine's source registry */
+	struct sflow_src_memo *src_memo;
 };
 
 /*

@@ -14,6 +14,7 @@
  */
 #include <assert.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -472,6 +473,7 @@ src_release(struct flowtab *ft, uint32_t i)
 /* ---- the source registry ---------------------------------------------- */
 
 struct flowtab_srcids {
+	uint32_t serial; /* the memos' owner: never 0, one per registry */
 	uint64_t k0, k1; /* the tables' source hash key */
 	uint32_t max;
 	struct fsrc *ids; /* ids[id]; ids[0] unused */
@@ -484,8 +486,12 @@ struct flowtab_srcids {
 struct flowtab_srcids *
 flowtab_srcids_new(uint64_t src_seed, uint32_t max)
 {
+	static atomic_uint serials;
 	struct flowtab_srcids *r = xcalloc(1, sizeof(*r));
 
+	do
+		r->serial = atomic_fetch_add(&serials, 1) + 1;
+	while (r->serial == 0);
 	src_keys(src_seed, &r->k0, &r->k1);
 	r->max = max < NIL - 1 ? max : NIL - 2;
 	r->mask = 63;
@@ -503,8 +509,8 @@ flowtab_srcids_free(struct flowtab_srcids *r)
 	free(r);
 }
 
-void
-flowtab_srcids_stamp(struct flowtab_srcids *r, struct flowtab_src *src)
+static void
+srcids_lookup(struct flowtab_srcids *r, struct flowtab_src *src)
 {
 	struct sflow_addr a;
 	uint32_t h, id;
@@ -540,6 +546,26 @@ flowtab_srcids_stamp(struct flowtab_srcids *r, struct flowtab_src *src)
 			slot_put(r->slots, r->mask, r->ids[i].hash, i);
 	} else {
 		slot_put(r->slots, r->mask, h, src->id);
+	}
+}
+
+void
+flowtab_srcids_stamp(struct flowtab_srcids *r, struct flowtab_src *src,
+    struct sflow_src_memo *memo)
+{
+	if (memo != NULL && memo->owner == r->serial && memo->ds == src->ds) {
+		src->id = memo->id;
+		src->hash = memo->hash;
+		return;
+	}
+	srcids_lookup(r, src);
+	/* a source past the registry's end (id 0) is looked up, and
+	 * counted in its overflow, at each sample, as without a memo */
+	if (memo != NULL && src->id != 0) {
+		memo->owner = r->serial;
+		memo->ds = src->ds;
+		memo->id = src->id;
+		memo->hash = src->hash;
 	}
 }
 

@@ -145,8 +145,16 @@ uint32_t flowtab_src_hash(uint64_t src_seed, const struct flowtab_src *);
 struct flowtab_srcids;
 struct flowtab_srcids *flowtab_srcids_new(uint64_t src_seed, uint32_t max);
 void flowtab_srcids_free(struct flowtab_srcids *);
-/* Set src->hash (as flowtab_src_hash(src_seed, src)) and src->id. */
-void flowtab_srcids_stamp(struct flowtab_srcids *, struct flowtab_src *src);
+/*
+ * Set src->hash (as flowtab_src_hash(src_seed, src)) and src->id. memo:
+ * NULL, or where the caller keeps this registry's answer for the source
+ * (agents.c: one per agent and data source, src->agent always the same):
+ * when it holds the answer for src->ds, no lookup is needed. It is
+ * written here, tagged with the registry and the ds, so one memo may
+ * serve several registries in turn, or several ds, and still be right.
+ */
+void flowtab_srcids_stamp(struct flowtab_srcids *, struct flowtab_src *src,
+    struct sflow_src_memo *memo);
 /* Sources known (ids given), and sources seen once the registry was full. */
 uint32_t flowtab_srcids_count(const struct flowtab_srcids *);
 uint64_t flowtab_srcids_overflow(const struct flowtab_srcids *);

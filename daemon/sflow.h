@@ -131,6 +131,19 @@ struct sflow_datagram {
 	uint32_t errs[SFLOW_ERR__MAX];
 };
 
+/*
+ * What a consumer remembers of a data source between its samples, kept by
+ * the caller that walks them (agents.c keeps one per agent and source) so
+ * that the consumer need not look the source up again (flowtab_srcids).
+ * Its words are the consumer's; all zero at first.
+ */
+struct sflow_src_memo {
+	uint32_t owner; /* which consumer wrote it; 0: none */
+	uint32_t ds;
+	uint32_t id;
+	uint32_t hash;
+};
+
 struct sflow_sample {
 	uint32_t tag; /* SFLOW_TAG(enterprise, format), see enum above */
 	uint32_t len; /* length of the sample's data */
@@ -147,6 +160,9 @@ struct sflow_sample {
 	uint32_t discard_reason; /* discard samples only: where the packet
 	                          * died is `output` if known, else `input` */
 	uint32_t n_records;      /* as declared */
+	/* NULL, or the caller's memo of this sample's data source: set by
+	 * the caller, after sflow_sample_next() */
+	struct sflow_src_memo *memo;
 
 	/* Cursor state: private to the decoder. */
 	struct sflow_datagram *dg;

@@ -1378,7 +1378,7 @@ test_staged(void)
 			    2) { /* ... and an id, as the engine */
 				uint32_t h = flowtab_src_hash(99, &p[k].src);
 
-				flowtab_srcids_stamp(ids, &p[k].src);
+				flowtab_srcids_stamp(ids, &p[k].src, NULL);
 				T_EQ(p[k].src.hash, h);
 			}
 			p[k].x = (double)((lcg >> 40) % 1000);
@@ -1455,7 +1455,7 @@ test_srcids_churn(void)
 		sa = src4(
 		    (uint8_t)(lcg >> 33 & 7), (lcg >> 36) & 7, false, false);
 		sb = sa;
-		flowtab_srcids_stamp(ids, &sb);
+		flowtab_srcids_stamp(ids, &sb, NULL);
 		now += (lcg >> 50) % 4 == 0 ? 100 : 0;
 		ca = flowtab_add(a, key, len, &sa, 1000, now);
 		flowtab_prepare(b, key, len, &sb, &fr);
@@ -1475,6 +1475,70 @@ test_srcids_churn(void)
 	flowtab_srcids_free(ids);
 	flowtab_free(a);
 	flowtab_free(b);
+}
+
+/*
+ * The caller's memo of a source's registry answer (agents.c's): used
+ * when it is this registry's and for this ds, and else looked up and
+ * rewritten; never written for a source past the registry's end.
+ */
+static void
+test_srcids_memo(void)
+{
+	struct flowtab_srcids *r1 = flowtab_srcids_new(5, 3),
+	                      *r2 = flowtab_srcids_new(5, 8);
+	struct sflow_src_memo m = { 0 }, none = { 0 };
+	struct flowtab_src a = src4(1, 7, false, false), b, x;
+
+	/* r2 knows other sources first, so its ids differ from r1's */
+	for (uint32_t ds = 0; ds < 2; ds++) {
+		x = src4(9, ds, false, false);
+		flowtab_srcids_stamp(r2, &x, NULL);
+	}
+	b = a;
+	flowtab_srcids_stamp(r1, &b, &m);
+	T_EQ(b.id, 1);
+	T_EQ(b.hash, flowtab_src_hash(5, &a));
+	T_EQ(m.id, 1);
+	T_EQ(m.ds, 7);
+	T_EQ(m.hash, b.hash);
+	T_OK(m.owner != 0);
+	/* used as it is: a memo said to hold id 3 gives 3 */
+	m.id = 3;
+	x = a;
+	flowtab_srcids_stamp(r1, &x, &m);
+	T_EQ(x.id, 3);
+	T_EQ(x.hash, b.hash);
+	m.id = 1;
+	/* another ds: looked up, and the memo now holds that one */
+	x = src4(1, 8, false, false);
+	flowtab_srcids_stamp(r1, &x, &m);
+	T_EQ(x.id, 2);
+	T_EQ(m.id, 2);
+	T_EQ(m.ds, 8);
+	/* another registry: looked up there (its own id) */
+	x = src4(1, 8, false, false);
+	flowtab_srcids_stamp(r2, &x, &m);
+	T_EQ(x.id, 3);
+	T_EQ(m.id, 3);
+	x = src4(1, 8, false, false);
+	flowtab_srcids_stamp(r1, &x, &m);
+	T_EQ(x.id, 2);
+	/* past the end of r1 (3 ids): id 0, overflow counted at each
+	 * sample, the memo left alone */
+	x = src4(2, 1, false, false);
+	flowtab_srcids_stamp(r1, &x, NULL);
+	T_EQ(x.id, 3);
+	for (int i = 0; i < 2; i++) {
+		x = src4(2, 2, false, false);
+		flowtab_srcids_stamp(r1, &x, &none);
+		T_EQ(x.id, 0);
+		T_EQ(x.hash, flowtab_src_hash(5, &x));
+		T_EQ(none.owner, 0);
+	}
+	T_EQ(flowtab_srcids_overflow(r1), 2);
+	flowtab_srcids_free(r1);
+	flowtab_srcids_free(r2);
 }
 
 /* The value of snapshot sn's only entry (-1: none). */
@@ -1671,6 +1735,7 @@ main(void)
 	T_RUN(test_add_info);
 	T_RUN(test_staged);
 	T_RUN(test_srcids_churn);
+	T_RUN(test_srcids_memo);
 	T_RUN(test_snapshot_avg_phase);
 	T_RUN(test_snapshot_avg_exact);
 	return t_done();

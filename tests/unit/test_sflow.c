@@ -2532,10 +2532,60 @@ agents_callback_and_oversize(void)
 	agents_free(t);
 }
 
+struct memo_ctx {
+	struct sflow_src_memo *m[8];
+	uint32_t key[8];
+	int n;
+	uint32_t mark; /* written into each memo */
+	int kept;      /* memos that held the mark already */
+};
+
+static void
+memo_cb(void *arg, const struct sflow_datagram *dg, struct sflow_sample *s)
+{
+	struct memo_ctx *c = arg;
+
+	(void)dg;
+	T_OK(s->memo != NULL);
+	if (c->n < 8 && s->memo != NULL) {
+		c->kept += s->memo->owner == c->mark;
+		c->key[c->n] = s->tag ^ s->source_type << 24 ^ s->source_index;
+		c->m[c->n++] = s->memo;
+		s->memo->owner = c->mark;
+	}
+}
+
+/*
+ * Each sample handed over points at its data source's memo: the same
+ * memo for the same source in the next datagram, with what was written
+ * there kept; another memo for another source.
+ */
+static void
+agents_source_memo(void)
+{
+	struct agents *t = agents_new(16);
+	struct memo_ctx c1 = { .mark = 7 }, c2 = { .mark = 7 };
+	struct xdr x;
+
+	build_all(&x);
+	agents_process(t, &SRC1, x.b, x.n, 0, 5, 5, memo_cb, &c1);
+	agents_process(t, &SRC1, x.b, x.n, 0, 6, 6, memo_cb, &c2);
+	T_EQ(c1.n, 7);
+	T_EQ(c2.n, 7);
+	T_EQ(c2.kept, 7);
+	for (int i = 0; i < c1.n; i++) {
+		T_OK(c1.m[i] == c2.m[i]);
+		for (int j = 0; j < i; j++)
+			T_EQ(c1.m[i] == c1.m[j], c1.key[i] == c1.key[j]);
+	}
+	agents_free(t);
+}
+
 int
 main(void)
 {
 	t_suite = "sflow";
+	T_RUN(agents_source_memo);
 	T_RUN(header_ipv4);
 	T_RUN(header_ipv6);
 	T_RUN(header_unknown_address);
