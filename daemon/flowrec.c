@@ -177,6 +177,14 @@ frame_len_fix(uint32_t frame_length, const struct pkt_layers *p)
 	    : frame_length;
 }
 
+/* flowrec_from_sample() clears all of a record but l and stack. */
+_Static_assert(offsetof(struct flow_rec, stack) ==
+            offsetof(struct flow_rec, l) + sizeof(((struct flow_rec *)0)->l) &&
+        offsetof(struct flow_rec, has_switch) ==
+            offsetof(struct flow_rec, stack) +
+                sizeof(((struct flow_rec *)0)->stack),
+    "l, then stack, then has_switch");
+
 int
 flowrec_from_sample(struct flow_rec *rec, const struct sflow_datagram *dg,
     struct sflow_sample *s)
@@ -185,8 +193,18 @@ flowrec_from_sample(struct flow_rec *rec, const struct sflow_datagram *dg,
 	struct flowrec_layer rl; /* from the sampled Ethernet/IP records */
 	uint32_t eth_len = 0, ip_len = 0;
 
-	memset(rec, 0, sizeof(*rec));
-	memset(&rl, 0, sizeof(rl));
+	/*
+	 * All but the layers and the stack (416 bytes a sample need not
+	 * clear): a layer is written whole before n_layers counts it, and
+	 * what reads l[0] regardless reads its have bits first. rl is
+	 * cleared once a record needs it: headers are the common case.
+	 */
+	memset(rec, 0, offsetof(struct flow_rec, l));
+	memset(&rec->has_switch, 0,
+	    sizeof(*rec) - offsetof(struct flow_rec, has_switch));
+	rec->l[0].have = rec->l[1].have = 0;
+	rec->stack[0] = '\0';
+	rl.have = 0;
 	if (!s->known ||
 	    (s->tag != SFLOW_SAMPLE_FLOW &&
 	        s->tag != SFLOW_SAMPLE_FLOW_EXPANDED &&
@@ -235,12 +253,16 @@ flowrec_from_sample(struct flow_rec *rec, const struct sflow_datagram *dg,
 			}
 			break;
 		case SFLOW_FLOW_ETHERNET:
+			if (rl.have == 0)
+				memset(&rl, 0, sizeof(rl));
 			if (!(rl.have & FLOWREC_ETH))
 				eth_len = r.u.eth.length;
 			rlayer_eth(&rl, &r);
 			break;
 		case SFLOW_FLOW_IPV4:
 		case SFLOW_FLOW_IPV6:
+			if (rl.have == 0)
+				memset(&rl, 0, sizeof(rl));
 			if (!(rl.have & (FLOWREC_IP4 | FLOWREC_IP6)))
 				ip_len = r.u.ip.length;
 			rlayer_ip(&rl, &r);
