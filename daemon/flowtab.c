@@ -89,7 +89,8 @@ struct flowtab {
 	struct flowtab_conf conf;
 	double inv_tau_ms; /* 1 / (t * 1000) */
 	uint64_t epoch_ms;
-	uint64_t k0, k1;   /* SipHash key */
+	uint64_t k0, k1;   /* the keys' hash key (mumhash()) */
+	uint64_t ks;       /* ... its mumhash_seed() */
 	uint64_t sk0, sk1; /* ... of the sources: conf.src_seed */
 	/* weight() of the latest add, for the next add at the same time */
 	uint64_t g_ms, g_epoch;
@@ -839,6 +840,7 @@ flowtab_new(const struct flowtab_conf *conf)
 	ft->inv_tau_ms = 1.0 / (ft->conf.t * 1000.0);
 	ft->k0 = mix64(conf->seed ^ 0x6a09e667f3bcc908ull);
 	ft->k1 = mix64(conf->seed ^ 0xbb67ae8584caa73bull);
+	ft->ks = mumhash_seed(ft->k0, ft->k1);
 	ft->rng = mix64(conf->seed ^ 0x3c6ef372fe94f82bull) | 1;
 	src_keys(conf->src_seed, &ft->sk0, &ft->sk1);
 	ft->cache_src = NIL;
@@ -878,7 +880,7 @@ void
 flowtab_prepare(const struct flowtab *ft, const char *key, size_t keylen,
     const struct flowtab_src *src, struct flowtab_ref *ref)
 {
-	ref->kh = (uint32_t)mumhash(ft->k0, ft->k1, key, keylen);
+	ref->kh = (uint32_t)mumhash_s(ft->k0, ft->k1, ft->ks, key, keylen);
 	if (src->hash != 0) {
 		ref->sh = src->hash;
 	} else {
@@ -1045,7 +1047,7 @@ flowtab_get(const struct flowtab *ft, const char *key, size_t keylen,
 	si = src_lookup(ft, &a, src->ds, src_hash(ft, &a, src->ds));
 	if (si == NIL)
 		return false;
-	kh = (uint32_t)mumhash(ft->k0, ft->k1, key, keylen);
+	kh = (uint32_t)mumhash_s(ft->k0, ft->k1, ft->ks, key, keylen);
 	i = ent_find(ft, key, keylen, kh, si, slot_hash(kh, ft->srcs[si].hash));
 	if (i == NIL)
 		return false;

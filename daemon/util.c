@@ -245,65 +245,8 @@ siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-/* The 128-bit product of a and b, its halves XORed. */
-static inline uint64_t
-mum(uint64_t a, uint64_t b)
-{
-	unsigned __int128 r = (unsigned __int128)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-static inline uint64_t
-rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8); /* host order: only this process compares */
-	return v;
-}
-
-static inline uint64_t
-rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
 uint64_t
 mumhash(uint64_t k0, uint64_t k1, const void *data, size_t len)
 {
-	const uint8_t *p = data;
-	uint64_t s =
-	    k0 ^ mum(k0 ^ 0xa0761d6478bd642full, k1 ^ 0xe7037ed1a0b428dbull);
-	uint64_t a, b;
-
-	if (len <= 16) {
-		if (len >= 4) {
-			/* two 4-byte reads from each end, overlapping when
-			 * len < 16: together they cover every byte */
-			size_t q = (len >> 3) << 2;
-
-			a = rd32(p) << 32 | rd32(p + q);
-			b = rd32(p + len - 4) << 32 | rd32(p + len - 4 - q);
-		} else if (len > 0) {
-			a = (uint64_t)p[0] << 16 | (uint64_t)p[len >> 1] << 8 |
-			    p[len - 1];
-			b = 0;
-		} else {
-			a = b = 0;
-		}
-	} else {
-		size_t n = len;
-
-		for (; n > 16; n -= 16, p += 16)
-			s = mum(rd64(p) ^ k1, rd64(p + 8) ^ s);
-		/* the last 16 bytes, overlapping the last step's */
-		a = rd64(p + n - 16);
-		b = rd64(p + n - 8);
-	}
-	return mum(
-	    mum(a ^ k1, b ^ s) ^ (uint64_t)len, s ^ k0 ^ 0x8ebc6af09c88c6e3ull);
+	return mumhash_s(k0, k1, mumhash_seed(k0, k1), data, len);
 }

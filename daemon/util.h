@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -69,5 +70,80 @@ uint64_t siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len);
  * the tables need (Go's maps rely on the same kind of hash). Any thread.
  */
 uint64_t mumhash(uint64_t k0, uint64_t k1, const void *data, size_t len);
+
+/* The 128-bit product of a and b, its halves XORed. */
+static inline uint64_t
+mum_(uint64_t a, uint64_t b)
+{
+	unsigned __int128 r = (unsigned __int128)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t
+mum_rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8); /* host order: only this process compares */
+	return v;
+}
+
+static inline uint64_t
+mum_rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/*
+ * The same, inlined, with the part that depends on the key alone,
+ * mumhash_seed(k0, k1), computed once by the caller (the flow tables, for
+ * every key): mumhash_s(k0, k1, mumhash_seed(k0, k1), d, n) ==
+ * mumhash(k0, k1, d, n).
+ */
+static inline uint64_t
+mumhash_seed(uint64_t k0, uint64_t k1)
+{
+	return k0 ^
+	    mum_(k0 ^ 0xa0761d6478bd642full, k1 ^ 0xe7037ed1a0b428dbull);
+}
+
+static inline uint64_t
+mumhash_s(uint64_t k0, uint64_t k1, uint64_t s, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t a, b;
+
+	if (len <= 16) {
+		if (len >= 4) {
+			/* two 4-byte reads from each end, overlapping when
+			 * len < 16: together they cover every byte */
+			size_t q = (len >> 3) << 2;
+
+			a = mum_rd32(p) << 32 | mum_rd32(p + q);
+			b = mum_rd32(p + len - 4) << 32 |
+			    mum_rd32(p + len - 4 - q);
+		} else if (len > 0) {
+			a = (uint64_t)p[0] << 16 | (uint64_t)p[len >> 1] << 8 |
+			    p[len - 1];
+			b = 0;
+		} else {
+			a = b = 0;
+		}
+	} else {
+		size_t n = len;
+
+		for (; n > 16; n -= 16, p += 16)
+			s = mum_(mum_rd64(p) ^ k1, mum_rd64(p + 8) ^ s);
+		/* the last 16 bytes, overlapping the last step's */
+		a = mum_rd64(p + n - 16);
+		b = mum_rd64(p + n - 8);
+	}
+	return mum_(mum_(a ^ k1, b ^ s) ^ (uint64_t)len,
+	    s ^ k0 ^ 0x8ebc6af09c88c6e3ull);
+}
 
 #endif
