@@ -24,6 +24,7 @@
 #define NIL    UINT32_MAX
 #define F_EDGE 0x01
 #define F_CORE 0x02
+_Static_assert(F_EDGE == 1 && F_CORE == 2, "flowtab_add_ref() ors the bools");
 /* fits an IPv4 5-tuple (43 bytes at most) and fabmon_flows' keys */
 #define KEY_INLINE 48
 /* ... of which the first this many are in the entry's first cache line */
@@ -89,10 +90,14 @@ struct flowtab {
 	struct flowtab_conf conf;
 	double inv_tau_ms; /* 1 / (t * 1000) */
 	uint64_t epoch_ms;
+	/* maybe_rebase() is called once now - epoch_ms reaches this (a
+	 * little early: it checks exactly) */
+	int64_t rebase_span;
 	uint64_t k0, k1;   /* the keys' hash key (mumhash()) */
 	uint64_t ks;       /* ... its mumhash_seed() */
 	uint64_t sk0, sk1; /* ... of the sources: conf.src_seed */
-	/* weight() of the latest add, for the next add at the same time */
+	/* weight() of the latest add, for the next add at the same time
+	 * (g_ms UINT64_MAX: none yet) */
 	uint64_t g_ms, g_epoch;
 	double g;
 	uint64_t rng;
@@ -192,10 +197,12 @@ rng_next(struct flowtab *ft)
  * (not its index, so that flowtab_prepare() can place a sample before the
  * source is looked up); never 0, which marks an empty slot.
  */
-static uint32_t
+static inline uint32_t
 slot_hash(uint32_t keyhash, uint32_t srchash)
 {
-	uint32_t h = (uint32_t)(mix64((uint64_t)keyhash << 32 | srchash) >> 32);
+	/* both are keyed hashes, each uniform on its own: their xor is too,
+	 * and it differs for one key from two sources */
+	uint32_t h = keyhash ^ srchash;
 
 	return h ? h : 1;
 }
@@ -614,12 +621,25 @@ ent_rehash(struct flowtab *ft, uint32_t ns)
 		slot_put(ft->slots, ft->smask, ent_hash(ft, &ft->ents[i]), i);
 }
 
+/* a[0 .. 16) == b[0 .. 16) */
+static inline bool
+eq16(const char *a, const char *b)
+{
+	uint64_t a0, a1, b0, b1;
+
+	memcpy(&a0, a, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&a1, a + 8, 8);
+	memcpy(&b1, b + 8, 8);
+	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 /*
  * a[0 .. n) == b[0 .. n). Up to 48 bytes without memcmp(): a call for a
  * few bytes, whose vector loads also read past n, so that comparing a
  * short key would read the entry's second cache line too.
  */
-static inline bool
+static inline __attribute__((always_inline)) bool
 key_eq(const char *a, const char *b, size_t n)
 {
 	uint64_t a0, a1, b0, b1;
@@ -628,9 +648,10 @@ key_eq(const char *a, const char *b, size_t n)
 	if (n > 48)
 		return memcmp(a, b, n) == 0;
 	if (n > 32) /* 16, 16, then the last 16 (overlapping) */
-		return key_eq(a, b, 32) && key_eq(a + n - 16, b + n - 16, 16);
+		return eq16(a, b) && eq16(a + 16, b + 16) &&
+		    eq16(a + n - 16, b + n - 16);
 	if (n > 16) /* the first 16, then the last 16 (overlapping) */
-		return key_eq(a, b, 16) && key_eq(a + n - 16, b + n - 16, 16);
+		return eq16(a, b) && eq16(a + n - 16, b + n - 16);
 	if (n >= 8) { /* two 8-byte words, overlapping below 16 */
 		memcpy(&a0, a, 8);
 		memcpy(&b0, b, 8);
@@ -838,6 +859,13 @@ flowtab_new(const struct flowtab_conf *conf)
 	if (ft->conf.t < FLOWTAB_T_MIN)
 		ft->conf.t = FLOWTAB_T_MIN;
 	ft->inv_tau_ms = 1.0 / (ft->conf.t * 1000.0);
+	{
+		double span = REBASE_T / ft->inv_tau_ms * 0.999;
+
+		ft->rebase_span =
+		    span < 0x1p62 ? (int64_t)span : (int64_t)0x1p62;
+	}
+	ft->g_ms = UINT64_MAX;
 	ft->k0 = mix64(conf->seed ^ 0x6a09e667f3bcc908ull);
 	ft->k1 = mix64(conf->seed ^ 0xbb67ae8584caa73bull);
 	ft->ks = mumhash_seed(ft->k0, ft->k1);
@@ -957,9 +985,9 @@ flowtab_add_ref(struct flowtab *ft, const char *key, size_t keylen,
 	}
 	if (ft->n == 0)
 		ft->epoch_ms = now_ms; /* nothing to rescale */
-	else
+	else if ((int64_t)(now_ms - ft->epoch_ms) >= ft->rebase_span)
 		maybe_rebase(ft, now_ms);
-	if (ft->g_ms != now_ms || ft->g_epoch != ft->epoch_ms || ft->g == 0) {
+	if (ft->g_ms != now_ms || ft->g_epoch != ft->epoch_ms) {
 		ft->g = weight(ft, now_ms);
 		ft->g_ms = now_ms;
 		ft->g_epoch = ft->epoch_ms;
@@ -1025,8 +1053,8 @@ flowtab_add_ref(struct flowtab *ft, const char *key, size_t keylen,
 	else if ((int64_t)(now_ms - e->last_ms) < 0 &&
 	    (int64_t)(now_ms - e->first_ms) < 0)
 		e->first_ms = now_ms;
-	e->flags =
-	    (uint8_t)((src->edge ? F_EDGE : 0) | (src->core ? F_CORE : 0));
+	/* F_EDGE 1, F_CORE 2 */
+	e->flags = (uint8_t)((unsigned)src->edge | (unsigned)src->core << 1);
 
 	if (!ft->conf.no_sweep)
 		sweep_step(
