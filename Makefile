@@ -13,11 +13,14 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN	:= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wformat=2 -Wno-format-nonliteral -Wno-missing-field-initializers
-OPT	?= -O2 -g
+# -flto: the flow engine's hot path crosses files (engine.c, flowtab.c,
+# flowrec.c, filter.c); inlined across them, engine_bench's 10 flows run
+# 7 % faster (bench/README.md)
+OPT	?= -O2 -g -flto=auto
 SAN	?=
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(SAN) $(PKG_CFLAGS) \
 	      -Idaemon -Itopology -Itui -Iha -MMD -MP
-LDFLAGS_ALL := $(SAN) $(LDFLAGS)
+LDFLAGS_ALL := $(SAN) $(filter -flto%,$(OPT)) $(LDFLAGS)
 # net-snmp: only topology/snmp.c includes its headers. Take its library
 # and the one define its headers need, not its build flags.
 SNMP_LIBS := $(shell net-snmp-config --libs 2>/dev/null)
@@ -256,7 +259,7 @@ install: all web-deps
 BENCH_BUILD := build/bench
 # bench-bins: only build them (build/bench/engine_bench for the inner loop).
 bench-bins:
-	$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) OPT="-O2 -g" \
+	$(MAKE) --no-print-directory BUILD=$(BENCH_BUILD) OPT="-O2 -g -flto=auto" \
 		$(BENCH_BUILD)/fabmond
 	$(CC) $(CFLAGS_ALL) -O2 -g -o $(BENCH_BUILD)/engine_bench \
 		bench/engine_bench.c bench/gen.c \

@@ -75,7 +75,7 @@ main(int argc, char **argv)
 	struct flowtab_query q = {
 		.filter = FLOWTAB_ALL, .max_flows = 100, .agg = FLOWTAB_AGG_MAX
 	};
-	struct flowtab_snapshot *sn;
+	struct flowtab_snapshot *sn = NULL;
 	const size_t nsrc = 64000, upd = 10000000;
 	uint64_t ms = 1000;
 	long rss0, rss1;
