@@ -32,6 +32,9 @@ struct fcmp {
 	struct flowkey *key;
 	enum flowkey_type type;
 	enum fop op;
+	/* = or != on a number or an IPv4 address read straight from the
+	 * record (flowkey_direct()): matched without flowkey_value() */
+	enum flowkey_direct fast;
 	bool has_null; /* the list has `null` */
 	/* NUM, MAC (48 bits), IFINDEX (plain ifIndexes): sorted, unique */
 	uint64_t *nums;
@@ -665,6 +668,15 @@ finish_cmp(struct fcmp *c)
 {
 	size_t o = 0;
 
+	c->fast = FLOWKEY_DIRECT_NONE;
+	if (c->op == OP_EQ || c->op == OP_NE) {
+		enum flowkey_direct d = flowkey_direct(c->key);
+
+		if ((d == FLOWKEY_DIRECT_NUM && c->type == FLOWKEY_NUM) ||
+		    (d == FLOWKEY_DIRECT_IP4 && c->type == FLOWKEY_ADDR))
+			c->fast = d;
+	}
+
 	if (c->n_nums == 0)
 		return;
 	qsort(c->nums, c->n_nums, sizeof(*c->nums), cmp_u64);
@@ -913,6 +925,18 @@ has_num(const struct fcmp *c, uint64_t v)
 }
 
 static bool
+has_ip4(const struct fcmp *c, const uint8_t *a)
+{
+	uint32_t x = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 |
+	    (uint32_t)a[2] << 8 | a[3];
+
+	for (size_t i = 0; i < c->n_p4; i++)
+		if ((x & c->p4[i].mask) == c->p4[i].net)
+			return true;
+	return false;
+}
+
+static bool
 eq_value(const struct fcmp *c, const struct flowkey_value *v)
 {
 	switch (v->type) {
@@ -930,13 +954,7 @@ eq_value(const struct fcmp *c, const struct flowkey_value *v)
 		return has_num(c, v->ifx.value);
 	case FLOWKEY_ADDR:
 		if (v->addr.family == 4) {
-			const uint8_t *a = v->addr.a;
-			uint32_t x = (uint32_t)a[0] << 24 |
-			    (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
-
-			for (size_t i = 0; i < c->n_p4; i++)
-				if ((x & c->p4[i].mask) == c->p4[i].net)
-					return true;
+			return has_ip4(c, v->addr.a);
 		} else {
 			uint64_t hi = rd64(v->addr.a), lo = rd64(v->addr.a + 8);
 
@@ -967,7 +985,23 @@ cmp_match(const struct fcmp *c, const struct flow_rec *r,
 	struct flowkey_value v;
 	char s[FLOWKEY_VALUE_MAX];
 	bool has, hit = false;
+	uint64_t num;
+	uint8_t a4[4];
+	int got;
 
+	switch (c->fast) {
+	case FLOWKEY_DIRECT_NUM:
+		got = flowkey_num(c->key, r, &num);
+		hit = got > 0 ? has_num(c, num) : c->has_null;
+		return c->op == OP_EQ ? hit : !hit;
+	case FLOWKEY_DIRECT_IP4:
+		if ((got = flowkey_ip4(c->key, r, a4)) < 0)
+			break; /* an IPv6 agent */
+		hit = got > 0 ? has_ip4(c, a4) : c->has_null;
+		return c->op == OP_EQ ? hit : !hit;
+	default:
+		break;
+	}
 	has = flowkey_value(c->key, r, ctx, &v) != 0;
 	switch (c->op) {
 	case OP_EQ:

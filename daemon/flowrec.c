@@ -412,6 +412,7 @@ static const struct {
 struct flowkey {
 	enum fk id;
 	uint8_t layer; /* 0 outer, 1 inner (the .1 suffix) */
+	enum flowkey_direct direct;
 	enum flowkey_type type;
 	bool topo;     /* needs the topology, here or below */
 	bool out_port; /* node:/link: of outputifindex */
@@ -430,6 +431,37 @@ struct flowkeys {
 };
 
 /* ---- parsing ----------------------------------------------------------- */
+
+/* What flowkey_num(), flowkey_ip4() and pack_value() read directly. */
+static enum flowkey_direct
+direct_kind(enum fk id)
+{
+	switch (id) {
+	case K_ETHERNETPROTOCOL:
+	case K_IPPROTOCOL:
+	case K_IPTOS:
+	case K_IPDSCP:
+	case K_IP6NEXTHDR:
+	case K_IP6TOS:
+	case K_IP6DSCP:
+	case K_TCPSOURCEPORT:
+	case K_TCPDESTINATIONPORT:
+	case K_UDPSOURCEPORT:
+	case K_UDPDESTINATIONPORT:
+		return FLOWKEY_DIRECT_NUM;
+	case K_IPSOURCE:
+	case K_IPDESTINATION:
+	case K_AGENT:
+		return FLOWKEY_DIRECT_IP4;
+	case K_MACSOURCE:
+	case K_MACDESTINATION:
+	case K_INPUTIFINDEX:
+	case K_OUTPUTIFINDEX:
+		return FLOWKEY_DIRECT_OTHER;
+	default:
+		return FLOWKEY_DIRECT_NONE;
+	}
+}
 
 struct kparse {
 	const char *s; /* the text; positions are s-relative */
@@ -508,6 +540,7 @@ parse_plain(struct kparse *p, size_t b, size_t e)
 		k->id = keydefs[i].id;
 		k->type = keydefs[i].type;
 		k->layer = layer;
+		k->direct = direct_kind(k->id);
 		return k;
 	}
 	kerr(p, b, "unknown key '%s'",
@@ -899,6 +932,12 @@ bool
 flowkey_uses_topology(const struct flowkey *k)
 {
 	return k->topo;
+}
+
+enum flowkey_direct
+flowkey_direct(const struct flowkey *k)
+{
+	return k->direct;
 }
 
 /* ---- evaluation -------------------------------------------------------- */
@@ -1379,6 +1418,104 @@ flowkey_value(const struct flowkey *k, const struct flow_rec *r,
 	return eval(k, r, ctx, v);
 }
 
+/* as eval() has them, case by case */
+static inline __attribute__((always_inline)) int
+key_num(const struct flowkey *k, const struct flow_rec *r, uint64_t *num)
+{
+	const struct flowrec_layer *L =
+	    k->layer < r->n_layers ? &r->l[k->layer] : NULL;
+	uint16_t have = L != NULL ? L->have : 0;
+	uint8_t proto = 0;
+
+	switch (k->id) {
+	case K_ETHERNETPROTOCOL:
+		if (!(have & FLOWREC_ETHTYPE))
+			return 0;
+		*num = L->ethertype;
+		return 1;
+	case K_IPPROTOCOL:
+	case K_IPTOS:
+	case K_IPDSCP:
+		if (!(have & FLOWREC_IP4))
+			return 0;
+		break;
+	case K_IP6NEXTHDR:
+	case K_IP6TOS:
+	case K_IP6DSCP:
+		if (!(have & FLOWREC_IP6))
+			return 0;
+		break;
+	case K_TCPSOURCEPORT:
+	case K_TCPDESTINATIONPORT:
+		proto = 6;
+		break;
+	case K_UDPSOURCEPORT:
+	case K_UDPDESTINATIONPORT:
+		proto = 17;
+		break;
+	default:
+		return -1;
+	}
+	if (proto != 0) {
+		if (!(have & FLOWREC_PORTS) || L->ip_proto != proto)
+			return 0;
+		*num = k->id == K_TCPSOURCEPORT || k->id == K_UDPSOURCEPORT
+		    ? L->src_port
+		    : L->dst_port;
+		return 1;
+	}
+	switch (k->id) {
+	case K_IPPROTOCOL:
+	case K_IP6NEXTHDR:
+		*num = L->ip_proto;
+		return 1;
+	case K_IPTOS:
+	case K_IP6TOS:
+		*num = L->ip_tos;
+		return 1;
+	default: /* the DSCPs */
+		*num = L->ip_tos >> 2;
+		return 1;
+	}
+}
+
+static inline __attribute__((always_inline)) int
+key_ip4(const struct flowkey *k, const struct flow_rec *r, uint8_t a[4])
+{
+	const struct flowrec_layer *L =
+	    k->layer < r->n_layers ? &r->l[k->layer] : NULL;
+
+	switch (k->id) {
+	case K_IPSOURCE:
+	case K_IPDESTINATION:
+		if (L == NULL || !(L->have & FLOWREC_IP4))
+			return 0;
+		memcpy(a, k->id == K_IPSOURCE ? L->src_ip : L->dst_ip, 4);
+		return 1;
+	case K_AGENT:
+		if (r->agent.family == 6)
+			return -1;
+		if (r->agent.family != 4)
+			return 0;
+		memcpy(a, r->agent.a, 4);
+		return 1;
+	default:
+		return -1;
+	}
+}
+
+int
+flowkey_num(const struct flowkey *k, const struct flow_rec *r, uint64_t *num)
+{
+	return key_num(k, r, num);
+}
+
+int
+flowkey_ip4(const struct flowkey *k, const struct flow_rec *r, uint8_t a[4])
+{
+	return key_ip4(k, r, a);
+}
+
 int
 flowkey_eval(const struct flowkey *k, const struct flow_rec *r,
     const struct flowrec_ctx *ctx, char *out, size_t outlen)
@@ -1799,67 +1936,67 @@ pack_text(uint8_t *d, const char *s, size_t n)
  * that most definitions have are packed straight from the record, the
  * others through flowkey_value().
  */
+/*
+ * A key that flowkey_direct() names, packed straight from the record: its
+ * length, 0 for no value, SIZE_MAX for a value that is not a number, an
+ * IPv4 address or a MAC (an IPv6 agent, an ifIndex shown as a word), or
+ * a key it does not name.
+ */
+static inline __attribute__((always_inline)) size_t
+pack_direct(const struct flowkey *k, const struct flow_rec *r, uint8_t *d)
+{
+	const struct flowrec_layer *L;
+	uint64_t num;
+	uint8_t a4[4];
+
+	switch (k->direct) {
+	case FLOWKEY_DIRECT_NUM:
+		return key_num(k, r, &num) == 1 ? pack_num(d, num) : 0;
+	case FLOWKEY_DIRECT_IP4:
+		switch (key_ip4(k, r, a4)) {
+		case 1:
+			return pack_ip4(d, a4);
+		case 0:
+			return 0;
+		default:
+			return SIZE_MAX; /* an IPv6 agent */
+		}
+	case FLOWKEY_DIRECT_OTHER:
+		L = k->layer < r->n_layers ? &r->l[k->layer] : NULL;
+		if (k->id == K_MACSOURCE || k->id == K_MACDESTINATION) {
+			if (L == NULL || !(L->have & FLOWREC_ETH))
+				return 0;
+			return pack_mac(
+			    d, k->id == K_MACSOURCE ? L->src_mac : L->dst_mac);
+		} else { /* the ifIndexes */
+			struct sflow_if ifx =
+			    k->id == K_INPUTIFINDEX ? r->input : r->output;
+
+			if (ifx.format == SFLOW_IF_INDEX &&
+			    ifx.value != SFLOW_IF_INTERNAL)
+				return pack_num(d, ifx.value);
+		}
+		return SIZE_MAX; /* a word, or none */
+	default:
+		return SIZE_MAX;
+	}
+}
+
 static size_t
 pack_value(const struct flowkey *k, const struct flow_rec *r,
     const struct flowrec_ctx *ctx, uint8_t *d)
 {
-	const struct flowrec_layer *L =
-	    k->layer < r->n_layers ? &r->l[k->layer] : NULL;
-	uint16_t have = L != NULL ? L->have : 0;
 	struct flowkey_value v;
 	char t[FLOWKEY_VALUE_MAX];
-	uint8_t proto = 0;
 	size_t n;
 
-	switch (k->id) {
-	case K_IPSOURCE:
-	case K_IPDESTINATION:
-		if (!(have & FLOWREC_IP4))
-			return 0;
-		return pack_ip4(d, k->id == K_IPSOURCE ? L->src_ip : L->dst_ip);
-	case K_TCPSOURCEPORT:
-	case K_TCPDESTINATIONPORT:
-		proto = 6;
-		break;
-	case K_UDPSOURCEPORT:
-	case K_UDPDESTINATIONPORT:
-		proto = 17;
-		break;
-	case K_MACSOURCE:
-	case K_MACDESTINATION:
-		if (!(have & FLOWREC_ETH))
-			return 0;
-		return pack_mac(
-		    d, k->id == K_MACSOURCE ? L->src_mac : L->dst_mac);
-	case K_INPUTIFINDEX:
-	case K_OUTPUTIFINDEX: {
-		struct sflow_if ifx =
-		    k->id == K_INPUTIFINDEX ? r->input : r->output;
-
-		if (ifx.format != SFLOW_IF_INDEX ||
-		    ifx.value == SFLOW_IF_INTERNAL)
-			break; /* a word, or none */
-		return pack_num(d, ifx.value);
-	}
-	case K_STACK:
+	if (k->direct != FLOWKEY_DIRECT_NONE &&
+	    (n = pack_direct(k, r, d)) != SIZE_MAX)
+		return n;
+	if (k->id == K_STACK)
 		return r->stack[0] != '\0'
 		    ? pack_text(d, r->stack, strlen(r->stack))
 		    : 0;
-	case K_AGENT:
-		if (r->agent.family != 4)
-			break;
-		return pack_ip4(d, r->agent.a);
-	default:
-		break;
-	}
-	if (proto != 0) {
-		if (!(have & FLOWREC_PORTS) || L->ip_proto != proto)
-			return 0;
-		return pack_num(d,
-		    k->id == K_TCPSOURCEPORT || k->id == K_UDPSOURCEPORT
-		        ? L->src_port
-		        : L->dst_port);
-	}
 	if (flowkey_value(k, r, ctx, &v) == 0)
 		return 0;
 	switch (v.type) {
@@ -1895,8 +2032,22 @@ flowkeys_pack_memo(const struct flowkeys *ks, const uint32_t *ids,
 	uint8_t *o = (uint8_t *)out, *end = o + outlen;
 
 	for (size_t i = 0; i < ks->n; i++) {
-		struct memo_val *mv = &m->v[ids[i]];
+		struct memo_val *mv;
 
+		/* a field of the record: packed again, cheaper than the
+		 * memo's bookkeeping */
+		if (ks->k[i]->direct != FLOWKEY_DIRECT_NONE &&
+		    (size_t)(end - o) >= PACK_VALUE_MAX) {
+			size_t n = pack_direct(ks->k[i], r, o);
+
+			if (n == 0)
+				return 0;
+			if (n != SIZE_MAX) {
+				o += n;
+				continue;
+			}
+		}
+		mv = &m->v[ids[i]];
 		assert(ids[i] < m->n);
 		if (mv->gen != m->gen) {
 			/*

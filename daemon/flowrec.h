@@ -259,6 +259,28 @@ enum flowkey_type flowkey_type(const struct flowkey *);
 bool flowkey_uses_topology(const struct flowkey *);
 
 /*
+ * The keys read straight from a field of the record, with no function,
+ * topology or text between: what flowkey_value() gives them, without its
+ * struct, for the hot paths (filters, packed keys).
+ *   FLOWKEY_DIRECT_NUM: flowkey_num() gives the number;
+ *   FLOWKEY_DIRECT_IP4: flowkey_ip4() the IPv4 address (-1 for an IPv6
+ *   agent: flowkey_value() has it);
+ *   FLOWKEY_DIRECT_OTHER: a MAC or an ifIndex, packed without the memo.
+ */
+enum flowkey_direct {
+	FLOWKEY_DIRECT_NONE,
+	FLOWKEY_DIRECT_NUM,
+	FLOWKEY_DIRECT_IP4,
+	FLOWKEY_DIRECT_OTHER,
+};
+enum flowkey_direct flowkey_direct(const struct flowkey *);
+/* 1 with *num, 0: no value in r; -1: not a FLOWKEY_DIRECT_NUM key */
+int flowkey_num(
+    const struct flowkey *, const struct flow_rec *r, uint64_t *num);
+/* 1 with a, 0: no value in r; -1: not an IPv4 address (see above) */
+int flowkey_ip4(const struct flowkey *, const struct flow_rec *r, uint8_t a[4]);
+
+/*
  * Evaluate a key on a record into a typed value. Returns 1 with *v
  * filled, 0 for no value. ctx may be NULL.
  */

@@ -255,6 +255,20 @@ addresses(void)
 	MATCH("mask:ipsource:24=10.0.1.0", &U4);
 	NOMATCH("mask:ipsource:24=10.0.1.5", &U4);
 	MATCH("mask:ip6source:16=2001::/16", &T6);
+	/* an IPv6 agent: not the IPv4 fast path's, still matched */
+	{
+		struct flow_rec A6 = U4;
+		static const uint8_t a6[16] = { 0x20, 0x01, 0x0d,
+			0xb8, [15] = 1 };
+
+		A6.agent.family = 6;
+		memcpy(A6.agent.a, a6, 16);
+		MATCH("agent=2001:db8::1", &A6);
+		MATCH("agent=2001:db8::/32", &A6);
+		NOMATCH("agent=10.0.0.0/8", &A6);
+		MATCH("agent!=10.0.0.0/8", &A6);
+		NOMATCH("agent=2001:db8::2", &A6);
+	}
 }
 
 static void

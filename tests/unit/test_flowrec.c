@@ -1171,6 +1171,8 @@ rnd_record(struct flow_rec *r, const struct flow_rec *base)
 			L->src_port = (uint16_t)(rnd(2) ? 80 : 443);
 			L->dst_port = (uint16_t)rnd(3);
 		}
+		L->ip_tos = (uint8_t)rnd(256);
+		L->ethertype = (uint16_t)(rnd(2) ? 0x0800 : rnd(65536));
 	}
 	if (rnd(4) == 0)
 		r->stack[0] = '\0';
@@ -1210,7 +1212,119 @@ static const char *const memo_lists[] = {
 	"null:vlan:05,null:ipsource:10.0.0.01,null:macsource:0101010101ab",
 	"null:ipdscp:18446744073709551616,null:ipsource:10.0.0.256",
 	"null:vlan:18446744073709551615,null:ipsource:1.2.3,null:ipdscp:-1",
+	/* the rest of what flowkey_direct() packs without the memo */
+	"ethernetprotocol,iptos,ip6nexthdr,ip6tos,ip6dscp,iptos.1,agent",
+	"ethernetprotocol.1,ip6dscp.1,macdestination.1,outputifindex",
 };
+
+/*
+ * flowkey_num() and flowkey_ip4() give what flowkey_value() gives, for
+ * the keys flowkey_direct() names, and -1 for the others.
+ */
+static void
+direct_keys_agree(void)
+{
+	static const char *const names[] = {
+		"ethernetprotocol",
+		"ipprotocol",
+		"iptos",
+		"ipdscp",
+		"ip6nexthdr",
+		"ip6tos",
+		"ip6dscp",
+		"tcpsourceport",
+		"tcpdestinationport",
+		"udpsourceport",
+		"udpdestinationport",
+		"ipsource",
+		"ipdestination",
+		"agent",
+		"ipprotocol.1",
+		"ip6dscp.1",
+		"tcpsourceport.1",
+		"udpdestinationport.1",
+		"ipsource.1",
+		"ipdestination.1",
+		"macsource",
+		"inputifindex",
+		"ipttl",
+		"stack",
+		"vlan",
+		"mask:ipsource:24",
+	};
+	enum { NK = nitems(names) };
+	struct flowkey *k[NK];
+	size_t with[NK] = { 0 }, without[NK] = { 0 };
+	struct flow_rec base, r;
+	char err[256];
+
+	one_sample(IP4(10, 0, 0, 1), 1, 2);
+	base = R[0];
+	for (size_t i = 0; i < NK; i++) {
+		k[i] = flowkey_parse(names[i], err, sizeof(err));
+		T_OK(k[i] != NULL);
+	}
+	T_EQ(flowkey_direct(k[0]), FLOWKEY_DIRECT_NUM);
+	T_EQ(flowkey_direct(k[11]), FLOWKEY_DIRECT_IP4);
+	T_EQ(flowkey_direct(k[20]), FLOWKEY_DIRECT_OTHER);
+	T_EQ(flowkey_direct(k[22]), FLOWKEY_DIRECT_NONE);
+	T_EQ(flowkey_direct(k[25]), FLOWKEY_DIRECT_NONE);
+	for (int round = 0; round < 3000; round++) {
+		rnd_record(&r, &base);
+		for (size_t i = 0; i < NK; i++) {
+			struct flowkey_value v;
+			uint64_t num = 0;
+			uint8_t a[4] = { 0 };
+			int want = flowkey_value(k[i], &r, NULL, &v), got;
+			bool ok = true;
+
+			switch (flowkey_direct(k[i])) {
+			case FLOWKEY_DIRECT_NUM:
+				got = flowkey_num(k[i], &r, &num);
+				ok = got == want &&
+				    (got == 0 ||
+				        (v.type == FLOWKEY_NUM &&
+				            v.num == num));
+				break;
+			case FLOWKEY_DIRECT_IP4:
+				got = flowkey_ip4(k[i], &r, a);
+				if (got < 0)
+					ok = want == 1 && v.addr.family == 6;
+				else
+					ok = got == want &&
+					    (got == 0 ||
+					        (v.type == FLOWKEY_ADDR &&
+					            v.addr.family == 4 &&
+					            memcmp(v.addr.a, a, 4) ==
+					                0));
+				break;
+			default:
+				got = 0;
+				ok = flowkey_num(k[i], &r, &num) == -1 &&
+				    flowkey_ip4(k[i], &r, a) == -1;
+				break;
+			}
+			if (!ok) {
+				T_FAIL("round %d, %s: %d, flowkey_value() %d",
+				    round, names[i], got, want);
+				goto done;
+			}
+			if (want)
+				with[i]++;
+			else
+				without[i]++;
+		}
+	}
+	/* each key seen with a value and without (the agent and the
+	 * input always have one) */
+	for (size_t i = 0; i < NK; i++)
+		if (with[i] == 0 || (without[i] == 0 && i != 13 && i != 21))
+			T_FAIL("%s: %zu with a value, %zu without", names[i],
+			    with[i], without[i]);
+done:
+	for (size_t i = 0; i < NK; i++)
+		flowkey_free(k[i]);
+}
 
 /* A key's text and its packed form, to check one gives the other. */
 struct pair {
@@ -1580,6 +1694,7 @@ main(void)
 	T_RUN(key_lists);
 	T_RUN(memo_matches_eval);
 	T_RUN(memo_once_per_record);
+	T_RUN(direct_keys_agree);
 	T_RUN(all_keys_empty_record);
 	return t_done();
 }
