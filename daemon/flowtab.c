@@ -1053,7 +1053,6 @@ flowtab_add_ref(struct flowtab *ft, const char *key, size_t keylen,
 	else if ((int64_t)(now_ms - e->last_ms) < 0 &&
 	    (int64_t)(now_ms - e->first_ms) < 0)
 		e->first_ms = now_ms;
-	/* F_EDGE 1, F_CORE 2 */
 	e->flags = (uint8_t)((unsigned)src->edge | (unsigned)src->core << 1);
 
 	if (!ft->conf.no_sweep)
