@@ -20,6 +20,11 @@
 #include "topo.h"
 #include "util.h"
 
+/* A sample's keys are packed while the one ENGINE_PIPE before it is
+ * added: one more place than the pipeline holds (pipe_run()). */
+_Static_assert(ENGINE_PIPE == 2, "pipe_run() has three stages");
+#define PIPE_RING (ENGINE_PIPE + 1)
+
 struct compiled {
 	struct engine *e;
 	struct flowdef def;
@@ -30,10 +35,10 @@ struct compiled {
 	size_t keybuf_len;
 	/* The samples in the pipeline (see engine_sample()): their keys and
 	 * their places in the table; pending: to be added. */
-	char *keybuf[ENGINE_PIPE];
-	size_t keylen[ENGINE_PIPE];
-	struct flowtab_ref ref[ENGINE_PIPE];
-	bool pending[ENGINE_PIPE];
+	char *keybuf[PIPE_RING];
+	size_t keylen[PIPE_RING];
+	struct flowtab_ref ref[PIPE_RING];
+	bool pending[PIPE_RING];
 	uint64_t matched;
 	uint64_t keyless;
 };
@@ -85,7 +90,7 @@ struct engine {
 	struct snap_slot *snmp_ifc;
 	bool logged; /* records appended since engine_logged() */
 	/* samples [pipe_done, pipe_next) are in the pipeline */
-	struct pipe_sample pipe[ENGINE_PIPE];
+	struct pipe_sample pipe[PIPE_RING];
 	uint64_t pipe_next, pipe_done;
 	uint64_t flowlog_records;
 	struct spread *spread;   /* NetFlow records replayed over time */
@@ -104,7 +109,7 @@ compiled_free(struct compiled *c)
 	filter_free(c->filter);
 	flowtab_free(c->tab);
 	free(c->key_ids);
-	for (int k = 0; k < ENGINE_PIPE; k++)
+	for (int k = 0; k < PIPE_RING; k++)
 		free(c->keybuf[k]);
 	free(c);
 }
@@ -143,7 +148,7 @@ compile(struct engine *e, const struct flowdef *d, char *err, size_t errlen)
 		flowtab_set_gone_cb(c->tab, gone_cb, c);
 	c->key_ids = xcalloc(flowkeys_count(c->keys) + 1, sizeof(*c->key_ids));
 	c->keybuf_len = flowkeys_packmax(c->keys);
-	for (int k = 0; k < ENGINE_PIPE; k++)
+	for (int k = 0; k < PIPE_RING; k++)
 		c->keybuf[k] = xmalloc(c->keybuf_len);
 	return c;
 }
@@ -637,15 +642,14 @@ blackhole_signals(
 	bh_observe(e->bh, &s, now ? now : now_wall_ms());
 }
 
-/* Stage 1: filters, keys, hashes, and the index slots prefetched. */
+/* A sample's filters and keys, for every definition. */
 static void
-pipe_prepare(struct engine *e, const struct flow_rec *rec,
+pipe_keys(struct engine *e, const struct flow_rec *rec,
     const struct flowrec_ctx *ctx, const struct flowtab_src *src,
     uint64_t mono_ms)
 {
-	uint64_t n = e->pipe_next++;
-	struct pipe_sample *ps = &e->pipe[n % ENGINE_PIPE];
-	unsigned k = (unsigned)(n % ENGINE_PIPE);
+	unsigned k = (unsigned)(e->pipe_next % PIPE_RING);
+	struct pipe_sample *ps = &e->pipe[k];
 
 	ps->src = *src;
 	ps->mono_ms = mono_ms;
@@ -665,18 +669,70 @@ pipe_prepare(struct engine *e, const struct flow_rec *rec,
 			c->keyless++;
 			continue;
 		}
-		flowtab_prepare(
-		    c->tab, c->keybuf[k], c->keylen[k], src, &c->ref[k]);
 		c->pending[k] = true;
 	}
 }
 
-/* Stage 2: the entries prefetched (their index slots are in cache). */
+/* Sample n's add to c's table, and flowStart's log record. */
+static inline void
+pipe_add1(struct compiled *c, const struct pipe_sample *ps, unsigned k)
+{
+	double x = (double)ps->sampling_rate *
+	    (c->def.value == FLOWDEF_FRAMES ? 1.0 : (double)ps->frame_length);
+
+	c->pending[k] = false;
+	if (flowtab_add_ref(c->tab, c->keybuf[k], c->keylen[k], &ps->src,
+	        &c->ref[k], x, ps->mono_ms) == 1 &&
+	    c->def.log && c->def.flow_start)
+		log_flow(c, c->keybuf[k], c->keylen[k], &ps->src.agent,
+		    ps->src.ds, x, ps->mono_ms, ps->mono_ms);
+}
+
+/*
+ * The pipeline's three stages, one sample apart, table by table: the
+ * sample before last added (its entry is in cache), the last one's
+ * entries prefetched (their index slots are), and this one's keys
+ * hashed and index slots prefetched. Table by table, so that the cache
+ * misses are spread out rather than asked for ten at a time, more than
+ * the core can have in flight; and the hashes after all the keys are
+ * packed, so that they do not read back bytes still in the store buffer.
+ */
+static void
+pipe_run(struct engine *e)
+{
+	uint64_t n = e->pipe_next;
+	bool add = n - e->pipe_done == ENGINE_PIPE;
+	bool pf = n > e->pipe_done;
+	unsigned ka = (unsigned)((n + PIPE_RING - 2) % PIPE_RING),
+	         kp = (unsigned)((n + PIPE_RING - 1) % PIPE_RING),
+	         kn = (unsigned)(n % PIPE_RING);
+	const struct pipe_sample *pa = &e->pipe[ka], *pp = &e->pipe[kp],
+	                         *pn = &e->pipe[kn];
+
+	for (size_t i = 0; i < e->n_flows; i++) {
+		struct compiled *c = e->flows[i];
+
+		if (add && c->pending[ka])
+			pipe_add1(c, pa, ka);
+		if (pf && c->pending[kp])
+			flowtab_prefetch(c->tab, &pp->src, &c->ref[kp]);
+		if (c->pending[kn])
+			flowtab_prepare(c->tab, c->keybuf[kn], c->keylen[kn],
+			    &pn->src, &c->ref[kn]);
+	}
+	if (pf)
+		e->pipe[kp].prefetched = true;
+	if (add)
+		e->pipe_done++;
+	e->pipe_next++;
+}
+
+/* Sample n's entries prefetched, unless pipe_run() did. */
 static void
 pipe_prefetch(struct engine *e, uint64_t n)
 {
-	struct pipe_sample *ps = &e->pipe[n % ENGINE_PIPE];
-	unsigned k = (unsigned)(n % ENGINE_PIPE);
+	unsigned k = (unsigned)(n % PIPE_RING);
+	struct pipe_sample *ps = &e->pipe[k];
 
 	if (ps->prefetched)
 		return;
@@ -687,30 +743,15 @@ pipe_prefetch(struct engine *e, uint64_t n)
 			    e->flows[i]->tab, &ps->src, &e->flows[i]->ref[k]);
 }
 
-/* Stage 3: the adds, and flowStart's log records. */
+/* Sample n's adds, for every definition. */
 static void
 pipe_add(struct engine *e, uint64_t n)
 {
-	const struct pipe_sample *ps = &e->pipe[n % ENGINE_PIPE];
-	unsigned k = (unsigned)(n % ENGINE_PIPE);
+	unsigned k = (unsigned)(n % PIPE_RING);
 
-	for (size_t i = 0; i < e->n_flows; i++) {
-		struct compiled *c = e->flows[i];
-		double x;
-
-		if (!c->pending[k])
-			continue;
-		c->pending[k] = false;
-		x = (double)ps->sampling_rate *
-		    (c->def.value == FLOWDEF_FRAMES ? 1.0
-		                                    : (double)ps->frame_length);
-		/* flowStart: log a flow when it is first seen. */
-		if (flowtab_add_ref(c->tab, c->keybuf[k], c->keylen[k],
-		        &ps->src, &c->ref[k], x, ps->mono_ms) == 1 &&
-		    c->def.log && c->def.flow_start)
-			log_flow(c, c->keybuf[k], c->keylen[k], &ps->src.agent,
-			    ps->src.ds, x, ps->mono_ms, ps->mono_ms);
-	}
+	for (size_t i = 0; i < e->n_flows; i++)
+		if (e->flows[i]->pending[k])
+			pipe_add1(e->flows[i], &e->pipe[k], k);
 }
 
 /*
@@ -745,18 +786,8 @@ engine_record(void *arg, const struct flow_rec *rec, uint64_t mono_ms)
 		src.core = hit.link != NULL;
 	}
 	flowtab_srcids_stamp(e->srcids, &src, rec->src_memo);
-	/*
-	 * A pipeline of three stages, each one sample apart, so that the
-	 * tables' cache misses (up to ENGINE_MAX_ENTRIES entries each, far
-	 * more than the caches hold) are served while other work goes on:
-	 * this sample's keys and hashes (prefetching the index slots); the
-	 * previous sample's entries prefetched; the one before added.
-	 */
-	if (e->pipe_next - e->pipe_done == ENGINE_PIPE)
-		pipe_add(e, e->pipe_done++);
-	if (e->pipe_next > e->pipe_done)
-		pipe_prefetch(e, e->pipe_next - 1);
-	pipe_prepare(e, rec, &ctx, &src, mono_ms);
+	pipe_keys(e, rec, &ctx, &src, mono_ms);
+	pipe_run(e);
 }
 
 /* The names the topology gives a port: node, link, port. */
