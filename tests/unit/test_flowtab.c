@@ -597,7 +597,32 @@ struct rcfg {
 	uint32_t mean_gap_ms;
 	size_t max_entries;
 	bool mixed_flags; /* flags vary per sample, not per source */
+	/* the engine's way: sources from a flowtab_srcids registry, and
+	 * each sample prepared, prefetched a sample later and added two
+	 * samples later (flowtab_add_ref(), engine.c's pipe_run()) */
+	bool piped;
 };
+
+/* A sample on its way through the engine's pipeline. */
+struct rpend {
+	struct rsample s;
+	struct flowtab_src src;
+	struct flowtab_ref ref;
+};
+
+/* p added: to the reference and, with the ref it was prepared with, to
+ * the table. */
+static void
+ref_add(struct flowtab *ft, struct rpend *p)
+{
+	const char *key = ref.keys[p->s.key];
+
+	ref.s[ref.ns++] = p->s;
+	ref.now = p->s.t;
+	if (flowtab_add_ref(
+	        ft, key, strlen(key), &p->src, &p->ref, p->s.x, p->s.t) < 0)
+		T_FAIL("add rejected");
+}
 
 /*
  * Every query shape at `at`, on the live table (ft) or a snapshot (sn),
@@ -654,6 +679,9 @@ ref_run(const struct rcfg *cfg)
 		.max_entries = cfg->max_entries,
 		.seed = cfg->seed * 7 };
 	struct flowtab *ft = flowtab_new(&fc);
+	struct flowtab_srcids *ids = flowtab_srcids_new(fc.src_seed, 1000);
+	struct rpend pend[3];
+	uint64_t pn = 0, pd = 0; /* samples [pd, pn) are in the pipeline */
 	struct flowtab_hit *hits = xmalloc(2 * R_KEYS * sizeof(*hits));
 	struct rhit *want = xmalloc(R_KEYS * sizeof(*want));
 	struct flowtab_stats st;
@@ -672,11 +700,13 @@ ref_run(const struct rcfg *cfg)
 	flowtab_set_gone_cb(ft, on_gone, NULL);
 
 	for (size_t i = 0; i < cfg->samples; i++) {
-		struct rsample *s = &ref.s[ref.ns];
+		struct rpend *p = &pend[pn % 3];
+		struct rsample *s = &p->s;
 		struct flowtab_src src;
 		uint32_t hot = rndn(10);
 		const char *key;
 
+		memset(s, 0, sizeof(*s));
 		now += rndn(2 * cfg->mean_gap_ms + 1);
 		/* a skewed key popularity, so that top-N means something */
 		if (hot < 6)
@@ -703,14 +733,32 @@ ref_run(const struct rcfg *cfg)
 		src.ds = 100 + s->ds;
 		src.edge = s->flags & 1;
 		src.core = s->flags & 2;
-		ref.ns++;
-		ref.now = s->t;
 		key = ref.keys[s->key];
-		if (flowtab_add(ft, key, strlen(key), &src, s->x, s->t) < 0)
-			T_FAIL("add rejected");
+		if (!cfg->piped) {
+			ref.s[ref.ns++] = *s;
+			ref.now = s->t;
+			if (flowtab_add(
+			        ft, key, strlen(key), &src, s->x, s->t) < 0)
+				T_FAIL("add rejected");
+		} else {
+			p->src = src;
+			flowtab_srcids_stamp(ids, &p->src, NULL);
+			if (pn - pd == 2)
+				ref_add(ft, &pend[pd++ % 3]);
+			if (pn > pd)
+				flowtab_prefetch(ft, &pend[(pn - 1) % 3].src,
+				    &pend[(pn - 1) % 3].ref);
+			flowtab_prepare(ft, key, strlen(key), &p->src, &p->ref);
+			pn++;
+		}
 
 		if ((i + 1) % (cfg->samples / 8) != 0)
 			continue;
+		while (pd < pn) { /* the pipeline flushed */
+			flowtab_prefetch(
+			    ft, &pend[pd % 3].src, &pend[pd % 3].ref);
+			ref_add(ft, &pend[pd++ % 3]);
+		}
 		/* A check: now, and a snapshot read a little later. */
 		checks++;
 		qt = now + rndn((uint32_t)(3000 * cfg->t));
@@ -737,6 +785,7 @@ ref_run(const struct rcfg *cfg)
 	    (unsigned long long)st.expired, (unsigned long long)st.evictions,
 	    (unsigned long long)st.rebases);
 	flowtab_free(ft);
+	flowtab_srcids_free(ids);
 	free(ref.s);
 	free(ref.c);
 	free(hits);
@@ -753,6 +802,8 @@ test_reference(void)
 		{ 4, 10, 5, 4000, 20, 1u << 20, true },
 		{ 5, 1, 20, 8000, 10, 1u << 20, true },
 		{ 6, 0.5, 5, 6000, 40, 1u << 20, false },
+		{ 7, 2, 5, 6000, 1, 1u << 20, false, true },
+		{ 8, 0.1, 3, 6000, 10, 1u << 20, true, true },
 	};
 
 	ref_agents();
@@ -777,6 +828,7 @@ test_reference_evicting(void)
 	static const struct rcfg cfgs[] = {
 		{ 11, 2, 5, 6000, 5, 500, false },
 		{ 12, 0.2, 3, 6000, 30, 100, true },
+		{ 13, 1, 5, 6000, 1, 300, false, true },
 	};
 
 	ref_agents();
