@@ -141,11 +141,11 @@ bool engine_logged(struct engine *);
 void engine_tick(struct engine *, uint64_t mono_ms);
 /*
  * Ingest thread: one decoded sample (its records are consumed). Its adds
- * to the flow tables may wait in a pipeline for the next ENGINE_PIPE - 1
- * samples; engine_flush() finishes them. The ingest thread flushes after
- * each receive batch; engine_tick() and engine_snapshot() flush first.
+ * to the flow tables wait in a pipeline for the next ENGINE_PIPE samples;
+ * engine_flush() finishes them. The ingest thread flushes after each
+ * receive batch; engine_tick() and engine_snapshot() flush first.
  */
-#define ENGINE_PIPE 2
+#define ENGINE_PIPE 3
 void engine_sample(struct engine *, const struct sflow_datagram *,
     struct sflow_sample *, uint64_t mono_ms);
 void engine_flush(struct engine *);
