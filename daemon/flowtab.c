@@ -672,8 +672,8 @@ key_eq(const char *a, const char *b, size_t n)
 	return true;
 }
 
-/* Is entry i (key, source si)? */
-static bool
+/* Is entry i (key, source si)? Inline: the add's fast path is one check. */
+static inline __attribute__((always_inline)) bool
 ent_is(const struct flowtab *ft, uint32_t i, const char *key, size_t keylen,
     uint32_t kh, uint32_t si)
 {
@@ -1001,20 +1001,16 @@ flowtab_add_ref(struct flowtab *ft, const char *key, size_t keylen,
     const struct flowtab_src *src, const struct flowtab_ref *ref, double x,
     uint64_t now_ms)
 {
-	uint32_t j = ref->hint - 1, si;
-	struct fent *e;
+	uint32_t j = ref->hint - 1;
 
 	if (ref->hint == 0 || j > ft->smask || ft->slots[j].h != ref->h ||
 	    now_ms != ft->g_ms || ft->epoch_ms != ft->g_epoch || src->id == 0 ||
-	    src->id >= ft->by_id_n || !(x >= 0) || !isfinite(x))
-		return add_slow(ft, key, keylen, src, ref, x, now_ms);
-	si = ft->by_id[src->id];
-	e = &ft->ents[ft->slots[j].idx];
-	if (e->keyhash != ref->kh || e->src != si || e->keylen != keylen ||
-	    !key_eq(ent_key(e), key, keylen))
+	    src->id >= ft->by_id_n || !(x >= 0) || !isfinite(x) ||
+	    !ent_is(
+	        ft, ft->slots[j].idx, key, keylen, ref->kh, ft->by_id[src->id]))
 		return add_slow(ft, key, keylen, src, ref, x, now_ms);
 	assert(!ft->in_cb);
-	ent_update(e, src, x, ft->g, now_ms);
+	ent_update(&ft->ents[ft->slots[j].idx], src, x, ft->g, now_ms);
 	ft->updates++;
 	if (!ft->conf.no_sweep)
 		sweep_step(ft, now_ms, FLOWTAB_EPSILON * ft->conf.t * ft->g,
