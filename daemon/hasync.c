@@ -418,6 +418,7 @@ hasync_main(void *arg)
 	struct hasync *s = arg;
 	uint64_t next_roles = 0;
 
+	thread_role("fab-hasync", 0);
 	while (!atomic_load(&s->stop)) {
 		struct item *batch;
 		struct timespec ts;

@@ -1029,6 +1029,7 @@ history_main(void *arg)
 	struct history *h = arg;
 	unsigned ticks = 0;
 
+	thread_role("fab-history", THREAD_NICE_BULK);
 	while (!atomic_load(&h->stop)) {
 		struct timespec ts = { 0, 100 * 1000000L };
 		uint64_t next = now_mono_ms() + TICK_MS;

@@ -535,6 +535,7 @@ ingest_main(void *arg)
 	struct pollfd pfd[INGEST_MAX_SOCKETS];
 	uint64_t next = now_mono_ms(), last_wake = 0;
 
+	thread_role("fab-ingest", 0);
 	for (int i = 0; i < in->n; i++) {
 		pfd[i].fd = in->fds[i];
 		pfd[i].events = POLLIN;

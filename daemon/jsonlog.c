@@ -784,6 +784,7 @@ writer_main(void *arg)
 {
 	struct jsonlog *j = arg;
 
+	thread_role("fab-jsonlog", THREAD_NICE_BULK);
 	pthread_mutex_lock(&j->mu);
 	for (;;) {
 		size_t first, k;

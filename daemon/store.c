@@ -1525,6 +1525,7 @@ store_main(void *arg)
 	struct store *s = arg;
 	uint64_t next = now_mono_ms() + s->conf.batch_ms;
 
+	thread_role("fab-store", THREAD_NICE_BULK);
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		struct item *list;

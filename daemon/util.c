@@ -2,11 +2,15 @@
  * util.c: aborting allocators, clocks and formatting helpers. Thread-safe.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -86,6 +90,24 @@ clock_ms(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+thread_role(const char *name, int nice_inc)
+{
+	char buf[16];
+	id_t tid = (id_t)gettid();
+	int cur;
+
+	snprintf(buf, sizeof(buf), "%s", name);
+	(void)pthread_setname_np(pthread_self(), buf);
+	if (nice_inc == 0)
+		return;
+	errno = 0;
+	cur = getpriority(PRIO_PROCESS, tid);
+	if (cur == -1 && errno != 0)
+		return;
+	(void)setpriority(PRIO_PROCESS, tid, cur + nice_inc);
 }
 
 uint64_t

@@ -25,6 +25,24 @@ void *xrealloc(void *, size_t);
 void mem_hint_huge(void *p, size_t n);
 char *xstrdup(const char *);
 
+/*
+ * The nice increment of the threads that do bulk work (the store, the
+ * history, the JSON flow log, the topology): on a busy CPU they yield to
+ * the ingest thread, which loses datagrams when it stops for longer than
+ * its receive buffer lasts (tens of milliseconds at full rate), and to
+ * the service thread (the API and the push). They still get about a
+ * tenth of a CPU they contend for (CFS weights 110 against 1024).
+ */
+#define THREAD_NICE_BULK 10
+
+/*
+ * Name the calling thread (what top -H, ps -L and perf show; at most 15
+ * bytes are kept) and raise its nice value by nice_inc (0: unchanged).
+ * Linux gives each thread a nice value of its own. Failures are ignored:
+ * a name and a priority are hints.
+ */
+void thread_role(const char *name, int nice_inc);
+
 /* Monotonic and wall-clock time in milliseconds. */
 uint64_t now_mono_ms(void);
 uint64_t now_wall_ms(void);

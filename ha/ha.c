@@ -1008,6 +1008,7 @@ ha_main(void *arg)
 	struct ha *h = arg;
 	uint64_t next = now_mono_ms() + HA_TICK_MS;
 
+	thread_role("fab-ha", 0);
 	hp_start(h, &h->peer);
 	hp_start(h, &h->self);
 	while (!atomic_load(&h->stop)) {

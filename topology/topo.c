@@ -890,6 +890,7 @@ topo_main(void *arg)
 	struct topo *t = arg;
 	uint64_t next_agents = 0;
 
+	thread_role("fab-topology", THREAD_NICE_BULK);
 	if (t->conf->snmp_enable)
 		add_seeds(t, now_mono_ms());
 	if (t->have_restored)

@@ -114,6 +114,36 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])  # utime + stime
 
 
+def thread_nice(pid):
+    """{thread name: [nice values]} of pid's threads, from /proc."""
+    out = {}
+    for tid in os.listdir(f'/proc/{pid}/task'):
+        try:
+            with open(f'/proc/{pid}/task/{tid}/stat') as f:
+                st = f.read()
+        except FileNotFoundError:
+            continue
+        name = st[st.index('(') + 1:st.rindex(')')]
+        nice = int(st.rsplit(')', 1)[1].split()[16])
+        out.setdefault(name, []).append(nice)
+    return out
+
+
+def roles(pid):
+    """The threads are named, and those that do bulk work (the store,
+    the history, the topology) run 10 nice steps below the ingest thread
+    and the service loop: on a busy CPU they must not stop the ingest
+    thread long enough for the kernel to drop datagrams."""
+    th = thread_nice(pid)
+    main = th.get('fabmond', [None])[0]
+    want = {'fab-ingest': main, 'fab-store': main + 10,
+            'fab-history': main + 10, 'fab-topology': main + 10}
+    got = {k: th.get(k) for k in want}
+    ok(main is not None and all(got[k] == [v] for k, v in want.items()),
+       'daemon/threads named; bulk threads 10 nice steps below ingest',
+       th)
+
+
 def idle(tmp):
     """An idle fabmond sleeps: no thread may spin (the topology thread
     once did, between SNMP polls and always with snmp.enable=0)."""
@@ -126,6 +156,7 @@ def idle(tmp):
         used = (cpu_ticks(fab.proc.pid) - c0) / hz / (time.time() - t0)
         ok(used < 0.10, 'daemon/idle fabmond (snmp.enable=0) uses under '
            '10% of a core', f'{used:.0%}')
+        roles(fab.proc.pid)
     finally:
         fab.stop()
 
