@@ -227,25 +227,21 @@ struct lldp_idx {
 	size_t n;
 	uint8_t *keys; /* every key, back to back */
 	size_t klen, kcap;
-	uint64_t seed;
+	uint64_t k0, k1, ks; /* idx_hash()'s key, and its mumhash_seed() */
 };
 
 /*
- * FNV-1a with a per-index seed and a final mix. The seed comes from the
+ * mumhash() (util.h) under a per-index key. The key comes from the
  * index's own heap address, so that a switch cannot pick interface
- * names that all collide (it cannot know the address in advance).
+ * names that all collide (it cannot know the address in advance). The
+ * ingest thread hashes two keys a flow sample (topo_lookup(): the agent,
+ * then the port): byte-at-a-time FNV-1a took them 8 % of its time.
  */
 static uint64_t
 idx_hash(const struct lldp_idx *x, const void *key, size_t len)
 {
-	const uint8_t *p = key;
-	uint64_t h = 1469598103934665603ull ^ x->seed;
+	uint64_t h = mumhash_s(x->k0, x->k1, x->ks, key, len);
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
 	return h ? h : 1;
 }
 
@@ -258,7 +254,9 @@ lldp_idx_new(size_t expected)
 	while (x->cap < expected * 2)
 		x->cap *= 2;
 	x->e = xcalloc(x->cap, sizeof(*x->e));
-	x->seed = (uint64_t)(uintptr_t)x * 0x9e3779b97f4a7c15ull;
+	x->k0 = (uint64_t)(uintptr_t)x * 0x9e3779b97f4a7c15ull;
+	x->k1 = (x->k0 ^ 0x6a09e667f3bcc908ull) * 0xbf58476d1ce4e5b9ull;
+	x->ks = mumhash_seed(x->k0, x->k1);
 	return x;
 }
 
