@@ -83,7 +83,11 @@ struct engine {
 	size_t n_flows;
 	/* the keys' strings of the sample at hand, shared by the flows */
 	struct flowkey_memo *memo;
-	struct topo_snap *topo; /* our reference */
+	/* the input port's lookup of the record at hand (engine_record()),
+	 * for lookup_cb(): NULL when there is none */
+	const struct flow_rec *in_rec;
+	const struct topo_hit *in_hit; /* NULL: not found */
+	struct topo_snap *topo;        /* our reference */
 	uint64_t samples;
 	uint64_t last_expire;
 	struct ifc_table *ifc; /* sFlow counter samples -> rates */
@@ -506,15 +510,22 @@ lookup_cb(void *arg, const struct sflow_addr *agent, uint32_t ifindex,
 {
 	struct engine *e = arg;
 	struct topo_hit hit;
+	const struct topo_hit *h = &hit;
 
 	*node = NULL;
 	*link = NULL;
-	if (e->topo == NULL ||
-	    !topo_lookup(e->topo->graph, agent, ifindex, &hit))
+	if (e->in_rec != NULL && agent == &e->in_rec->agent &&
+	    ifindex == e->in_rec->input.value) {
+		/* the record's input port: engine_record() looked it up */
+		if ((h = e->in_hit) == NULL)
+			return 0;
+	} else if (e->topo == NULL ||
+	    !topo_lookup(e->topo->graph, agent, ifindex, &hit)) {
 		return 0;
-	*node = hit.node->name;
-	if (hit.link != NULL)
-		*link = hit.link->name;
+	}
+	*node = h->node->name;
+	if (h->link != NULL)
+		*link = h->link->name;
 	return 1;
 }
 
@@ -792,7 +803,12 @@ engine_record(void *arg, const struct flow_rec *rec, uint64_t mono_ms)
 		src.core = hit.link != NULL;
 	}
 	flowtab_srcids_stamp(e->srcids, &src, rec->src_memo);
+	if (e->topo != NULL && rec->input.format == SFLOW_IF_INDEX) {
+		e->in_rec = rec;
+		e->in_hit = have_in ? &hit : NULL;
+	}
 	pipe_keys(e, rec, &ctx, &src, mono_ms);
+	e->in_rec = NULL;
 	pipe_run(e);
 }
 
