@@ -68,8 +68,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fabric  # noqa: E402
 import peers  # noqa: E402
-from benchutil import (busiest, free_port, log, rcvbuf_errors,  # noqa: E402
-                       set_subreaper, thread_times, udp_socket_stats)
+from benchutil import (busiest, free_port, group_mem,  # noqa: E402
+                       log, proc_mem, rcvbuf_errors, set_subreaper,
+                       thread_times, udp_socket_stats)
 
 # The same definitions as engine_bench.c's defs[].
 DEFS = [
@@ -323,6 +324,12 @@ class FabmondTarget:
     def threads(self):
         return thread_times(self.fab.proc.pid)
 
+    def memory(self):
+        """(VmRSS, VmHWM) of fabmond, in bytes: its peak since it
+        started, so over this row's trials and any row before on the same
+        fabmond."""
+        return proc_mem(self.fab.proc.pid)
+
     def cpu_ticks(self):
         """(the process's utime+stime, the ingest thread's) in clock
         ticks."""
@@ -458,6 +465,12 @@ class PeerTarget:
     def threads(self):
         return self.peer.threads()
 
+    def memory(self):
+        """The sums of VmRSS and VmHWM over the peer's processes (it is
+        started afresh for each trial), in bytes."""
+        p = self.peer.proc
+        return group_mem(p.pid) if p is not None else (0, 0)
+
     def cpu_ticks(self):
         return None
 
@@ -576,6 +589,8 @@ class Bench:
             ct1 = tg.cpu_ticks()
             t_drained, tk1 = self.wait_drained(tg)
             t_busy = max(t_drained - t0, t_send)
+            # Read before settle(): it stops some peers' plugins.
+            mem = tg.memory()
             tg.settle(res, self)
             udp1 = udp_socket_stats(port)
             rbe1 = rcvbuf_errors()
@@ -623,6 +638,8 @@ class Bench:
             "otherThreadCpu": None if other is None else other / t_busy,
             "blastCpu": bcpu / max(t_send, 1e-9),
             "blastKeptUp": rate == 0 or res["rate"] >= 0.97 * rate,
+            "vmRSS": mem[0],
+            "vmHWM": mem[1],
         }
         if ct0 is not None and ct1 is not None:
             # /proc's utime+stime over the send window (blast's start to
@@ -782,6 +799,12 @@ class Bench:
                          (100 * t["otherThreadCpu"]))
         notes.append("peak queue %.0f%% of rcvbuf" %
                      (100.0 * t["peakQueueBytes"] / (2 * t["rcvbuf"])))
+        hwm = max(x["vmHWM"] for x in mine)
+        if hwm:
+            r["vmHWM"] = hwm
+            notes.append("memory: VmHWM %.0f MiB%s" % (
+                hwm / 2**20, "" if isinstance(tg, PeerTarget) else
+                " (since the process started)"))
         # Starved: in the trials that lost, the busiest thread was often
         # runnable with no CPU to run on; the machine set the limit.
         waits = sorted(x["ingestThreadWait"] for x in mine
