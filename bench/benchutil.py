@@ -69,6 +69,19 @@ def thread_times(pid):
     return out
 
 
+def thread_names(pid):
+    """{tid: name} of every thread of pid (/proc/PID/task/TID/comm:
+    fabmond names its threads fab-ingest, fab-store, ...)."""
+    out = {}
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                out[int(tid)] = f.read().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return out
+
+
 def group_pids(pgid):
     """The live processes in process group pgid (a peer and its
     children); zombies are left out."""

@@ -60,7 +60,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fabric  # noqa: E402
 import peers  # noqa: E402
 from benchutil import (MachineLoad, WSClient, group_mem,  # noqa: E402
-                       proc_mem, set_subreaper, thread_times)
+                       proc_mem, set_subreaper, thread_names,
+                       thread_times)
 from lossless import (DEFS, Fabmond, Fail, restore_rmem_max,  # noqa: E402
                       set_rmem_max)
 
@@ -412,6 +413,8 @@ def run_fabmond(args, workdir):
         tt1 = thread_times(fab.proc.pid)
         r["threadsFill"] = thread_shares(tt0, tt1,
                                          time.monotonic() - t_fill)
+        r["threadNames"] = {str(t): n for t, n in
+                            thread_names(fab.proc.pid).items()}
         r["rssFill"], r["hwmFill"] = mw.read()
         log("after the fill: VmRSS %s, VmHWM %s" % (mib(r["rssFill"]),
                                                    mib(r["hwmFill"])))
@@ -696,8 +699,10 @@ def print_report(args, f, peer, load, out):
     if thr:
         w("fabmond's threads during the fill (share of a core running / "
           "waiting for a CPU): %s\n" % ", ".join(
-              "%s%d %.0f%%/%.0f%%" % (
-                  "ingest " if t == f.get("ingestTid") else "", t, 100 * c,
+              "%s %.0f%%/%.0f%%" % (
+                  f.get("threadNames", {}).get(str(t)) or (
+                      ("ingest " if t == f.get("ingestTid") else "") +
+                      str(t)), 100 * c,
                   100 * wt) for t, c, wt in thr[:5]))
     if load:
         w("machine: %d CPUs, %.0f%% busy during the run, %.0f%% of it by "
