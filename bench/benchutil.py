@@ -55,31 +55,34 @@ def rcvbuf_errors():
     return int(rows[1][rows[0].index("RcvbufErrors")])
 
 
+def task_files(pid, name):
+    """{tid: the text of /proc/PID/task/TID/<name>} for every thread of
+    pid; {} once the process is gone."""
+    out = {}
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/%s" % (pid, tid, name)) as f:
+                out[int(tid)] = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return out
+
+
 def thread_times(pid):
     """{tid: (seconds on a CPU, seconds runnable but waiting for one)} of
     every thread of pid (/proc/PID/task/TID/schedstat)."""
     out = {}
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                run, wait = f.read().split()[:2]
-            out[int(tid)] = (int(run) / 1e9, int(wait) / 1e9)
-    except (FileNotFoundError, ProcessLookupError):
-        pass
+    for tid, text in task_files(pid, "schedstat").items():
+        run, wait = text.split()[:2]
+        out[tid] = (int(run) / 1e9, int(wait) / 1e9)
     return out
 
 
 def thread_names(pid):
     """{tid: name} of every thread of pid (/proc/PID/task/TID/comm:
     fabmond names its threads fab-ingest, fab-store, ...)."""
-    out = {}
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-                out[int(tid)] = f.read().strip()
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return out
+    return {tid: text.strip()
+            for tid, text in task_files(pid, "comm").items()}
 
 
 def group_pids(pgid):

@@ -136,10 +136,10 @@ def roles(pid):
     thread long enough for the kernel to drop datagrams."""
     th = thread_nice(pid)
     main = th.get('fabmond', [None])[0]
-    want = {'fab-ingest': main, 'fab-store': main + 10,
-            'fab-history': main + 10, 'fab-topology': main + 10}
-    got = {k: th.get(k) for k in want}
-    ok(main is not None and all(got[k] == [v] for k, v in want.items()),
+    ok(main is not None and all(
+        th.get(k) == [main + inc] for k, inc in
+        (('fab-ingest', 0), ('fab-store', 10), ('fab-history', 10),
+         ('fab-topology', 10))),
        'daemon/threads named; bulk threads 10 nice steps below ingest',
        th)
 
