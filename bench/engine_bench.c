@@ -148,6 +148,23 @@ publish_cost(struct pcost *pc)
 	pc->tick_ms = tk[2];
 }
 
+/* Each table's entries and heap after the 10-flows run: the working set. */
+static char tables[2048];
+
+static void
+note_tables(void)
+{
+	struct engine_snap *es = engine_snapshot(eng, mono);
+	size_t n = 0;
+
+	for (size_t i = 0; i < es->n && n < sizeof(tables); i++)
+		n += (size_t)snprintf(tables + n, sizeof(tables) - n,
+		    "%s%s %zu (%.1f MiB)", i ? ", " : "", es->flows[i].def.name,
+		    es->flows[i].stats.entries,
+		    (double)es->flows[i].stats.mem_bytes / (1 << 20));
+	snap_put(&es->base);
+}
+
 static void
 usage(void)
 {
@@ -217,6 +234,7 @@ main(int argc, char **argv)
 	}
 	engine_tick(eng, mono);
 	t1 = run(d, N_DGRAMS, (int)rounds, to_engine, &s1);
+	note_tables();
 	publish_cost(&ps1);
 	/*
 	 * fabmond also runs its built-in definitions (main.c): the stored
@@ -264,6 +282,7 @@ main(int argc, char **argv)
 	printf("  once a push period, on the ingest thread: 10 flows: snapshot "
 	       "%.1f ms, expiry %.1f ms; + built-ins: %.1f ms, %.1f ms\n",
 	    ps1.snap_ms, ps1.tick_ms, ps2.snap_ms, ps2.tick_ms);
+	printf("  the 10 flows' tables, entries (heap): %s\n", tables);
 	engine_free(eng);
 	free(d);
 	return 0;

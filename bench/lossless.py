@@ -70,7 +70,7 @@ import fabric  # noqa: E402
 import peers  # noqa: E402
 from benchutil import (busiest, free_port, group_mem,  # noqa: E402
                        log, proc_mem, rcvbuf_errors, set_subreaper,
-                       thread_times, udp_socket_stats)
+                       thread_names, thread_times, udp_socket_stats)
 
 # The same definitions as engine_bench.c's defs[].
 DEFS = [
@@ -867,6 +867,7 @@ def build_recvcount(blast):
 
 def find_ingest_thread(fab, bench, state):
     """fabmond's ingest thread (it decodes and runs the flow engine): the
+    one it names fab-ingest; else (an older fabmond) the
     thread that works most while 10,000 datagrams come at 20,000/s, well
     below any rate that loses (so that no kernel drop is left to show in
     the first trial). Their sequence numbers continue in state."""

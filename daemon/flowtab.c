@@ -104,6 +104,7 @@ struct flowtab {
 
 	struct fent *ents;
 	uint32_t n, cap;
+	size_t ents_bytes;  /* allocated: cap entries or a little more */
 	struct slot *slots; /* power-of-two size, at most 3/4 full */
 	uint32_t smask;
 	uint32_t sweep;
@@ -591,17 +592,25 @@ flowtab_srcids_overflow(const struct flowtab_srcids *r)
 
 /* ---- entries ---------------------------------------------------------- */
 
-/* Room for ncap entries, aligned (realloc would not keep the alignment). */
+/*
+ * Room for ncap entries or more (up to max_entries: a huge page's
+ * rounding is used), aligned (realloc would not keep the alignment).
+ */
 static void
 ents_grow(struct flowtab *ft, size_t ncap)
 {
-	struct fent *ne = xaligned(FENT_ALIGN, ncap * sizeof(*ne));
+	size_t bytes = ncap * sizeof(struct fent);
+	struct fent *ne = xalloc_big(FENT_ALIGN, &bytes);
 
-	mem_hint_huge(ne, ncap * sizeof(*ne));
 	if (ft->n > 0)
 		memcpy(ne, ft->ents, (size_t)ft->n * sizeof(*ne));
 	free(ft->ents);
 	ft->ents = ne;
+	ft->ents_bytes = bytes;
+	ncap = bytes / sizeof(*ne);
+	ft->cap =
+	    (uint32_t)(ncap < ft->conf.max_entries ? ncap
+	                                           : ft->conf.max_entries);
 }
 
 static uint32_t
@@ -610,12 +619,17 @@ ent_hash(const struct flowtab *ft, const struct fent *e)
 	return slot_hash(e->keyhash, ft->srcs[e->src].hash);
 }
 
+/* An index of ns slots or more (a huge page's rounding is used). */
 static void
 ent_rehash(struct flowtab *ft, uint32_t ns)
 {
+	size_t bytes = (size_t)ns * sizeof(struct slot);
+
 	free(ft->slots);
-	ft->slots = xcalloc(ns, sizeof(*ft->slots));
-	mem_hint_huge(ft->slots, ns * sizeof(*ft->slots));
+	ft->slots = xalloc_big(_Alignof(struct slot), &bytes);
+	memset(ft->slots, 0, bytes);
+	ns = (uint32_t)(bytes / sizeof(struct slot));
+	assert((ns & (ns - 1)) == 0); /* HUGE_PAGE is a power of two */
 	ft->smask = ns - 1;
 	for (uint32_t i = 0; i < ft->n; i++)
 		slot_put(ft->slots, ft->smask, ent_hash(ft, &ft->ents[i]), i);
@@ -1069,7 +1083,6 @@ add_slow(struct flowtab *ft, const char *key, size_t keylen,
 			if (ncap > ft->conf.max_entries)
 				ncap = ft->conf.max_entries;
 			ents_grow(ft, ncap);
-			ft->cap = (uint32_t)ncap;
 		}
 		if ((size_t)ft->n + 1 > (size_t)(ft->smask + 1) / 4 * 3)
 			ent_rehash(ft, (ft->smask + 1) * 2);
@@ -1180,7 +1193,7 @@ flowtab_stats(const struct flowtab *ft, struct flowtab_stats *st)
 	st->expired = ft->expired;
 	st->rejected = ft->rejected;
 	st->rebases = ft->rebases;
-	st->mem_bytes = sizeof(*ft) + (size_t)ft->cap * sizeof(*ft->ents) +
+	st->mem_bytes = sizeof(*ft) + ft->ents_bytes +
 	    ((size_t)ft->smask + 1) * sizeof(*ft->slots) +
 	    (size_t)ft->srccap * sizeof(*ft->srcs) +
 	    ((size_t)ft->ssmask + 1) * sizeof(*ft->sslots) +

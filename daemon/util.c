@@ -63,14 +63,17 @@ xrealloc(void *old, size_t n)
 	return p;
 }
 
-void
-mem_hint_huge(void *p, size_t n)
+void *
+xalloc_big(size_t align, size_t *n)
 {
-	uintptr_t a = ((uintptr_t)p + 0x1fffff) & ~(uintptr_t)0x1fffff,
-	          b = ((uintptr_t)p + n) & ~(uintptr_t)0x1fffff;
+	void *p;
 
-	if (b > a)
-		(void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+	if (*n < HUGE_MIN)
+		return xaligned(align, *n);
+	*n = (*n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+	p = xaligned(align > HUGE_PAGE ? align : HUGE_PAGE, *n);
+	(void)madvise(p, *n, MADV_HUGEPAGE);
+	return p;
 }
 
 char *

@@ -18,11 +18,17 @@ void *xaligned(size_t align, size_t n);
 void *xcalloc(size_t, size_t);
 void *xrealloc(void *, size_t);
 /*
- * Ask for transparent huge pages under [p, p+n) (the whole 2 MiB pages
- * inside it): big tables read at random then miss the TLB less. A hint;
- * nothing changes where the kernel says no.
+ * A big array read at random (the flow tables' entries and index slots).
+ * From HUGE_MIN bytes on, *n is rounded up to whole transparent huge
+ * pages, aligned to one and marked MADV_HUGEPAGE: every read of it then
+ * finds a 2 MiB TLB entry instead of walking 4 KiB pages (a virtual
+ * machine's walks are two-dimensional). The caller may use the rounding:
+ * *n is the size allocated. Smaller: xaligned(align, *n). The kernel may
+ * still say no (THP "never"): a hint. free() frees it.
  */
-void mem_hint_huge(void *p, size_t n);
+#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_MIN  (HUGE_PAGE / 2)
+void *xalloc_big(size_t align, size_t *n);
 char *xstrdup(const char *);
 
 /*
