@@ -626,7 +626,7 @@ ent_rehash(struct flowtab *ft, uint32_t ns)
 	size_t bytes = (size_t)ns * sizeof(struct slot);
 
 	free(ft->slots);
-	ft->slots = xalloc_big(_Alignof(struct slot), &bytes);
+	ft->slots = xalloc_big(64, &bytes); /* a slot line: 8 slots */
 	memset(ft->slots, 0, bytes);
 	ns = (uint32_t)(bytes / sizeof(struct slot));
 	assert((ns & (ns - 1)) == 0); /* HUGE_PAGE is a power of two */
