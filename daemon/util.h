@@ -20,11 +20,11 @@ void *xrealloc(void *, size_t);
 /*
  * A big array read at random (the flow tables' entries and index slots).
  * From HUGE_MIN bytes on, *n is rounded up to whole transparent huge
- * pages, aligned to one and marked MADV_HUGEPAGE: every read of it then
- * finds a 2 MiB TLB entry instead of walking 4 KiB pages (a virtual
- * machine's walks are two-dimensional). The caller may use the rounding:
- * *n is the size allocated. Smaller: xaligned(align, *n). The kernel may
- * still say no (THP "never"): a hint. free() frees it.
+ * pages, aligned to one and marked MADV_HUGEPAGE, so that its random reads
+ * need fewer TLB entries and shorter page walks (engine_bench, 10 flows:
+ * +6 % against only the whole huge pages inside). The caller may use the
+ * rounding: *n is the size allocated. Smaller: xaligned(align, *n). The kernel
+ * may still say no (THP "never"): a hint. free() frees it.
  */
 #define HUGE_PAGE ((size_t)2 << 20)
 #define HUGE_MIN  (HUGE_PAGE / 2)
