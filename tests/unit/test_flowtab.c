@@ -1768,6 +1768,88 @@ test_snapshot_avg_exact(void)
 	flowtab_free(ft);
 }
 
+/*
+ * The flow log's marks, on keys held in each of an entry's places (the hot
+ * line, the cold line, the heap), and across the table's growth after the
+ * marks were first used.
+ */
+struct logged {
+	char key[80];
+	size_t keylen;
+	uint64_t mark_ms, first_ms;
+	double since_mark;
+};
+
+static void
+log_cb(void *arg, const struct flowtab_info *in)
+{
+	struct logged *l = arg;
+	struct logged *o = &l[l[0].keylen++ + 1];
+
+	o->keylen = in->keylen;
+	memcpy(o->key, in->key, in->keylen);
+	o->mark_ms = in->mark_ms;
+	o->first_ms = in->first_ms;
+	o->since_mark = in->since_mark;
+}
+
+static void
+test_log_marks(void)
+{
+	struct flowtab *ft = mk(1, 3, 1000);
+	struct flowtab_src a = src4(1, 1, false, false);
+	static const char *const keys[] = {
+		"short",                             /* 5: hot */
+		"10.1.2.7,192.168.100.9,6,1030,443", /* 33: cold */
+		"fd00::1:2:3:4,fd00::5:6:7:8,6,1030,443,eth.ip6.tcp", /* heap */
+	};
+	struct logged l[1 + 300];
+	struct flowtab_info info;
+	char key[48];
+
+	for (int k = 0; k < 3; k++)
+		flowtab_add(
+		    ft, keys[k], strlen(keys[k]), &a, 10.0 * (k + 1), 1000);
+	/* out of order: an older sample moves first_ms back */
+	flowtab_add(ft, keys[1], strlen(keys[1]), &a, 1, 900);
+	memset(l, 0, sizeof(l));
+	T_EQ(flowtab_log_active(ft, 5000, 2000, log_cb, l), 3);
+	for (size_t i = 1; i <= l[0].keylen && i <= 3; i++) {
+		int k = -1;
+
+		for (int j = 0; j < 3; j++)
+			if (strlen(keys[j]) == l[i].keylen &&
+			    memcmp(keys[j], l[i].key, l[i].keylen) == 0)
+				k = j;
+		T_OK(k >= 0);
+		if (k < 0)
+			continue;
+		T_EQ(l[i].first_ms, k == 1 ? 900 : 1000);
+		T_EQ(l[i].mark_ms, l[i].first_ms); /* never reported before */
+		T_NEAR(l[i].since_mark, 10.0 * (k + 1) + (k == 1), 1e-12);
+	}
+	/* nothing new: nothing reported */
+	memset(l, 0, sizeof(l));
+	T_EQ(flowtab_log_active(ft, 9000, 2000, log_cb, l), 0);
+	/* the table grows (64 entries, then more) with the marks in use */
+	for (int i = 0; i < 200; i++) {
+		snprintf(key, sizeof(key), "grow-%d-0123456789abcdef", i);
+		flowtab_add(ft, key, strlen(key), &a, 1, 9000);
+	}
+	flowtab_add(ft, keys[2], strlen(keys[2]), &a, 7, 9000);
+	T_OK(flowtab_get(ft, keys[2], strlen(keys[2]), &a, 9000, &info));
+	T_EQ(info.mark_ms, 5000);
+	T_NEAR(info.since_mark, 7, 1e-12);
+	T_EQ(info.first_ms, 1000);
+	snprintf(key, sizeof(key), "grow-%d-0123456789abcdef", 150);
+	T_OK(flowtab_get(ft, key, strlen(key), &a, 9000, &info));
+	T_EQ(info.mark_ms, 9000);
+	T_NEAR(info.since_mark, 1, 1e-12);
+	memset(l, 0, sizeof(l));
+	T_EQ(flowtab_log_active(ft, 12000, 2000, log_cb, l), 201);
+	flowtab_free(ft);
+}
+
 int
 main(void)
 {
@@ -1790,5 +1872,6 @@ main(void)
 	T_RUN(test_srcids_memo);
 	T_RUN(test_snapshot_avg_phase);
 	T_RUN(test_snapshot_avg_exact);
+	T_RUN(test_log_marks);
 	return t_done();
 }
