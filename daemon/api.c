@@ -67,6 +67,19 @@ addr_json(const struct sflow_addr *a)
 	return json_string(addr_fmt(buf, sizeof(buf), a->family, a->a));
 }
 
+/* The ingest thread's pauses (ingest.h), in milliseconds. */
+static json_t *
+pause_json(const uint64_t *us)
+{
+	static const char *const names[] = INGEST_PAUSE_NAMES;
+	json_t *o = json_object();
+
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		json_object_set_new(
+		    o, names[k], json_real((double)us[k] / 1000.0));
+	return o;
+}
+
 static json_t *
 errs_json(const uint64_t *errs)
 {
@@ -248,6 +261,9 @@ health(struct api_ctx *api)
 		    ing, "kernelDrops", json_integer(is->kernel_drops));
 		json_object_set_new(
 		    ing, "recvErrors", json_integer(is->recv_errors));
+		json_object_set_new(ing, "pauseMs", pause_json(is->pause_us));
+		json_object_set_new(
+		    ing, "pauseMaxMs", pause_json(is->pause_max_us));
 		json_object_set_new(
 		    ing, "agents", json_integer(is->totals.n_agents));
 		json_object_set_new(ing, "agentsOverflow",

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <linux/sock_diag.h>
 #include <unistd.h>
 
@@ -64,7 +65,9 @@ struct ingest {
 	uint64_t recv_errors;
 	uint64_t last_datagram_mono_ms;
 	uint64_t now_mono; /* of the batch being processed */
-	uint64_t rng;      /* next_period()'s state */
+	uint64_t pause_us[3], pause_max_us[3]; /* see ingest_snap */
+	struct log_ratelimit rl_pause;
+	uint64_t rng; /* next_period()'s state */
 
 	struct log_ratelimit rl;
 	struct log_ratelimit rl_bad;
@@ -291,6 +294,7 @@ ingest_new(const struct conf *c, struct snap_slot *out, struct engine *engine,
 	    0x9e3779b97f4a7c15ull;
 	in->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 5);
 	in->rl_bad = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 5);
+	in->rl_pause = (struct log_ratelimit)LOG_RATELIMIT_INIT(10000, 5);
 	atomic_init(&in->stop, false);
 	return in;
 fail:
@@ -349,6 +353,33 @@ meminfo_drops(struct ingest *in)
 #endif
 }
 
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* A pause of kind k that began at t0 (mono_us()) ends now. */
+static void
+pause_end(struct ingest *in, int k, uint64_t t0)
+{
+	static const char *const names[] = INGEST_PAUSE_NAMES;
+	uint64_t d = mono_us() - t0;
+
+	if (d > in->pause_us[k])
+		in->pause_us[k] = d;
+	if (d > in->pause_max_us[k])
+		in->pause_max_us[k] = d;
+	if (d >= INGEST_PAUSE_LOG_US)
+		log_warnx_rl(&in->rl_pause, "ingest",
+		    "away from the sockets for %.1f ms (%s): datagrams queue "
+		    "meanwhile",
+		    (double)d / 1000.0, names[k]);
+}
+
 static void
 publish(struct ingest *in, uint64_t mono)
 {
@@ -368,6 +399,9 @@ publish(struct ingest *in, uint64_t mono)
 	memcpy(is->proto, in->proto, sizeof(is->proto));
 	memcpy(is->netflow_skipped, in->netflow_skipped,
 	    sizeof(is->netflow_skipped));
+	memcpy(is->pause_us, in->pause_us, sizeof(is->pause_us));
+	memcpy(is->pause_max_us, in->pause_max_us, sizeof(is->pause_max_us));
+	memset(in->pause_us, 0, sizeof(in->pause_us));
 	if (in->nf != NULL) {
 		is->netflow = nfin_snapshot(in->nf);
 		is->netflow_relayed = in->relayed;
@@ -420,7 +454,7 @@ drain(struct ingest *in, int k)
 	int fd = in->fds[k];
 
 	for (int rounds = 0; rounds < 64; rounds++) {
-		uint64_t now = now_wall_ms(), mono = now_mono_ms();
+		uint64_t now = now_wall_ms(), mono = now_mono_ms(), t0;
 		int got;
 
 		for (int i = 0; i < BATCH; i++) {
@@ -438,6 +472,7 @@ drain(struct ingest *in, int k)
 			    sizeof(in->cbuf[i]);
 		}
 		got = recvmmsg(fd, in->msgs, BATCH, MSG_DONTWAIT, NULL);
+		t0 = mono_us();
 		if (got <= 0) {
 			if (got < 0 && errno != EAGAIN && errno != EINTR &&
 			    errno != EWOULDBLOCK) {
@@ -502,6 +537,7 @@ drain(struct ingest *in, int k)
 		if (in->fwd != NULL)
 			forward_batch(in->fwd, in->fwd_batch, (size_t)got,
 			    in->is_netflow[k]);
+		pause_end(in, INGEST_PAUSE_BATCH, t0);
 		if (got < BATCH)
 			return;
 	}
@@ -541,7 +577,7 @@ ingest_main(void *arg)
 		pfd[i].events = POLLIN;
 	}
 	while (!atomic_load(&in->stop)) {
-		uint64_t mono = now_mono_ms();
+		uint64_t mono = now_mono_ms(), t0;
 		int timeout = mono >= next ? 0 : (int)(next - mono);
 
 		if (timeout > 100)
@@ -554,10 +590,12 @@ ingest_main(void *arg)
 		 * counted.
 		 */
 		mono = now_mono_ms();
+		t0 = mono_us();
 		if (in->engine != NULL)
 			engine_tick(in->engine, mono);
 		if (in->nf != NULL)
 			nfin_tick(in->nf, now_wall_ms(), mono);
+		pause_end(in, INGEST_PAUSE_TICK, t0);
 		if (ready > 0) {
 			for (int i = 0; i < in->n; i++)
 				if (pfd[i].revents & POLLIN)
@@ -567,7 +605,9 @@ ingest_main(void *arg)
 		}
 		mono = now_mono_ms();
 		if (mono >= next) {
+			t0 = mono_us();
 			publish(in, mono);
+			pause_end(in, INGEST_PAUSE_PUBLISH, t0);
 			next = mono + next_period(in);
 			last_wake = mono;
 		} else if (in->engine != NULL && mono - last_wake >= 20 &&

@@ -36,7 +36,25 @@ struct ingest_snap {
 	uint64_t netflow_relay_refused;
 	/* default NetFlow ports that could not be bound ("[::]:2055: ...") */
 	char netflow_skipped[2][128];
+	/*
+	 * How long the thread stayed away from its sockets in one stretch
+	 * (INGEST_PAUSE_*), the longest in the period before this snapshot
+	 * (publish: the snapshot before it) and since the start, in
+	 * microseconds. A pause longer than the receive buffer lasts at the
+	 * rate coming in loses datagrams with the CPU to spare.
+	 */
+	uint64_t pause_us[3], pause_max_us[3];
 };
+
+/* What pause_us[] times: the once-a-loop work (definition changes, the
+ * second's expiry), one batch of datagrams, the snapshots. */
+enum { INGEST_PAUSE_TICK, INGEST_PAUSE_BATCH, INGEST_PAUSE_PUBLISH };
+#define INGEST_PAUSE_NAMES                                                     \
+	{                                                                      \
+		"tick", "batch", "publish"                                     \
+	}
+/* A pause this long (microseconds) is logged (at most 5 in 10 s). */
+#define INGEST_PAUSE_LOG_US 100000
 
 struct ingest;
 struct engine;

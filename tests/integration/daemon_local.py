@@ -279,6 +279,17 @@ def run(fab):
        == total, 'hostile/3000 random datagrams survived and counted',
        f"{h['ingest']['datagrams']}+{h['ingest']['kernelDrops']} of {total}")
 
+    # The ingest thread's pauses: each kind timed; a batch of datagrams
+    # took some time; the longest since the start is at least the
+    # period's.
+    ing = h['ingest']
+    kinds = {'tick', 'batch', 'publish'}
+    ok(set(ing['pauseMs']) == kinds == set(ing['pauseMaxMs']) and
+       all(0 <= ing['pauseMs'][k] <= ing['pauseMaxMs'][k] < 60000
+           for k in kinds) and ing['pauseMaxMs']['batch'] > 0,
+       'health/the ingest thread\'s pauses (pauseMs, pauseMaxMs)',
+       (ing['pauseMs'], ing['pauseMaxMs']))
+
     top = fab.json('/activeflows/ALL/pairs/json?maxFlows=50')
     fl = [f for f in fab.json('/api/v1/health')['flows'] if f['name'] == 'pairs']
     ok(fab.alive() and len(top) > 0 and fl and fl[0]['entries'] > 0,
