@@ -17,7 +17,7 @@ ifc_snap_free(struct snap *s)
 }
 
 struct ifc_snap *
-ifc_snap_take(const struct ifc_table *t, uint64_t wall_ms)
+ifc_snap_take(struct ifc_table *t, uint64_t wall_ms)
 {
 	struct ifc_snap *is = xcalloc(1, sizeof(*is));
 

@@ -53,6 +53,6 @@ const struct ifc_rates *ifc_rates_find(const struct ifc_rates *, size_t n,
     const struct sflow_addr *agent, uint32_t ifindex);
 
 /* The owner thread: a snapshot of its table (caller owns a reference). */
-struct ifc_snap *ifc_snap_take(const struct ifc_table *, uint64_t wall_ms);
+struct ifc_snap *ifc_snap_take(struct ifc_table *, uint64_t wall_ms);
 
 #endif

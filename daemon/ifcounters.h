@@ -133,7 +133,7 @@ size_t ifc_expire(struct ifc_table *, uint64_t mono_ms, uint64_t max_age_ms);
  * reading; rates from the second), sorted by (agent, ifIndex), in *n.
  * The caller frees it; NULL with *n = 0 when the table is empty.
  */
-struct ifc_rates *ifc_rates_all(const struct ifc_table *, size_t *n);
+struct ifc_rates *ifc_rates_all(struct ifc_table *, size_t *n);
 
 void ifc_stats(const struct ifc_table *, struct ifc_stats *);
 

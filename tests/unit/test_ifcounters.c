@@ -63,7 +63,7 @@ set(struct ifc_reading *rd, enum ifc_field f, uint64_t v, int wide)
 
 /* The one interface of a table (asserting there is exactly one). */
 static struct ifc_rates
-only(const struct ifc_table *t)
+only(struct ifc_table *t)
 {
 	struct ifc_rates r, *all;
 	size_t n;
@@ -400,6 +400,68 @@ bound_and_expiry(void)
 }
 
 /* Many interfaces over several agents: the index grows and stays right. */
+/*
+ * The order kept between snapshots: interfaces added a few at a time in a
+ * random order, with a copy after each batch and an expiry between, are
+ * always every interface, each once, in (agent, ifIndex) order.
+ */
+static void
+sorted_incrementally(void)
+{
+	struct ifc_table *t = ifc_new(4000, 11);
+	uint64_t rng = 0x9e3779b97f4a7c15ull, mono = 1000;
+	size_t want = 0, bad = 0, batches = 0;
+	uint8_t *have = calloc(4000, 1);
+
+	for (int b = 0; b < 60; b++) {
+		int add = 1 + (int)(rng % 97);
+
+		for (int k = 0; k < add; k++) {
+			uint32_t id;
+			struct ifc_reading rd;
+
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			id = (uint32_t)(rng % 4000);
+			rd = reading(id % 200 + 1, IFC_SRC_SFLOW, 0);
+			rd.agent = v4(10, 0, (uint8_t)(id / 200 / 10),
+			    (uint8_t)(id / 200 % 10));
+			set(&rd, IFC_IN_OCTETS, 1, 1);
+			ifc_update(t, &rd, mono, 0);
+			if (!have[id]) {
+				have[id] = 1;
+				want++;
+			}
+		}
+		if (b == 30) { /* everything older goes: new ones from here */
+			mono += 100000;
+			ifc_expire(t, mono, 50000);
+			memset(have, 0, 4000);
+			want = 0;
+		}
+		{
+			size_t n;
+			struct ifc_rates *all = ifc_rates_all(t, &n);
+
+			batches++;
+			if (n != want)
+				bad++;
+			for (size_t i = 1; i < n; i++)
+				if (ifc_key_cmp(&all[i - 1].agent,
+				        all[i - 1].ifindex, &all[i].agent,
+				        all[i].ifindex) >= 0)
+					bad++;
+			free(all);
+		}
+		mono += 10;
+	}
+	T_EQ(batches, 60);
+	T_EQ(bad, 0);
+	free(have);
+	ifc_free(t);
+}
+
 static void
 many_and_sorted(void)
 {
@@ -779,6 +841,7 @@ main(void)
 	T_RUN(source_preference);
 	T_RUN(bound_and_expiry);
 	T_RUN(many_and_sorted);
+	T_RUN(sorted_incrementally);
 	T_RUN(from_sflow);
 	T_RUN(from_sflow_mapping);
 	T_RUN(sflow_end_to_end);
