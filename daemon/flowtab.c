@@ -1545,13 +1545,22 @@ flowtab_top(const struct flowtab *ft, const struct flowtab_query *q,
 
 /* ---- snapshots -------------------------------------------------------- */
 
-/* A snapshot whose entries carry acc[i] (NULL: their own acc). */
+/*
+ * A snapshot whose entries carry acc[i] (NULL: their own acc): each
+ * source's n largest. Those are chosen first (every entry when no source
+ * has more than n: the usual case with many sources), then copied in the
+ * order of the table, a sequential read: in the order of the per-source
+ * heaps it was a random one, half of the time of a snapshot of 200,000
+ * entries over 48,000 sources.
+ */
 static struct flowtab_snapshot *
 snapshot_make(const struct flowtab *ft, uint64_t now_ms, const double *acc)
 {
 	struct flowtab_snapshot *sn = xcalloc(1, sizeof(*sn));
-	size_t nk = 0, keylen = 0, keycap;
-	struct topn t;
+	size_t nk = 0, keylen = 0, keycap, ns = 0;
+	uint32_t *smap; /* source -> its index in sn->srcs + 1, 0: none */
+	uint8_t *keep = NULL;
+	bool all = true;
 
 	sn->time_ms = now_ms;
 	sn->epoch_ms = ft->epoch_ms;
@@ -1560,63 +1569,78 @@ snapshot_make(const struct flowtab *ft, uint64_t now_ms, const double *acc)
 	flowtab_stats(ft, &sn->stats);
 	if (ft->n == 0)
 		return sn;
-	topn_scan(ft, NULL, acc, &t);
-	for (uint32_t si = 0; si < ft->nsrcs; si++) {
-		nk += t.r[si].cnt;
-		for (uint32_t j = 0; j < t.r[si].cnt; j++)
-			keylen += ft->ents[t.h[t.r[si].off + j].idx].keylen;
+	for (uint32_t si = 0; si < ft->nsrcs && all; si++)
+		all = !ft->srcs[si].live || ft->srcs[si].count <= ft->conf.n;
+	if (!all) {
+		struct topn t;
+
+		topn_scan(ft, NULL, acc, &t);
+		keep = xcalloc(ft->n, 1);
+		for (uint32_t si = 0; si < ft->nsrcs; si++)
+			for (uint32_t j = 0; j < t.r[si].cnt; j++)
+				keep[t.h[t.r[si].off + j].idx] = 1;
+		topn_free(&t);
 	}
+	smap = xcalloc((size_t)ft->nsrcs + 1, sizeof(*smap));
+	for (uint32_t i = 0; i < ft->n; i++) {
+		const struct fent *e = &ft->ents[i];
+
+		if (keep != NULL && !keep[i])
+			continue;
+		nk++;
+		keylen += e->keylen;
+		if (smap[e->src] == 0)
+			smap[e->src] = (uint32_t)++ns;
+	}
+	/* sources in the order they were first met */
+	sn->srcs = xmalloc((ns ? ns : 1) * sizeof(*sn->srcs));
+	for (uint32_t si = 0; si < ft->nsrcs; si++)
+		if (smap[si] != 0) {
+			sn->srcs[smap[si] - 1].agent = ft->srcs[si].agent;
+			sn->srcs[smap[si] - 1].ds = ft->srcs[si].ds;
+		}
+	sn->n_srcs = ns;
 	/* as text (conf.key_text): about twice the bytes held (an IPv4
 	 * address: 5 packed, 7 to 16 as text), grown as needed and the
 	 * unused part given back at the end */
 	keycap = ft->conf.key_text != NULL ? 2 * keylen + 1 : keylen;
 	sn->ents = xmalloc(nk * sizeof(*sn->ents));
 	sn->keys = xmalloc(keycap ? keycap : 1);
-	{
-		size_t ns = 0;
-
-		for (uint32_t si = 0; si < ft->nsrcs; si++)
-			ns += t.r[si].cnt > 0;
-		sn->srcs = xmalloc((ns ? ns : 1) * sizeof(*sn->srcs));
-	}
 	keylen = 0;
-	for (uint32_t si = 0; si < ft->nsrcs; si++) {
-		const struct fsrc *s = &ft->srcs[si];
+	for (uint32_t i = 0; i < ft->n; i++) {
+		const struct fent *e = &ft->ents[i];
+		struct snent *se;
+		size_t kl = e->keylen;
 
-		if (t.r[si].cnt == 0)
+		if (keep != NULL && !keep[i])
 			continue;
-		sn->srcs[sn->n_srcs].agent = s->agent;
-		sn->srcs[sn->n_srcs].ds = s->ds;
-		for (uint32_t j = 0; j < t.r[si].cnt; j++) {
-			uint32_t ei = t.h[t.r[si].off + j].idx;
-			const struct fent *e = &ft->ents[ei];
-			struct snent *se = &sn->ents[sn->n++];
-			size_t kl = e->keylen;
-
-			if (ft->conf.key_text != NULL) {
-				if (keycap - keylen < 4 * kl + 1) {
-					keycap = 2 * keycap + 4 * kl + 1;
-					sn->keys = xrealloc(sn->keys, keycap);
-				}
-				kl = ft->conf.key_text(ent_key(e), e->keylen,
-				    sn->keys + keylen, keycap - keylen);
-			} else
-				memcpy(sn->keys + keylen, ent_key(e), kl);
-			se->acc = acc ? acc[ei] : e->acc;
-			se->first_ms = e->first_ms;
-			se->last_ms = e->last_ms;
-			se->src = (uint32_t)sn->n_srcs;
-			se->keyhash = e->keyhash;
-			se->keylen = (uint32_t)kl;
-			se->keyoff = (uint32_t)keylen;
-			se->flags = e->flags;
-			keylen += kl;
-		}
-		sn->n_srcs++;
+		if (i + SWEEP_AHEAD < ft->n) /* the key's line, when long */
+			__builtin_prefetch(
+			    (const char *)&ft->ents[i + SWEEP_AHEAD] + 64);
+		se = &sn->ents[sn->n++];
+		if (ft->conf.key_text != NULL) {
+			if (keycap - keylen < 4 * kl + 1) {
+				keycap = 2 * keycap + 4 * kl + 1;
+				sn->keys = xrealloc(sn->keys, keycap);
+			}
+			kl = ft->conf.key_text(ent_key(e), e->keylen,
+			    sn->keys + keylen, keycap - keylen);
+		} else
+			memcpy(sn->keys + keylen, ent_key(e), kl);
+		se->acc = acc ? acc[i] : e->acc;
+		se->first_ms = e->first_ms;
+		se->last_ms = e->last_ms;
+		se->src = smap[e->src] - 1;
+		se->keyhash = e->keyhash;
+		se->keylen = (uint32_t)kl;
+		se->keyoff = (uint32_t)keylen;
+		se->flags = e->flags;
+		keylen += kl;
 	}
 	if (keycap > keylen + 1)
 		sn->keys = xrealloc(sn->keys, keylen + 1);
-	topn_free(&t);
+	free(smap);
+	free(keep);
 	return sn;
 }
 

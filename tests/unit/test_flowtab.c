@@ -804,6 +804,8 @@ test_reference(void)
 		{ 6, 0.5, 5, 6000, 40, 1u << 20, false },
 		{ 7, 2, 5, 6000, 1, 1u << 20, false, true },
 		{ 8, 0.1, 3, 6000, 10, 1u << 20, true, true },
+		/* n above any source's entries: snapshots keep them all */
+		{ 9, 1, 1000, 6000, 10, 1u << 20, true },
 	};
 
 	ref_agents();
