@@ -1559,7 +1559,6 @@ snapshot_make(const struct flowtab *ft, uint64_t now_ms, const double *acc)
 	struct flowtab_snapshot *sn = xcalloc(1, sizeof(*sn));
 	size_t nk = 0, keylen = 0, keycap, ns = 0;
 	uint32_t *smap; /* source -> its index in sn->srcs + 1, 0: none */
-	size_t bytes;
 	uint8_t *keep = NULL;
 	bool all = true;
 
@@ -1605,13 +1604,9 @@ snapshot_make(const struct flowtab *ft, uint64_t now_ms, const double *acc)
 	 * address: 5 packed, 7 to 16 as text), grown as needed and the
 	 * unused part given back at the end */
 	keycap = ft->conf.key_text != NULL ? 2 * keylen + 1 : keylen;
-	/* megabytes at every push period: whole huge pages when that
-	 * large, a fault for each 2 MiB instead of each 4 KiB */
-	bytes = nk * sizeof(*sn->ents);
-	sn->ents = xalloc_big(64, &bytes);
-	bytes = keycap ? keycap : 1;
-	sn->keys = xalloc_big(64, &bytes);
-	keycap = bytes;
+	/* megabytes at every push period (xmalloc_huge()) */
+	sn->ents = xmalloc_huge(nk * sizeof(*sn->ents));
+	sn->keys = xmalloc_huge(keycap ? keycap : 1);
 	keylen = 0;
 	for (uint32_t i = 0; i < ft->n; i++) {
 		const struct fent *e = &ft->ents[i];

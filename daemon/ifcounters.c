@@ -443,14 +443,12 @@ struct ifc_rates *
 ifc_rates_all(struct ifc_table *t, size_t *n)
 {
 	struct ifc_rates *out;
-	size_t bytes;
 
 	*n = t->n;
 	if (t->n == 0)
 		return NULL;
 	ord_update(t);
-	bytes = t->n * sizeof(*out);
-	out = xalloc_big(64, &bytes); /* megabytes, each snapshot */
+	out = xmalloc_huge(t->n * sizeof(*out)); /* megabytes, each snapshot */
 	for (size_t i = 0; i < t->n; i++)
 		out[i] = t->ents[t->ord[i]].st;
 	return out;

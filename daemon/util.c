@@ -76,6 +76,19 @@ xalloc_big(size_t align, size_t *n)
 	return p;
 }
 
+void *
+xmalloc_huge(size_t n)
+{
+	void *p = xmalloc(n);
+	uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) &
+	    ~(uintptr_t)(HUGE_PAGE - 1),
+	          b = ((uintptr_t)p + n) & ~(uintptr_t)(HUGE_PAGE - 1);
+
+	if (n >= HUGE_MIN && b > a)
+		(void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+	return p;
+}
+
 char *
 xstrdup(const char *s)
 {

@@ -29,6 +29,13 @@ void *xrealloc(void *, size_t);
 #define HUGE_PAGE ((size_t)2 << 20)
 #define HUGE_MIN  (HUGE_PAGE / 2)
 void *xalloc_big(size_t align, size_t *n);
+/*
+ * xmalloc(n), and from HUGE_MIN bytes on the whole huge pages inside it
+ * marked MADV_HUGEPAGE: for blocks made afresh at every push period (the
+ * snapshots), a page fault for each 2 MiB of the middle instead of each
+ * 4 KiB, with no rounding (two generations of them are alive at once).
+ */
+void *xmalloc_huge(size_t n);
 char *xstrdup(const char *);
 
 /*
