@@ -1615,7 +1615,7 @@ snapshot_make(const struct flowtab *ft, uint64_t now_ms, const double *acc)
 
 		if (keep != NULL && !keep[i])
 			continue;
-		if (i + SWEEP_AHEAD < ft->n) /* the key's line, when long */
+		if (i + SWEEP_AHEAD < ft->n) /* line 2: first_ms, long keys */
 			__builtin_prefetch(
 			    (const char *)&ft->ents[i + SWEEP_AHEAD] + 64);
 		se = &sn->ents[sn->n++];
