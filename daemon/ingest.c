@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <linux/sock_diag.h>
 #include <unistd.h>
 
@@ -353,21 +352,12 @@ meminfo_drops(struct ingest *in)
 #endif
 }
 
-static uint64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* A pause of kind k that began at t0 (mono_us()) ends now. */
+/* A pause of kind k that began at t0 (now_mono_us()) ends now. */
 static void
 pause_end(struct ingest *in, int k, uint64_t t0)
 {
 	static const char *const names[] = INGEST_PAUSE_NAMES;
-	uint64_t d = mono_us() - t0;
+	uint64_t d = now_mono_us() - t0;
 
 	if (d > in->pause_us[k])
 		in->pause_us[k] = d;
@@ -472,7 +462,7 @@ drain(struct ingest *in, int k)
 			    sizeof(in->cbuf[i]);
 		}
 		got = recvmmsg(fd, in->msgs, BATCH, MSG_DONTWAIT, NULL);
-		t0 = mono_us();
+		t0 = now_mono_us();
 		if (got <= 0) {
 			if (got < 0 && errno != EAGAIN && errno != EINTR &&
 			    errno != EWOULDBLOCK) {
@@ -590,7 +580,7 @@ ingest_main(void *arg)
 		 * counted.
 		 */
 		mono = now_mono_ms();
-		t0 = mono_us();
+		t0 = now_mono_us();
 		if (in->engine != NULL)
 			engine_tick(in->engine, mono);
 		if (in->nf != NULL)
@@ -605,7 +595,7 @@ ingest_main(void *arg)
 		}
 		mono = now_mono_ms();
 		if (mono >= next) {
-			t0 = mono_us();
+			t0 = now_mono_us();
 			publish(in, mono);
 			pause_end(in, INGEST_PAUSE_PUBLISH, t0);
 			next = mono + next_period(in);

@@ -138,6 +138,15 @@ now_wall_ms(void)
 	return clock_ms(CLOCK_REALTIME);
 }
 
+uint64_t
+now_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 char *
 addr_fmt(char *buf, size_t len, int family, const uint8_t *addr)
 {

@@ -56,9 +56,11 @@ char *xstrdup(const char *);
  */
 void thread_role(const char *name, int nice_inc);
 
-/* Monotonic and wall-clock time in milliseconds. */
+/* Monotonic and wall-clock time in milliseconds; monotonic in microseconds
+ * (to time work: a push, the ingest thread's pauses). */
 uint64_t now_mono_ms(void);
 uint64_t now_wall_ms(void);
+uint64_t now_mono_us(void);
 
 /*
  * Format an address of family 4 or 6 (16 bytes, IPv4 in the first 4) into

@@ -99,15 +99,6 @@ struct ws_hub {
 static const char *const static_topics[] = { "fabric", "links", "top",
 	"blackholes", "events", "health", "ha" };
 
-static uint64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* ---- frames ----------------------------------------------------------- */
 
 /* A frame of len bytes of text, for the caller to fill in. */
@@ -648,7 +639,7 @@ client_message(
 static void
 push(struct ws_hub *h)
 {
-	uint64_t t0 = mono_us(), version = 0;
+	uint64_t t0 = now_mono_us(), version = 0;
 	bool version_read = false;
 
 	for (int i = 0; i < h->n_topics; i++) {
@@ -686,7 +677,7 @@ push(struct ws_hub *h)
 		if (any)
 			lws_callback_on_writable(c->wsi);
 	}
-	h->st.last_push_us = mono_us() - t0;
+	h->st.last_push_us = now_mono_us() - t0;
 	h->st.pushes++;
 }
 
