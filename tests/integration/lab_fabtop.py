@@ -339,11 +339,21 @@ def no_lab_checks():
         cpu = (cpu_ticks(pid) - c0) / os.sysconf('SC_CLK_TCK') / \
             (time.time() - t0) * 100
     text = screen('big')
+    # Still answering keys while the frames keep coming: a fabtop that
+    # queued them would be minutes behind. Its CPU is printed, not
+    # asserted: a percentage depends on what else the machine runs (67 %
+    # under a loaded CI against 55 % alone), and speed belongs to the
+    # benchmarks.
+    keys('big', '?')
+    helptext, th = wait_screen('big', lambda s: 'fabtop keys' in s, 10)
+    keys('big', 'Escape')
     print(f'# 5,000 links, both frames every 0.25 s ({sum(map(len, big))} '
-          f'bytes): fabtop CPU {cpu and round(cpu)}%; {status(text)}')
-    ok(t is not None and cpu is not None and cpu < 60 and
-       'thinned' in status(text),
-       'fabtop/large frames too often: thinned, not queued', text)
+          f'bytes): fabtop CPU {cpu and round(cpu)}%; {status(text)}; '
+          f'help shown after {th and round(th, 1)} s')
+    ok(t is not None and cpu is not None and 'thinned' in status(text) and
+       th is not None and fabtop_pid('big') == pid,
+       'fabtop/large frames too often: thinned, not queued, keys answered',
+       text + helptext)
     keys('big', 'q')
     ws.close()
 
