@@ -9,8 +9,16 @@
  * prefetches. They are found through an open-addressing index of
  * (entry, 32-bit hash of key and source) slots with linear probing: a
  * lookup touches one slot run and, but for a rare tag collision, only the
- * entry it wants. Keys of up to KEY_INLINE bytes are stored in the entry;
- * longer ones on the heap.
+ * entry it wants.
+ *
+ * An entry is one cache line (struct fent): what an update reads, with
+ * keys of up to KEY_HOT bytes. What only creation, the flow log, the
+ * snapshots and the expiry read lives in parallel arrays, moved with it:
+ * first_ms and avg_i (cold, always), the flow log's marks (made on first
+ * use), keys of KEY_HOT + 1 to KEY_WIDE bytes (wide, made when the first
+ * such key comes). Longer keys are on the heap. A table of short keys
+ * (IPv4 pairs and 5-tuples) holds 80 bytes an entry, where one entry of
+ * two cache lines held 128.
  */
 #include <assert.h>
 #include <math.h>
@@ -25,14 +33,14 @@
 #define F_EDGE 0x01
 #define F_CORE 0x02
 _Static_assert(F_EDGE == 1 && F_CORE == 2, "flowtab_add_ref() ors the bools");
-/* fits an IPv4 5-tuple (43 bytes at most) and fabmon_flows' keys */
-#define KEY_INLINE 48
-/* ... of which the first this many are in the entry's first cache line */
-#define KEY_LINE1 16
-/* an entry's size and alignment: two cache lines, never three; both are
- * prefetched (left to the hardware's adjacent-line prefetch, the second
- * came too late: 10 flows 30 % slower in engine_bench) */
-#define FENT_ALIGN 128
+/* keys of up to this many bytes are in the entry's own cache line:
+ * packed IPv4 pairs and 5-tuples */
+#define KEY_HOT 16
+/* ... up to this many in the wide array (IPv6 pairs, fabmon_flows' keys);
+ * longer ones on the heap */
+#define KEY_WIDE 48
+/* an entry's size and alignment: one cache line */
+#define FENT_ALIGN 64
 /* Move the epoch once now is this many smoothing times past it. */
 #define REBASE_T 256.0
 /* Entries checked for expiry by each add. */
@@ -41,9 +49,8 @@ _Static_assert(F_EDGE == 1 && F_CORE == 2, "flowtab_add_ref() ors the bools");
 #define SWEEP_AHEAD 8
 
 struct fent {
-	/* what sweeps and updates read, together in the first cache line
-	 * with KEY_LINE1 bytes of the key: an update of an entry with a
-	 * key that short reads nothing else */
+	/* what sweeps and updates read, with keys of up to KEY_HOT bytes:
+	 * an update of an entry with a key that short reads nothing else */
 	double acc; /* SUM x * exp((t_i - epoch) / t) */
 	uint64_t last_ms;
 	double total; /* SUM x */
@@ -53,19 +60,30 @@ struct fent {
 	uint16_t keylen;
 	uint8_t flags;
 	union {
-		char *p;
-		char in[KEY_INLINE];
+		char *p; /* keylen > KEY_WIDE */
+		char in[KEY_HOT];
 	} key;
-	double mark_total; /* total when the flow log last reported it */
-	uint64_t mark_ms;  /* ... and when (0: never; first_ms is the start) */
+} __attribute__((aligned(FENT_ALIGN)));
+_Static_assert(sizeof(struct fent) == FENT_ALIGN, "fent is 64 bytes");
+
+/* An entry's cold part (ft->cold[i] for ft->ents[i]). */
+struct fcold {
 	uint64_t first_ms;
 	/* total - t * value at the last flowtab_snapshot_avg() (0 if the
 	 * entry is newer): the integral of the value up to then */
 	double avg_i;
-} __attribute__((aligned(FENT_ALIGN)));
-_Static_assert(sizeof(struct fent) == FENT_ALIGN, "fent is 128 bytes");
-_Static_assert(offsetof(struct fent, key) + KEY_LINE1 == 64,
-    "an entry's first KEY_LINE1 key bytes are in its first cache line");
+};
+
+/* An entry's flow log marks (ft->marks[i], once the log has marked). */
+struct fmark {
+	double total; /* total when the flow log last reported it */
+	uint64_t ms;  /* ... and when (0: never; first_ms is the start) */
+};
+
+/* A key of KEY_HOT + 1 to KEY_WIDE bytes (ft->wide[i]). */
+struct fwide {
+	char k[KEY_WIDE];
+};
 
 /*
  * An index slot: an entry (or a source), and the hash that placed it; h 0
@@ -103,6 +121,9 @@ struct flowtab {
 	uint64_t rng;
 
 	struct fent *ents;
+	struct fcold *cold;  /* cap of them */
+	struct fmark *marks; /* NULL, or cap of them */
+	struct fwide *wide;  /* NULL, or cap of them */
 	uint32_t n, cap;
 	size_t ents_bytes;  /* allocated: cap entries or a little more */
 	struct slot *slots; /* power-of-two size, at most 3/4 full */
@@ -247,10 +268,14 @@ key_cmp(const char *a, size_t alen, const char *b, size_t blen)
 	return alen < blen ? -1 : alen > blen ? 1 : 0;
 }
 
-static const char *
-ent_key(const struct fent *e)
+static inline const char *
+ent_key(const struct flowtab *ft, const struct fent *e)
 {
-	return e->keylen <= KEY_INLINE ? e->key.in : e->key.p;
+	if (e->keylen <= KEY_HOT)
+		return e->key.in;
+	if (e->keylen <= KEY_WIDE)
+		return ft->wide[e - ft->ents].k;
+	return e->key.p;
 }
 
 static double
@@ -596,6 +621,18 @@ flowtab_srcids_overflow(const struct flowtab_srcids *r)
  * Room for ncap entries or more (up to max_entries: a huge page's
  * rounding is used), aligned (realloc would not keep the alignment).
  */
+/* A parallel array of ncap elements of size sz, the first n of old's. */
+static void *
+par_grow(void *old, size_t sz, uint32_t n, uint32_t ncap)
+{
+	void *p = xmalloc_huge((size_t)ncap * sz);
+
+	if (n > 0)
+		memcpy(p, old, (size_t)n * sz);
+	free(old);
+	return p;
+}
+
 static void
 ents_grow(struct flowtab *ft, size_t ncap)
 {
@@ -611,6 +648,29 @@ ents_grow(struct flowtab *ft, size_t ncap)
 	ft->cap =
 	    (uint32_t)(ncap < ft->conf.max_entries ? ncap
 	                                           : ft->conf.max_entries);
+	ft->cold = par_grow(ft->cold, sizeof(*ft->cold), ft->n, ft->cap);
+	if (ft->marks != NULL)
+		ft->marks =
+		    par_grow(ft->marks, sizeof(*ft->marks), ft->n, ft->cap);
+	if (ft->wide != NULL)
+		ft->wide =
+		    par_grow(ft->wide, sizeof(*ft->wide), ft->n, ft->cap);
+}
+
+/* The parallel arrays made on first use. */
+static void
+marks_need(struct flowtab *ft)
+{
+	if (ft->marks == NULL)
+		ft->marks = xcalloc(ft->cap ? ft->cap : 1, sizeof(*ft->marks));
+}
+
+static void
+wide_need(struct flowtab *ft)
+{
+	if (ft->wide == NULL)
+		ft->wide = xmalloc_huge(
+		    (size_t)(ft->cap ? ft->cap : 1) * sizeof(*ft->wide));
 }
 
 static uint32_t
@@ -694,7 +754,7 @@ ent_is(const struct flowtab *ft, uint32_t i, const char *key, size_t keylen,
 	const struct fent *e = &ft->ents[i];
 
 	return e->keyhash == kh && e->src == si && e->keylen == keylen &&
-	    key_eq(ent_key(e), key, keylen);
+	    key_eq(ent_key(ft, e), key, keylen);
 }
 
 static uint32_t
@@ -726,12 +786,13 @@ key_heap_cost(size_t keylen)
 }
 
 static void
-ent_info(const struct flowtab *ft, const struct fent *e, uint64_t now_ms,
+ent_info(const struct flowtab *ft, uint32_t i, uint64_t now_ms,
     struct flowtab_info *info)
 {
+	const struct fent *e = &ft->ents[i];
 	const struct fsrc *s = &ft->srcs[e->src];
 
-	info->key = ent_key(e);
+	info->key = ent_key(ft, e);
 	info->keylen = e->keylen;
 	info->agent = s->agent;
 	info->ds = s->ds;
@@ -741,10 +802,15 @@ ent_info(const struct flowtab *ft, const struct fent *e, uint64_t now_ms,
 	    e->acc * ft_scale(ft->epoch_ms, ft->inv_tau_ms, ft->conf.t, now_ms);
 	info->total = e->total;
 	info->samples = e->samples;
-	info->first_ms = e->first_ms;
+	info->first_ms = ft->cold[i].first_ms;
 	info->last_ms = e->last_ms;
-	info->mark_ms = e->mark_ms ? e->mark_ms : e->first_ms;
-	info->since_mark = e->total - e->mark_total;
+	info->mark_ms = info->first_ms;
+	info->since_mark = e->total;
+	if (ft->marks != NULL) {
+		if (ft->marks[i].ms != 0)
+			info->mark_ms = ft->marks[i].ms;
+		info->since_mark -= ft->marks[i].total;
+	}
 }
 
 /* Point the index at entry `from`'s new place `to`, then move it there. */
@@ -753,6 +819,12 @@ ent_move(struct flowtab *ft, uint32_t from, uint32_t to)
 {
 	ft->slots[slot_of(ft, from)].idx = to;
 	ft->ents[to] = ft->ents[from];
+	ft->cold[to] = ft->cold[from];
+	if (ft->marks != NULL)
+		ft->marks[to] = ft->marks[from];
+	if (ft->wide != NULL && ft->ents[to].keylen > KEY_HOT &&
+	    ft->ents[to].keylen <= KEY_WIDE)
+		memcpy(ft->wide[to].k, ft->wide[from].k, ft->ents[to].keylen);
 }
 
 static void
@@ -768,7 +840,7 @@ ent_remove(
 	if (ft->gone_cb != NULL) {
 		struct flowtab_info info;
 
-		ent_info(ft, e, now_ms, &info);
+		ent_info(ft, i, now_ms, &info);
 		ft->in_cb = true;
 		ft->gone_cb(ft->gone_arg, &info, why);
 		ft->in_cb = false;
@@ -776,7 +848,7 @@ ent_remove(
 	slot_del(ft->slots, ft->smask, slot_of(ft, i));
 	if (--ft->srcs[e->src].count == 0)
 		src_release(ft, e->src);
-	if (e->keylen > KEY_INLINE) {
+	if (e->keylen > KEY_WIDE) {
 		ft->key_heap -= key_heap_cost(e->keylen);
 		free(e->key.p);
 	}
@@ -899,9 +971,12 @@ flowtab_free(struct flowtab *ft)
 	if (ft == NULL)
 		return;
 	for (uint32_t i = 0; i < ft->n; i++)
-		if (ft->ents[i].keylen > KEY_INLINE)
+		if (ft->ents[i].keylen > KEY_WIDE)
 			free(ft->ents[i].key.p);
 	free(ft->ents);
+	free(ft->cold);
+	free(ft->marks);
+	free(ft->wide);
 	free(ft->slots);
 	free(ft->srcs);
 	free(ft->sslots);
@@ -933,7 +1008,7 @@ flowtab_prepare(const struct flowtab *ft, const char *key, size_t keylen,
 	}
 	ref->h = slot_hash(ref->kh, ref->sh);
 	ref->hint = 0;
-	ref->wide = keylen > KEY_LINE1;
+	ref->wide = keylen > KEY_HOT;
 	__builtin_prefetch(&ft->slots[ref->h & ft->smask]);
 	if (src->id != 0 && src->id < ft->by_id_n)
 		__builtin_prefetch(&ft->by_id[src->id]);
@@ -958,14 +1033,12 @@ flowtab_prefetch(const struct flowtab *ft, const struct flowtab_src *src,
 	for (uint32_t j = ref->h & ft->smask; ft->slots[j].h != 0;
 	     j = (j + 1) & ft->smask)
 		if (ft->slots[j].h == ref->h) {
-			const char *e =
-			    (const char *)&ft->ents[ft->slots[j].idx];
+			uint32_t i = ft->slots[j].idx;
 
-			/* an entry is two cache lines; an update reads the
-			 * second only for a long key */
-			__builtin_prefetch(e);
-			if (ref->wide)
-				__builtin_prefetch(e + 64);
+			/* a wide key is read from its own array */
+			__builtin_prefetch(&ft->ents[i]);
+			if (ref->wide && ft->wide != NULL)
+				__builtin_prefetch(&ft->wide[i]);
 			ref->hint = j + 1;
 			return;
 		}
@@ -982,21 +1055,23 @@ flowtab_add(struct flowtab *ft, const char *key, size_t keylen,
 	return flowtab_add_ref(ft, key, keylen, src, &ref, x, now_ms);
 }
 
-/* An update of entry e by x at now_ms, g the weight at now_ms. */
+/* An update of entry i by x at now_ms, g the weight at now_ms. */
 static inline __attribute__((always_inline)) void
-ent_update(struct fent *e, const struct flowtab_src *src, double x, double g,
-    uint64_t now_ms)
+ent_update(struct flowtab *ft, uint32_t i, const struct flowtab_src *src,
+    double x, double g, uint64_t now_ms)
 {
+	struct fent *e = &ft->ents[i];
+
 	e->acc += x * g;
 	e->total += x;
 	e->samples++;
-	/* first_ms <= last_ms: it is in the second cache line, and read
-	 * only for a sample older than the latest */
+	/* first_ms <= last_ms: it is in the cold array, and read only for
+	 * a sample older than the latest */
 	if ((int64_t)(now_ms - e->last_ms) > 0)
 		e->last_ms = now_ms;
 	else if ((int64_t)(now_ms - e->last_ms) < 0 &&
-	    (int64_t)(now_ms - e->first_ms) < 0)
-		e->first_ms = now_ms;
+	    (int64_t)(now_ms - ft->cold[i].first_ms) < 0)
+		ft->cold[i].first_ms = now_ms;
 	e->flags = (uint8_t)((unsigned)src->edge | (unsigned)src->core << 1);
 }
 
@@ -1024,7 +1099,7 @@ flowtab_add_ref(struct flowtab *ft, const char *key, size_t keylen,
 	        ft, ft->slots[j].idx, key, keylen, ref->kh, ft->by_id[src->id]))
 		return add_slow(ft, key, keylen, src, ref, x, now_ms);
 	assert(!ft->in_cb);
-	ent_update(&ft->ents[ft->slots[j].idx], src, x, ft->g, now_ms);
+	ent_update(ft, ft->slots[j].idx, src, x, ft->g, now_ms);
 	ft->updates++;
 	if (!ft->conf.no_sweep)
 		sweep_step(ft, now_ms, FLOWTAB_EPSILON * ft->conf.t * ft->g,
@@ -1092,21 +1167,26 @@ add_slow(struct flowtab *ft, const char *key, size_t keylen,
 		e->keyhash = kh;
 		e->src = si;
 		e->keylen = (uint16_t)keylen;
-		if (keylen > KEY_INLINE) {
+		if (keylen > KEY_WIDE) {
 			e->key.p = xmalloc(keylen);
 			memcpy(e->key.p, key, keylen);
 			ft->key_heap += key_heap_cost(keylen);
+		} else if (keylen > KEY_HOT) {
+			wide_need(ft);
+			memcpy(ft->wide[i].k, key, keylen);
 		} else if (keylen > 0)
 			memcpy(e->key.in, key, keylen);
-		e->first_ms = e->last_ms = now_ms;
+		e->last_ms = now_ms;
+		ft->cold[i].first_ms = now_ms;
+		ft->cold[i].avg_i = 0;
+		if (ft->marks != NULL)
+			memset(&ft->marks[i], 0, sizeof(ft->marks[i]));
 		slot_put(ft->slots, ft->smask, ref->h, i);
 		ft->inserts++;
 		created = 1;
-	} else {
-		e = &ft->ents[i];
+	} else
 		ft->updates++;
-	}
-	ent_update(e, src, x, g, now_ms);
+	ent_update(ft, i, src, x, g, now_ms);
 
 	if (!ft->conf.no_sweep)
 		sweep_step(
@@ -1131,7 +1211,7 @@ flowtab_get(const struct flowtab *ft, const char *key, size_t keylen,
 	i = ent_find(ft, key, keylen, kh, si, slot_hash(kh, ft->srcs[si].hash));
 	if (i == NIL)
 		return false;
-	ent_info(ft, &ft->ents[i], now_ms, info);
+	ent_info(ft, i, now_ms, info);
 	return true;
 }
 
@@ -1142,19 +1222,21 @@ flowtab_log_active(struct flowtab *ft, uint64_t now_ms, uint64_t timeout_ms,
 	size_t n = 0;
 
 	assert(!ft->in_cb);
+	marks_need(ft);
 	for (uint32_t i = 0; i < ft->n; i++) {
 		struct fent *e = &ft->ents[i];
-		uint64_t mark = e->mark_ms ? e->mark_ms : e->first_ms;
+		struct fmark *m = &ft->marks[i];
+		uint64_t mark = m->ms ? m->ms : ft->cold[i].first_ms;
 		struct flowtab_info info;
 
-		if (now_ms - mark < timeout_ms || e->total <= e->mark_total)
+		if (now_ms - mark < timeout_ms || e->total <= m->total)
 			continue;
-		ent_info(ft, e, now_ms, &info);
+		ent_info(ft, i, now_ms, &info);
 		ft->in_cb = true;
 		cb(arg, &info);
 		ft->in_cb = false;
-		e->mark_ms = now_ms;
-		e->mark_total = e->total;
+		m->ms = now_ms;
+		m->total = e->total;
 		n++;
 	}
 	return n;
@@ -1194,6 +1276,9 @@ flowtab_stats(const struct flowtab *ft, struct flowtab_stats *st)
 	st->rejected = ft->rejected;
 	st->rebases = ft->rebases;
 	st->mem_bytes = sizeof(*ft) + ft->ents_bytes +
+	    (size_t)ft->cap *
+	        (sizeof(*ft->cold) + (ft->marks ? sizeof(*ft->marks) : 0) +
+	            (ft->wide ? sizeof(*ft->wide) : 0)) +
 	    ((size_t)ft->smask + 1) * sizeof(*ft->slots) +
 	    (size_t)ft->srccap * sizeof(*ft->srcs) +
 	    ((size_t)ft->ssmask + 1) * sizeof(*ft->sslots) +
@@ -1222,7 +1307,8 @@ hs_before(
 		return a->acc > b->acc;
 	ea = &ft->ents[a->idx];
 	eb = &ft->ents[b->idx];
-	return key_cmp(ent_key(ea), ea->keylen, ent_key(eb), eb->keylen) < 0;
+	return key_cmp(ent_key(ft, ea), ea->keylen, ent_key(ft, eb),
+	           eb->keylen) < 0;
 }
 
 /* Where source si's heap lives in topn.h, and how full it is. */
@@ -1525,7 +1611,7 @@ flowtab_top(const struct flowtab *ft, const struct flowtab_query *q,
 			if (!flags_pass(q, e->flags))
 				continue;
 			c[nc].acc = e->acc;
-			c[nc].key = ent_key(e);
+			c[nc].key = ent_key(ft, e);
 			c[nc].keylen = e->keylen;
 			c[nc].keyhash = e->keyhash;
 			c[nc].agent = &s->agent;
@@ -1615,21 +1701,20 @@ snapshot_make(const struct flowtab *ft, uint64_t now_ms, const double *acc)
 
 		if (keep != NULL && !keep[i])
 			continue;
-		if (i + SWEEP_AHEAD < ft->n) /* line 2: first_ms, long keys */
-			__builtin_prefetch(
-			    (const char *)&ft->ents[i + SWEEP_AHEAD] + 64);
+		if (i + SWEEP_AHEAD < ft->n && ft->wide != NULL)
+			__builtin_prefetch(&ft->wide[i + SWEEP_AHEAD]);
 		se = &sn->ents[sn->n++];
 		if (ft->conf.key_text != NULL) {
 			if (keycap - keylen < 4 * kl + 1) {
 				keycap = 2 * keycap + 4 * kl + 1;
 				sn->keys = xrealloc(sn->keys, keycap);
 			}
-			kl = ft->conf.key_text(ent_key(e), e->keylen,
+			kl = ft->conf.key_text(ent_key(ft, e), e->keylen,
 			    sn->keys + keylen, keycap - keylen);
 		} else
-			memcpy(sn->keys + keylen, ent_key(e), kl);
+			memcpy(sn->keys + keylen, ent_key(ft, e), kl);
 		se->acc = acc ? acc[i] : e->acc;
-		se->first_ms = e->first_ms;
+		se->first_ms = ft->cold[i].first_ms;
 		se->last_ms = e->last_ms;
 		se->src = smap[e->src] - 1;
 		se->keyhash = e->keyhash;
@@ -1671,18 +1756,19 @@ flowtab_snapshot_avg(struct flowtab *ft, uint64_t now_ms)
 
 		/* an entry born in the window: since its first sample (its
 		 * integral was 0 then) */
-		uint64_t from = (int64_t)(e->first_ms - ft->avg_ms) > 0
-		    ? e->first_ms
+		struct fcold *c = &ft->cold[i];
+		uint64_t from = (int64_t)(c->first_ms - ft->avg_ms) > 0
+		    ? c->first_ms
 		    : ft->avg_ms;
 
 		acc[i] = e->acc;
 		if (avg && g > 0 && (int64_t)(now_ms - from) > 0) {
 			double m =
-			    (in - e->avg_i) * 1000.0 / (double)(now_ms - from);
+			    (in - c->avg_i) * 1000.0 / (double)(now_ms - from);
 
 			acc[i] = m > 0 ? m / g : 0;
 		}
-		e->avg_i = in;
+		c->avg_i = in;
 	}
 	ft->avg_ms = now_ms;
 	sn = snapshot_make(ft, now_ms, acc);
