@@ -617,10 +617,6 @@ flowtab_srcids_overflow(const struct flowtab_srcids *r)
 
 /* ---- entries ---------------------------------------------------------- */
 
-/*
- * Room for ncap entries or more (up to max_entries: a huge page's
- * rounding is used), aligned (realloc would not keep the alignment).
- */
 /* A parallel array of ncap elements of size sz, the first n of old's. */
 static void *
 par_grow(void *old, size_t sz, uint32_t n, uint32_t ncap)
@@ -633,6 +629,10 @@ par_grow(void *old, size_t sz, uint32_t n, uint32_t ncap)
 	return p;
 }
 
+/*
+ * Room for ncap entries or more (up to max_entries: a huge page's
+ * rounding is used), aligned (realloc would not keep the alignment).
+ */
 static void
 ents_grow(struct flowtab *ft, size_t ncap)
 {
