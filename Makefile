@@ -109,6 +109,14 @@ $(BUILD)/tests/snmpwalk_tool: tests/tools/snmpwalk_tool.c \
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< \
 		$(BUILD)/obj/topology/snmp.o $(BUILD)/libfabmon.a $(LIBS)
 
+# The flow engine's test links the daemon (all but main()) and bench/gen.c.
+$(BUILD)/tests/test_engine: tests/unit/test_engine.c tests/unit/t.h bench/gen.c \
+		$(filter-out $(BUILD)/obj/daemon/main.o,$(DAEMON_O)) $(BUILD)/libfabmon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -Ibench $(LDFLAGS_ALL) -o $@ $< bench/gen.c \
+		$(filter-out $(BUILD)/obj/daemon/main.o,$(DAEMON_O)) \
+		$(BUILD)/libfabmon.a $(LIBS)
+
 # The store's tests link the store itself (sqlite3, a thread, the log).
 STORE_O := $(BUILD)/obj/daemon/store.o $(BUILD)/obj/daemon/log.o
 $(BUILD)/tests/test_store: tests/unit/test_store.c tests/unit/t.h $(STORE_O) \

@@ -181,6 +181,7 @@ main(int argc, char **argv)
 	uint64_t s0, s1, s2;
 	double bytes = 0, t0, t1, t2, r0, r1, r2;
 	struct pcost ps1, ps2;
+	struct engine_cache_stats cs;
 	char err[256], *end;
 	long rounds = 10;
 
@@ -232,8 +233,13 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* ENGINE_BENCH_CACHE=0: without the sample cache, to compare */
+	if (getenv("ENGINE_BENCH_CACHE") != NULL &&
+	    strcmp(getenv("ENGINE_BENCH_CACHE"), "0") == 0)
+		engine_set_cache(eng, false);
 	engine_tick(eng, mono);
 	t1 = run(d, N_DGRAMS, (int)rounds, to_engine, &s1);
+	engine_cache_stats(eng, &cs);
 	note_tables();
 	publish_cost(&ps1);
 	/*
@@ -283,6 +289,14 @@ main(int argc, char **argv)
 	       "%.1f ms, expiry %.1f ms; + built-ins: %.1f ms, %.1f ms\n",
 	    ps1.snap_ms, ps1.tick_ms, ps2.snap_ms, ps2.tick_ms);
 	printf("  the 10 flows' tables, entries (heap): %s\n", tables);
+	printf("  the sample cache (10 flows): %s%.1f%% of the samples found "
+	       "(%llu), %llu positions gone stale; %llu entries, %.1f MiB\n",
+	    cs.entries ? "" : "off; ",
+	    cs.hits + cs.misses
+	        ? 100.0 * (double)cs.hits / (double)(cs.hits + cs.misses)
+	        : 0.0,
+	    (unsigned long long)cs.hits, (unsigned long long)cs.stale,
+	    (unsigned long long)cs.entries, (double)cs.bytes / 1048576.0);
 	engine_free(eng);
 	free(d);
 	return 0;

@@ -209,6 +209,26 @@ flows_health(struct api_ctx *api)
 	return a;
 }
 
+/* The flow engine's sample cache (engine.c): how often it is found. */
+static json_t *
+cache_health(struct api_ctx *api)
+{
+	struct engine_snap *es = api->engine_snap
+	    ? (struct engine_snap *)snap_slot_get(api->engine_snap)
+	    : NULL;
+	json_t *o;
+
+	if (es == NULL)
+		return json_null();
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I}", "found",
+	    (json_int_t)es->cache.hits, "notFound",
+	    (json_int_t)es->cache.misses, "stale", (json_int_t)es->cache.stale,
+	    "entries", (json_int_t)es->cache.entries, "memBytes",
+	    (json_int_t)es->cache.bytes);
+	snap_put(&es->base);
+	return o;
+}
+
 static char *
 health(struct api_ctx *api)
 {
@@ -282,6 +302,7 @@ health(struct api_ctx *api)
 	json_object_set_new(o, "jsonlog", api_jsonlog_health(api));
 	json_object_set_new(o, "topology", topology_health(api));
 	json_object_set_new(o, "flows", flows_health(api));
+	json_object_set_new(o, "flowCache", cache_health(api));
 	json_object_set_new(o, "forwarding", api_forwarding_json(api));
 	json_object_set_new(o, "ws", api_ws_health(api));
 	json_object_set_new(o, "store", store_h);

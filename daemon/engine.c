@@ -29,7 +29,31 @@
  */
 _Static_assert(ENGINE_PIPE == 3, "pipe_run(): slots 2 samples ahead");
 #define PIPE_SLOT_D 2
-#define PIPE_RING   (ENGINE_PIPE + 1)
+/* a power of two, for the pipeline, the sample waiting for the cache
+ * stage and the one at hand */
+#define PIPE_RING 8
+#define PIPE_MASK (PIPE_RING - 1)
+_Static_assert(PIPE_RING >= ENGINE_PIPE + 2, "the ring holds the pipeline");
+
+/*
+ * The sample cache: what every definition did with a sample (filtered
+ * out, keyless, or the position of its entry), by the sample's
+ * fingerprint, for the next sample with the same one. See engine_record().
+ */
+#define SC_MAX_FLOWS 14               /* more: no cache */
+#define SC_MIN       (1u << 12)       /* entries */
+#define SC_MAX       (1u << 17)       /* ... at most 16 MiB */
+#define SC_SKIP      UINT32_MAX       /* the filter said no */
+#define SC_KEYLESS   (UINT32_MAX - 1) /* a key had no value */
+#define SC_NONE      (UINT32_MAX - 2) /* not known: do not cache */
+#define SC_WAYS      2
+struct sc_set {
+	uint64_t fp[SC_WAYS];
+	uint32_t gen[SC_WAYS]; /* e->sc_gen when made; 0: empty */
+	uint32_t next;         /* the way to replace next */
+	uint32_t unused;
+	/* then, for each way, a struct flowtab_pos per definition */
+};
 
 struct compiled {
 	struct engine *e;
@@ -44,7 +68,11 @@ struct compiled {
 	char *keybuf[PIPE_RING];
 	size_t keylen[PIPE_RING];
 	struct flowtab_ref ref[PIPE_RING];
+	/* the entry's position, from the sample cache (hit) or the add */
+	struct flowtab_pos pos[PIPE_RING];
 	bool pending[PIPE_RING];
+	bool hit[PIPE_RING]; /* pending by pos, not by key */
+	uint32_t wraps;      /* flowtab_serial_wraps() seen */
 	uint64_t matched;
 	uint64_t keyless;
 };
@@ -56,6 +84,13 @@ struct pipe_sample {
 	uint32_t sampling_rate;
 	uint32_t frame_length;
 	bool prefetched;
+	/* the input port's lookup, for lookup_cb() at the keys */
+	bool have_in;
+	bool in_rec; /* the lookup applies (an ifIndex, a topology) */
+	struct topo_hit hit;
+	uint64_t fp;  /* the sample cache's fingerprint */
+	uint32_t gen; /* e->sc_gen at the keys */
+	bool fill;    /* cache what the adds find */
 };
 
 struct op {
@@ -99,9 +134,21 @@ struct engine {
 	struct thresholds *th;   /* NULL: none */
 	struct snap_slot *snmp_ifc;
 	bool logged; /* records appended since engine_logged() */
-	/* samples [pipe_done, pipe_next) are in the pipeline */
+	/* samples [pipe_done, pipe_next) are in the pipeline, and [pipe_next,
+	 * seq_next) wait for their keys; their records are recs[n & PIPE_MASK]
+	 */
 	struct pipe_sample pipe[PIPE_RING];
-	uint64_t pipe_next, pipe_done;
+	struct flow_rec recs[PIPE_RING];
+	uint64_t pipe_next, pipe_done, seq_next;
+	/* the sample cache: sc_cap entries, in sets of SC_WAYS of sc_stride
+	 * bytes (NULL: off) */
+	bool sc_on; /* wanted (engine_set_cache()) */
+	uint8_t *sc;
+	uint32_t sc_cap, sc_flows;
+	size_t sc_stride;
+	uint32_t sc_gen;
+	uint64_t sc_k0, sc_k1;
+	uint64_t sc_hits, sc_misses, sc_stale;
 	uint64_t flowlog_records;
 	struct spread *spread;   /* NetFlow records replayed over time */
 	struct jsonlog *jsonlog; /* NULL: no JSON flow log */
@@ -109,6 +156,188 @@ struct engine {
 };
 
 static void engine_record(void *, const struct flow_rec *, uint64_t);
+
+/* ---- the sample cache ------------------------------------------------- */
+
+/*
+ * A sample's fingerprint: a keyed hash of every field of its record that
+ * a key or a filter reads, that is all of them but the sampling rate, the
+ * pool, the drops and the frame's length and stripped bytes (the value,
+ * not the flow). Two samples with the same fingerprint get the same
+ * filters' answers and the same keys for as long as the definitions and
+ * the topology stay (the cache's generation). 64 bits, keyed at random
+ * per process: two different records share one with a chance of 2^-64
+ * per lookup, which a sender cannot aim at.
+ */
+static uint64_t
+sc_fingerprint(const struct engine *e, const struct flow_rec *rec)
+{
+	union {
+		struct flow_rec r;
+		uint8_t b[sizeof(struct flow_rec)];
+	} u;
+	size_t n = offsetof(struct flow_rec, l),
+	       sw = offsetof(struct flow_rec, src_memo) -
+	    offsetof(struct flow_rec, has_switch),
+	       ll = offsetof(struct flowrec_layer, stack),
+	       st = strnlen(rec->stack, sizeof(rec->stack) - 1);
+	unsigned nl = rec->n_layers <= 2 ? rec->n_layers : 2;
+
+	_Static_assert(offsetof(struct flow_rec, l) +
+	            offsetof(struct flow_rec, src_memo) -
+	            offsetof(struct flow_rec, has_switch) +
+	            2 * offsetof(struct flowrec_layer, stack) +
+	            sizeof(((struct flow_rec *)0)->stack) + 1 <=
+	        sizeof(struct flow_rec),
+	    "the fingerprint's fields fit a record");
+	memcpy(u.b, rec, n);
+	u.r.sampling_rate = u.r.sample_pool = u.r.drops = 0;
+	u.r.frame_length = u.r.stripped = 0;
+	memcpy(u.b + n, &rec->has_switch, sw);
+	n += sw;
+	for (unsigned i = 0; i < nl; i++, n += ll)
+		memcpy(u.b + n, &rec->l[i], ll);
+	u.b[n++] = (uint8_t)st;
+	memcpy(u.b + n, rec->stack, st);
+	n += st;
+	return mumhash(e->sc_k0, e->sc_k1, u.b, n);
+}
+
+static struct sc_set *
+sc_set(const struct engine *e, uint64_t fp)
+{
+	return (struct sc_set *)(e->sc +
+	    (size_t)(fp & (e->sc_cap / SC_WAYS - 1)) * e->sc_stride);
+}
+
+static struct flowtab_pos *
+sc_pos(const struct engine *e, const struct sc_set *set, unsigned way)
+{
+	return (struct flowtab_pos *)(set + 1) + way * e->sc_flows;
+}
+
+/* Forget every entry: a new generation. */
+static void
+sc_flush(struct engine *e)
+{
+	if (e->sc == NULL)
+		return;
+	if (++e->sc_gen == 0) {
+		memset(e->sc, 0, (size_t)e->sc_cap / SC_WAYS * e->sc_stride);
+		e->sc_gen = 1;
+	}
+}
+
+/* A fresh cache of cap entries for the definitions now (none: off). */
+static void
+sc_alloc(struct engine *e, uint32_t cap)
+{
+	size_t bytes;
+
+	free(e->sc);
+	e->sc = NULL;
+	e->sc_cap = 0;
+	e->sc_flows = (uint32_t)e->n_flows;
+	if (!e->sc_on || e->n_flows == 0 || e->n_flows > SC_MAX_FLOWS)
+		return;
+	e->sc_stride =
+	    (sizeof(struct sc_set) +
+	        SC_WAYS * e->n_flows * sizeof(struct flowtab_pos) + 63) /
+	    64 * 64;
+	bytes = (size_t)cap / SC_WAYS * e->sc_stride;
+	e->sc = xalloc_big(64, &bytes);
+	memset(e->sc, 0, bytes);
+	e->sc_cap = cap;
+	e->sc_gen = 1;
+}
+
+/*
+ * Twice the largest table, as a power of two in [SC_MIN, SC_MAX]: each
+ * entry of the table with the finest keys has a fingerprint of its own
+ * at least.
+ */
+static uint32_t
+sc_want(const struct engine *e)
+{
+	uint32_t most = 0, want = SC_MIN;
+
+	for (size_t i = 0; i < e->n_flows; i++) {
+		struct flowtab_stats st;
+
+		flowtab_stats(e->flows[i]->tab, &st);
+		if (st.entries > most)
+			most = (uint32_t)st.entries;
+	}
+	while (want < SC_MAX && want < 2 * (uint64_t)most)
+		want *= 2;
+	return want;
+}
+
+/* Sample k's cache entry, if any: its definitions' answers and entries. */
+static bool
+sc_lookup(struct engine *e, struct pipe_sample *ps, unsigned k)
+{
+	struct sc_set *set = sc_set(e, ps->fp);
+	const struct flowtab_pos *pos;
+	unsigned w = 0;
+
+	while (set->fp[w] != ps->fp || set->gen[w] != e->sc_gen)
+		if (++w == SC_WAYS) {
+			e->sc_misses++;
+			return false;
+		}
+	e->sc_hits++;
+	set->next = (w + 1) % SC_WAYS;
+	pos = sc_pos(e, set, w);
+	for (size_t i = 0; i < e->n_flows; i++) {
+		struct compiled *c = e->flows[i];
+
+		c->pos[k] = pos[i];
+		c->pending[k] = c->hit[k] = false;
+		if (pos[i].idx == SC_SKIP)
+			continue;
+		c->matched++;
+		if (pos[i].idx == SC_KEYLESS) {
+			c->keyless++;
+			continue;
+		}
+		c->pending[k] = c->hit[k] = true;
+		flowtab_prefetch_pos(c->tab, &pos[i]);
+	}
+	ps->prefetched = true; /* no index slot to read */
+	return true;
+}
+
+/* What sample k's definitions did, for the next sample like it. */
+static void
+sc_fill(struct engine *e, const struct pipe_sample *ps, unsigned k)
+{
+	struct sc_set *set;
+	struct flowtab_pos *pos;
+	unsigned w;
+
+	if (e->sc == NULL || ps->gen != e->sc_gen)
+		return;
+	for (size_t i = 0; i < e->n_flows; i++)
+		if (e->flows[i]->pos[k].idx == SC_NONE)
+			return;
+	/* its own way (a refill), else an empty one, else the next */
+	set = sc_set(e, ps->fp);
+	for (w = 0; w < SC_WAYS; w++)
+		if (set->fp[w] == ps->fp && set->gen[w] == e->sc_gen)
+			break;
+	for (unsigned v = 0; w == SC_WAYS && v < SC_WAYS; v++)
+		if (set->gen[v] != e->sc_gen)
+			w = v;
+	if (w == SC_WAYS)
+		w = set->next;
+	set->fp[w] = ps->fp;
+	set->gen[w] = e->sc_gen;
+	set->next = (w + 1) % SC_WAYS;
+	pos = sc_pos(e, set, w);
+	for (size_t i = 0; i < e->n_flows; i++)
+		pos[i] = e->flows[i]->pos[k];
+}
 
 static void
 compiled_free(struct compiled *c)
@@ -281,7 +510,28 @@ engine_new(struct snap_slot *topo)
 	e->use_counters = true;
 	e->spread = spread_new(0);
 	e->memo = flowkey_memo_new();
+	e->sc_on = true;
+	e->sc_k0 = siphash13(e->src_seed, 0x5c, &e, sizeof(e));
+	e->sc_k1 = siphash13(e->src_seed, 0xc5, &e->sc_k0, sizeof(e->sc_k0));
 	return e;
+}
+
+void
+engine_set_cache(struct engine *e, bool on)
+{
+	engine_flush(e);
+	e->sc_on = on;
+	sc_alloc(e, e->sc_cap > SC_MIN ? e->sc_cap : SC_MIN);
+}
+
+void
+engine_cache_stats(const struct engine *e, struct engine_cache_stats *st)
+{
+	st->hits = e->sc_hits;
+	st->misses = e->sc_misses;
+	st->stale = e->sc_stale;
+	st->entries = e->sc_cap;
+	st->bytes = (uint64_t)e->sc_cap / SC_WAYS * e->sc_stride;
 }
 
 void
@@ -309,6 +559,7 @@ engine_free(struct engine *e)
 	spread_free(e->spread);
 	flowkey_memo_free(e->memo);
 	flowtab_srcids_free(e->srcids);
+	free(e->sc);
 	free(e->defs);
 	pthread_mutex_destroy(&e->mu);
 	free(e);
@@ -475,12 +726,16 @@ engine_tick(struct engine *e, uint64_t mono_ms)
 		for (size_t i = 0; i < e->n_flows; i++)
 			flowkey_memo_bind(
 			    e->memo, e->flows[i]->keys, e->flows[i]->key_ids);
+		/* what the cache says is of the old definitions */
+		sc_alloc(e, e->sc_cap > SC_MIN ? e->sc_cap : SC_MIN);
 	}
 	/* A fresh view of the topology for node:/link: and edge/core. */
 	if (e->topo_slot != NULL) {
 		struct topo_snap *ts =
 		    (struct topo_snap *)snap_slot_get(e->topo_slot);
 
+		if (ts != e->topo)
+			sc_flush(e); /* keys and filters may read it */
 		if (e->topo != NULL)
 			snap_put(&e->topo->base);
 		e->topo = ts;
@@ -502,6 +757,9 @@ engine_tick(struct engine *e, uint64_t mono_ms)
 		}
 		e->last_expire = mono_ms;
 	}
+	/* the cache grows with the tables (a fresh one: it starts empty) */
+	if (e->sc != NULL && e->sc_cap < SC_MAX && sc_want(e) > e->sc_cap)
+		sc_alloc(e, sc_want(e));
 }
 
 static int
@@ -659,50 +917,111 @@ blackhole_signals(
 	bh_observe(e->bh, &s, now ? now : now_wall_ms());
 }
 
-/* A sample's filters and keys, for every definition. */
-static void
-pipe_keys(struct engine *e, const struct flow_rec *rec,
-    const struct flowrec_ctx *ctx, const struct flowtab_src *src,
-    uint64_t mono_ms)
-{
-	unsigned k = (unsigned)(e->pipe_next % PIPE_RING);
-	struct pipe_sample *ps = &e->pipe[k];
+/* ---- the pipeline ------------------------------------------------------ */
 
-	ps->src = *src;
-	ps->mono_ms = mono_ms;
-	ps->sampling_rate = rec->sampling_rate;
-	ps->frame_length = rec->frame_length;
-	ps->prefetched = false;
+/* lookup_cb()'s view of sample k's input port, for its keys. */
+static void
+in_port(struct engine *e, const struct pipe_sample *ps, unsigned k)
+{
+	e->in_rec = ps->in_rec ? &e->recs[k] : NULL;
+	e->in_hit = ps->have_in ? &ps->hit : NULL;
+}
+
+/* Sample k's filters and keys, for every definition. */
+static void
+pipe_keys(struct engine *e, unsigned k)
+{
+	const struct flow_rec *rec = &e->recs[k];
+	struct flowrec_ctx ctx = { lookup_cb, e };
+
+	in_port(e, &e->pipe[k], k);
 	flowkey_memo_next(e->memo);
 	for (size_t i = 0; i < e->n_flows; i++) {
 		struct compiled *c = e->flows[i];
 
-		c->pending[k] = false;
-		if (c->filter != NULL && !filter_match(c->filter, rec, ctx))
+		c->pending[k] = c->hit[k] = false;
+		c->pos[k].idx = SC_NONE;
+		if (c->filter != NULL && !filter_match(c->filter, rec, &ctx)) {
+			c->pos[k].idx = SC_SKIP;
 			continue;
+		}
 		c->matched++;
-		if (flowkeys_pack_memo(c->keys, c->key_ids, e->memo, rec, ctx,
+		if (flowkeys_pack_memo(c->keys, c->key_ids, e->memo, rec, &ctx,
 		        c->keybuf[k], c->keybuf_len, &c->keylen[k]) != 1) {
 			c->keyless++;
+			c->pos[k].idx = SC_KEYLESS;
 			continue;
 		}
 		c->pending[k] = true;
 	}
+	e->in_rec = NULL;
+}
+
+/*
+ * A cached position gone stale (its entry expired, was evicted or
+ * moved): c's key for sample k again, from its record, to add by key.
+ */
+static __attribute__((noinline)) bool
+pipe_rekey(
+    struct engine *e, struct compiled *c, struct pipe_sample *ps, unsigned k)
+{
+	struct flowrec_ctx ctx = { lookup_cb, e };
+	int r;
+
+	e->sc_stale++;
+	ps->fill = true;
+	in_port(e, ps, k);
+	flowkey_memo_next(e->memo);
+	r = flowkeys_pack_memo(c->keys, c->key_ids, e->memo, &e->recs[k], &ctx,
+	    c->keybuf[k], c->keybuf_len, &c->keylen[k]);
+	flowkey_memo_next(e->memo);
+	e->in_rec = NULL;
+	if (r != 1) {
+		c->pos[k].idx = SC_NONE;
+		return false;
+	}
+	flowtab_prepare(
+	    c->tab, c->keybuf[k], c->keylen[k], &ps->src, &c->ref[k]);
+	return true;
 }
 
 /* Sample n's add to c's table, and flowStart's log record. */
 static inline void
-pipe_add1(struct compiled *c, const struct pipe_sample *ps, unsigned k)
+pipe_add1(
+    struct engine *e, struct compiled *c, struct pipe_sample *ps, unsigned k)
 {
 	double x = (double)ps->sampling_rate *
 	    (c->def.value == FLOWDEF_FRAMES ? 1.0 : (double)ps->frame_length);
+	int r;
 
 	c->pending[k] = false;
-	if (flowtab_add_ref(c->tab, c->keybuf[k], c->keylen[k], &ps->src,
-	        &c->ref[k], x, ps->mono_ms) == 1 &&
-	    c->def.log && c->def.flow_start)
-		log_flow(c, c->keybuf[k], c->keylen[k], &ps->src.agent,
-		    ps->src.ds, x, ps->mono_ms, ps->mono_ms);
+	if (c->hit[k]) {
+		c->hit[k] = false;
+		if (flowtab_add_pos(
+		        c->tab, &c->pos[k], &ps->src, x, ps->mono_ms) == 0)
+			return;
+		if (!pipe_rekey(e, c, ps, k))
+			return;
+	}
+	r = flowtab_add_ref(c->tab, c->keybuf[k], c->keylen[k], &ps->src,
+	    &c->ref[k], x, ps->mono_ms);
+	if (r == 1) {
+		if (c->def.log && c->def.flow_start)
+			log_flow(c, c->keybuf[k], c->keylen[k], &ps->src.agent,
+			    ps->src.ds, x, ps->mono_ms, ps->mono_ms);
+		/* serials start again: a position kept from before could
+		 * name a new entry */
+		if (flowtab_serial_wraps(c->tab) != c->wraps) {
+			c->wraps = flowtab_serial_wraps(c->tab);
+			sc_flush(e);
+		}
+	}
+	if (!ps->fill)
+		return;
+	if (r < 0)
+		c->pos[k].idx = SC_NONE;
+	else
+		flowtab_last_pos(c->tab, &c->pos[k]);
 }
 
 /*
@@ -720,23 +1039,25 @@ pipe_run(struct engine *e)
 	uint64_t n = e->pipe_next;
 	bool add = n - e->pipe_done == ENGINE_PIPE;
 	bool pf = n - e->pipe_done >= PIPE_SLOT_D;
-	unsigned ka = (unsigned)((n + PIPE_RING - ENGINE_PIPE) % PIPE_RING),
-	         kp = (unsigned)((n + PIPE_RING - PIPE_SLOT_D) % PIPE_RING),
-	         kn = (unsigned)(n % PIPE_RING);
-	const struct pipe_sample *pa = &e->pipe[ka], *pp = &e->pipe[kp],
-	                         *pn = &e->pipe[kn];
+	unsigned ka = (unsigned)((n - ENGINE_PIPE) & PIPE_MASK),
+	         kp = (unsigned)((n - PIPE_SLOT_D) & PIPE_MASK),
+	         kn = (unsigned)(n & PIPE_MASK);
+	struct pipe_sample *pa = &e->pipe[ka];
+	const struct pipe_sample *pp = &e->pipe[kp], *pn = &e->pipe[kn];
 
 	for (size_t i = 0; i < e->n_flows; i++) {
 		struct compiled *c = e->flows[i];
 
 		if (add && c->pending[ka])
-			pipe_add1(c, pa, ka);
-		if (pf && c->pending[kp])
+			pipe_add1(e, c, pa, ka);
+		if (pf && c->pending[kp] && !c->hit[kp])
 			flowtab_prefetch(c->tab, &pp->src, &c->ref[kp]);
-		if (c->pending[kn])
+		if (c->pending[kn] && !c->hit[kn])
 			flowtab_prepare(c->tab, c->keybuf[kn], c->keylen[kn],
 			    &pn->src, &c->ref[kn]);
 	}
+	if (add && pa->fill)
+		sc_fill(e, pa, ka);
 	if (pf)
 		e->pipe[kp].prefetched = true;
 	if (add)
@@ -744,18 +1065,37 @@ pipe_run(struct engine *e)
 	e->pipe_next++;
 }
 
+/*
+ * The sample waiting for its keys: from the cache when it has the
+ * sample's fingerprint, else by its filters and keys; then the
+ * pipeline's stages.
+ */
+static void
+pipe_step(struct engine *e)
+{
+	unsigned k = (unsigned)(e->pipe_next & PIPE_MASK);
+	struct pipe_sample *ps = &e->pipe[k];
+
+	ps->gen = e->sc_gen;
+	if (e->sc == NULL || !sc_lookup(e, ps, k)) {
+		pipe_keys(e, k);
+		ps->fill = e->sc != NULL;
+	}
+	pipe_run(e);
+}
+
 /* Sample n's entries prefetched, unless pipe_run() did. */
 static void
 pipe_prefetch(struct engine *e, uint64_t n)
 {
-	unsigned k = (unsigned)(n % PIPE_RING);
+	unsigned k = (unsigned)(n & PIPE_MASK);
 	struct pipe_sample *ps = &e->pipe[k];
 
 	if (ps->prefetched)
 		return;
 	ps->prefetched = true;
 	for (size_t i = 0; i < e->n_flows; i++)
-		if (e->flows[i]->pending[k])
+		if (e->flows[i]->pending[k] && !e->flows[i]->hit[k])
 			flowtab_prefetch(
 			    e->flows[i]->tab, &ps->src, &e->flows[i]->ref[k]);
 }
@@ -764,52 +1104,73 @@ pipe_prefetch(struct engine *e, uint64_t n)
 static void
 pipe_add(struct engine *e, uint64_t n)
 {
-	unsigned k = (unsigned)(n % PIPE_RING);
+	unsigned k = (unsigned)(n & PIPE_MASK);
 
 	for (size_t i = 0; i < e->n_flows; i++)
 		if (e->flows[i]->pending[k])
-			pipe_add1(e->flows[i], &e->pipe[k], k);
+			pipe_add1(e, e->flows[i], &e->pipe[k], k);
+	if (e->pipe[k].fill)
+		sc_fill(e, &e->pipe[k], k);
 }
 
 /*
- * One flow record, from an sFlow sample or a NetFlow slice: black-hole
+ * One flow record, from an sFlow sample (built in recs[], where the
+ * pipeline keeps it) or a NetFlow slice (copied there): black-hole
  * signals, then every definition's filter, keys and table.
+ *
+ * With the sample cache, a sample waits one sample for its keys: its
+ * fingerprint's cache line is fetched meanwhile. A sample whose
+ * fingerprint is there skips every filter, key and index slot: it goes
+ * to the entries the cache names (checked by their serials at the add).
  */
 static void
-engine_record(void *arg, const struct flow_rec *rec, uint64_t mono_ms)
+engine_record(void *arg, const struct flow_rec *in, uint64_t mono_ms)
 {
 	struct engine *e = arg;
-	struct flowrec_ctx ctx = { lookup_cb, e };
-	struct flowtab_src src = { 0 };
-	struct topo_hit hit;
+	unsigned k = (unsigned)(e->seq_next & PIPE_MASK);
+	struct pipe_sample *ps = &e->pipe[k];
+	struct flow_rec *rec = &e->recs[k];
 	bool have_in;
 
-	have_in = e->topo != NULL && rec->input.format == SFLOW_IF_INDEX &&
-	    topo_lookup(e->topo->graph, &rec->agent, rec->input.value, &hit);
+	have_in = e->topo != NULL && in->input.format == SFLOW_IF_INDEX &&
+	    topo_lookup(e->topo->graph, &in->agent, in->input.value, &ps->hit);
 	if (e->bh != NULL && e->topo != NULL)
-		blackhole_signals(e, rec, have_in ? &hit : NULL);
+		blackhole_signals(e, in, have_in ? &ps->hit : NULL);
 	if (e->n_flows == 0)
 		return;
+	if (in != rec)
+		*rec = *in;
 	e->samples++;
-	src.agent = rec->agent;
-	src.ds = rec->source_index;
+	memset(&ps->src, 0, sizeof(ps->src));
+	ps->src.agent = rec->agent;
+	ps->src.ds = rec->source_index;
 	/*
 	 * Edge: the packet entered the fabric here (its input is an edge
 	 * port), so counting only these counts each packet once. Core: it
 	 * arrived over a fabric link.
 	 */
-	if (have_in && hit.port != NULL) {
-		src.edge = hit.port->edge;
-		src.core = hit.link != NULL;
+	if (have_in && ps->hit.port != NULL) {
+		ps->src.edge = ps->hit.port->edge;
+		ps->src.core = ps->hit.link != NULL;
 	}
-	flowtab_srcids_stamp(e->srcids, &src, rec->src_memo);
-	if (e->topo != NULL && rec->input.format == SFLOW_IF_INDEX) {
-		e->in_rec = rec;
-		e->in_hit = have_in ? &hit : NULL;
+	flowtab_srcids_stamp(e->srcids, &ps->src, rec->src_memo);
+	ps->have_in = have_in;
+	ps->in_rec = e->topo != NULL && rec->input.format == SFLOW_IF_INDEX;
+	ps->mono_ms = mono_ms;
+	ps->sampling_rate = rec->sampling_rate;
+	ps->frame_length = rec->frame_length;
+	ps->prefetched = false;
+	ps->fill = false;
+	if (e->sc != NULL) {
+		ps->fp = sc_fingerprint(e, rec);
+		const uint8_t *set = (const uint8_t *)sc_set(e, ps->fp);
+
+		for (size_t off = 0; off < e->sc_stride; off += 64)
+			__builtin_prefetch(set + off);
 	}
-	pipe_keys(e, rec, &ctx, &src, mono_ms);
-	e->in_rec = NULL;
-	pipe_run(e);
+	e->seq_next++;
+	while (e->seq_next - e->pipe_next > (e->sc != NULL ? 1u : 0u))
+		pipe_step(e);
 }
 
 /* The names the topology gives a port: node, link, port. */
@@ -908,7 +1269,7 @@ void
 engine_sample(struct engine *e, const struct sflow_datagram *dg,
     struct sflow_sample *s, uint64_t mono_ms)
 {
-	struct flow_rec rec;
+	struct flow_rec *rec = &e->recs[e->seq_next & PIPE_MASK];
 
 	if (e->use_counters &&
 	    (s->tag == SFLOW_SAMPLE_COUNTERS ||
@@ -923,19 +1284,19 @@ engine_sample(struct engine *e, const struct sflow_datagram *dg,
 		return;
 	}
 	if ((e->n_flows == 0 && e->bh == NULL && e->jsonlog == NULL) ||
-	    flowrec_from_sample(&rec, dg, s) != 0) {
+	    flowrec_from_sample(rec, dg, s) != 0) {
 		drain(s);
 		return;
 	}
-	rec.src_memo = s->memo;
+	rec->src_memo = s->memo;
 	if (e->jsonlog != NULL) {
 		int64_t now = (int64_t)now_wall_ms();
-		uint32_t rate = rec.sampling_rate ? rec.sampling_rate : 1;
+		uint32_t rate = rec->sampling_rate ? rec->sampling_rate : 1;
 
-		json_log(e, &rec, JSONLOG_SFLOW,
-		    (uint64_t)rec.frame_length * rate, rate, rate, now, now);
+		json_log(e, rec, JSONLOG_SFLOW,
+		    (uint64_t)rec->frame_length * rate, rate, rate, now, now);
 	}
-	engine_record(e, &rec, mono_ms);
+	engine_record(e, rec, mono_ms);
 }
 
 void
@@ -959,6 +1320,8 @@ engine_flush(struct engine *e)
 {
 	if (e->jsonlog != NULL)
 		jsonlog_flush(e->jsonlog);
+	while (e->pipe_next < e->seq_next)
+		pipe_step(e);
 	while (e->pipe_done < e->pipe_next) {
 		pipe_prefetch(e, e->pipe_done);
 		pipe_add(e, e->pipe_done++);
@@ -1000,6 +1363,7 @@ engine_snapshot(struct engine *e, uint64_t mono_ms)
 		bh_stats(e->bh, &es->bh_stats);
 	}
 	es->samples = e->samples;
+	engine_cache_stats(e, &es->cache);
 	es->flowlog_records = e->flowlog_records;
 	es->netflow_records = e->netflow_records;
 	spread_get_stats(e->spread, &es->spread);

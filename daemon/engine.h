@@ -37,6 +37,13 @@ struct engine_flow {
 	uint64_t keyless; /* ... but had a key without a value */
 };
 
+/* The sample cache's counters (engine_set_cache()). */
+struct engine_cache_stats {
+	uint64_t hits, misses; /* samples found in it, or not */
+	uint64_t stale;        /* entries it named that had gone or moved */
+	uint64_t entries, bytes;
+};
+
 struct engine_snap {
 	struct snap base;
 	uint64_t taken_mono_ms;
@@ -54,6 +61,7 @@ struct engine_snap {
 	size_t n_bh;
 	struct bh_stats bh_stats;
 	bool bh_on;
+	struct engine_cache_stats cache; /* the sample cache */
 };
 
 /* Flow log records kept (sFlow-RT's /flows/json), for all definitions. */
@@ -168,6 +176,13 @@ struct engine_nf {
  */
 void engine_netflow(struct engine *, const struct flow_rec *rec,
     const struct engine_nf *nf, uint64_t mono_ms);
+/*
+ * Ingest thread: the sample cache on or off (on by default; engine.c's
+ * engine_record() says what it is). For tests and benchmarks: with it
+ * off, every sample goes through every filter and key.
+ */
+void engine_set_cache(struct engine *, bool on);
+void engine_cache_stats(const struct engine *, struct engine_cache_stats *);
 /* Ingest thread: a snapshot of every table (caller owns a reference). */
 struct engine_snap *engine_snapshot(struct engine *, uint64_t mono_ms);
 

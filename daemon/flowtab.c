@@ -59,6 +59,9 @@ struct fent {
 	uint32_t src;
 	uint16_t keylen;
 	uint8_t flags;
+	/* unique among the table's entries since the last wrap of
+	 * serial_next (flowtab_serial_wraps()): a flowtab_pos names it */
+	uint32_t serial;
 	union {
 		char *p; /* keylen > KEY_WIDE */
 		char in[KEY_HOT];
@@ -125,6 +128,9 @@ struct flowtab {
 	struct fmark *marks; /* NULL, or cap of them */
 	struct fwide *wide;  /* NULL, or cap of them */
 	uint32_t n, cap;
+	uint32_t serial_next; /* the last entry's serial */
+	uint32_t serial_wraps;
+	uint32_t last_i;    /* the entry of the latest add */
 	size_t ents_bytes;  /* allocated: cap entries or a little more */
 	struct slot *slots; /* power-of-two size, at most 3/4 full */
 	uint32_t smask;
@@ -1062,6 +1068,7 @@ ent_update(struct flowtab *ft, uint32_t i, const struct flowtab_src *src,
 {
 	struct fent *e = &ft->ents[i];
 
+	ft->last_i = i;
 	e->acc += x * g;
 	e->total += x;
 	e->samples++;
@@ -1073,6 +1080,20 @@ ent_update(struct flowtab *ft, uint32_t i, const struct flowtab_src *src,
 	    (int64_t)(now_ms - ft->cold[i].first_ms) < 0)
 		ft->cold[i].first_ms = now_ms;
 	e->flags = (uint8_t)((unsigned)src->edge | (unsigned)src->core << 1);
+}
+
+/* The weight of an add at now_ms, after the rebase it may be due. */
+static double
+weight_now(struct flowtab *ft, uint64_t now_ms)
+{
+	if (ft->n > 0 && (int64_t)(now_ms - ft->epoch_ms) >= ft->rebase_span)
+		maybe_rebase(ft, now_ms);
+	if (ft->g_ms != now_ms || ft->g_epoch != ft->epoch_ms) {
+		ft->g = weight(ft, now_ms);
+		ft->g_ms = now_ms;
+		ft->g_epoch = ft->epoch_ms;
+	}
+	return ft->g;
 }
 
 static int add_slow(struct flowtab *, const char *, size_t,
@@ -1124,14 +1145,7 @@ add_slow(struct flowtab *ft, const char *key, size_t keylen,
 	}
 	if (ft->n == 0)
 		ft->epoch_ms = now_ms; /* nothing to rescale */
-	else if ((int64_t)(now_ms - ft->epoch_ms) >= ft->rebase_span)
-		maybe_rebase(ft, now_ms);
-	if (ft->g_ms != now_ms || ft->g_epoch != ft->epoch_ms) {
-		ft->g = weight(ft, now_ms);
-		ft->g_ms = now_ms;
-		ft->g_epoch = ft->epoch_ms;
-	}
-	g = ft->g;
+	g = weight_now(ft, now_ms);
 	si = src_get(ft, src, ref->sh);
 	/* the slot the prefetch saw first: the source's line is not needed
 	 * when it holds the entry */
@@ -1167,6 +1181,10 @@ add_slow(struct flowtab *ft, const char *key, size_t keylen,
 		e->keyhash = kh;
 		e->src = si;
 		e->keylen = (uint16_t)keylen;
+		if ((e->serial = ++ft->serial_next) == 0) {
+			ft->serial_wraps++;
+			e->serial = ++ft->serial_next;
+		}
 		if (keylen > KEY_WIDE) {
 			e->key.p = xmalloc(keylen);
 			memcpy(e->key.p, key, keylen);
@@ -1192,6 +1210,44 @@ add_slow(struct flowtab *ft, const char *key, size_t keylen,
 		sweep_step(
 		    ft, now_ms, FLOWTAB_EPSILON * ft->conf.t * g, SWEEP_STEP);
 	return created;
+}
+
+void
+flowtab_last_pos(const struct flowtab *ft, struct flowtab_pos *pos)
+{
+	pos->idx = ft->last_i;
+	pos->serial = ft->last_i < ft->n ? ft->ents[ft->last_i].serial : 0;
+}
+
+uint32_t
+flowtab_serial_wraps(const struct flowtab *ft)
+{
+	return ft->serial_wraps;
+}
+
+void
+flowtab_prefetch_pos(const struct flowtab *ft, const struct flowtab_pos *pos)
+{
+	if (pos->idx < ft->cap)
+		__builtin_prefetch(&ft->ents[pos->idx]);
+}
+
+int
+flowtab_add_pos(struct flowtab *ft, const struct flowtab_pos *pos,
+    const struct flowtab_src *src, double x, uint64_t now_ms)
+{
+	uint32_t i = pos->idx;
+
+	if (i >= ft->n || ft->ents[i].serial != pos->serial || !(x >= 0) ||
+	    !isfinite(x))
+		return -1;
+	assert(!ft->in_cb);
+	ent_update(ft, i, src, x, weight_now(ft, now_ms), now_ms);
+	ft->updates++;
+	if (!ft->conf.no_sweep)
+		sweep_step(ft, now_ms, FLOWTAB_EPSILON * ft->conf.t * ft->g,
+		    SWEEP_STEP);
+	return 0;
 }
 
 bool

@@ -300,6 +300,29 @@ int flowtab_add_ref(struct flowtab *, const char *key, size_t keylen,
     uint64_t now_ms);
 
 /*
+ * Where an entry is: its index, and its serial, which no other entry of
+ * the table had since the serials last wrapped (flowtab_serial_wraps()
+ * counts the wraps, one per 2^32 entries made). A position goes stale
+ * when its entry goes or moves (expiry, eviction); flowtab_add_pos()
+ * then says so. The flow engine's sample cache keeps positions.
+ */
+struct flowtab_pos {
+	uint32_t idx;
+	uint32_t serial;
+};
+/* The entry of the latest successful add. */
+void flowtab_last_pos(const struct flowtab *, struct flowtab_pos *);
+uint32_t flowtab_serial_wraps(const struct flowtab *);
+void flowtab_prefetch_pos(const struct flowtab *, const struct flowtab_pos *);
+/*
+ * An add of x to the entry at pos (its key and source are the caller's
+ * business): 0, or -1 without a change when pos is stale or x is not a
+ * finite value >= 0 (add with the key then).
+ */
+int flowtab_add_pos(struct flowtab *, const struct flowtab_pos *pos,
+    const struct flowtab_src *src, double x, uint64_t now_ms);
+
+/*
  * Look one entry up; fills *info (value at now_ms) and returns true if
  * found. info->key points into the table. Owner thread.
  */

@@ -1,7 +1,7 @@
 /*
  * t.h: a minimal unit-test harness. Each check prints nothing on success;
  * each test prints "ok - suite/name" or "not ok - suite/name: why" lines
- * that tests/run.sh counts. main() is T_MAIN(test1, test2, ...).
+ * that tests/run.sh counts. main() calls T_RUN(test) for each, then t_done().
  */
 #ifndef FABMON_T_H
 #define FABMON_T_H
