@@ -144,7 +144,7 @@ struct engine {
 	 * bytes (NULL: off) */
 	bool sc_on; /* wanted (engine_set_cache()) */
 	uint8_t *sc;
-	uint32_t sc_cap, sc_flows;
+	uint32_t sc_cap;
 	size_t sc_stride;
 	uint32_t sc_gen;
 	uint64_t sc_k0, sc_k1;
@@ -213,7 +213,18 @@ sc_set(const struct engine *e, uint64_t fp)
 static struct flowtab_pos *
 sc_pos(const struct engine *e, const struct sc_set *set, unsigned way)
 {
-	return (struct flowtab_pos *)(set + 1) + way * e->sc_flows;
+	return (struct flowtab_pos *)(set + 1) + way * e->n_flows;
+}
+
+/* The way of set that holds fp in this generation, or SC_WAYS. */
+static unsigned
+sc_way(const struct engine *e, const struct sc_set *set, uint64_t fp)
+{
+	unsigned w = 0;
+
+	while (w < SC_WAYS && (set->fp[w] != fp || set->gen[w] != e->sc_gen))
+		w++;
+	return w;
 }
 
 /* Forget every entry: a new generation. */
@@ -228,7 +239,10 @@ sc_flush(struct engine *e)
 	}
 }
 
-/* A fresh cache of cap entries for the definitions now (none: off). */
+/*
+ * A fresh cache of cap entries (SC_MIN at least) for the definitions now
+ * (none: off).
+ */
 static void
 sc_alloc(struct engine *e, uint32_t cap)
 {
@@ -237,7 +251,8 @@ sc_alloc(struct engine *e, uint32_t cap)
 	free(e->sc);
 	e->sc = NULL;
 	e->sc_cap = 0;
-	e->sc_flows = (uint32_t)e->n_flows;
+	if (cap < SC_MIN)
+		cap = SC_MIN;
 	if (!e->sc_on || e->n_flows == 0 || e->n_flows > SC_MAX_FLOWS)
 		return;
 	e->sc_stride =
@@ -279,13 +294,12 @@ sc_lookup(struct engine *e, struct pipe_sample *ps, unsigned k)
 {
 	struct sc_set *set = sc_set(e, ps->fp);
 	const struct flowtab_pos *pos;
-	unsigned w = 0;
+	unsigned w = sc_way(e, set, ps->fp);
 
-	while (set->fp[w] != ps->fp || set->gen[w] != e->sc_gen)
-		if (++w == SC_WAYS) {
-			e->sc_misses++;
-			return false;
-		}
+	if (w == SC_WAYS) {
+		e->sc_misses++;
+		return false;
+	}
 	e->sc_hits++;
 	set->next = (w + 1) % SC_WAYS;
 	pos = sc_pos(e, set, w);
@@ -323,9 +337,7 @@ sc_fill(struct engine *e, const struct pipe_sample *ps, unsigned k)
 			return;
 	/* its own way (a refill), else an empty one, else the next */
 	set = sc_set(e, ps->fp);
-	for (w = 0; w < SC_WAYS; w++)
-		if (set->fp[w] == ps->fp && set->gen[w] == e->sc_gen)
-			break;
+	w = sc_way(e, set, ps->fp);
 	for (unsigned v = 0; w == SC_WAYS && v < SC_WAYS; v++)
 		if (set->gen[v] != e->sc_gen)
 			w = v;
@@ -521,7 +533,7 @@ engine_set_cache(struct engine *e, bool on)
 {
 	engine_flush(e);
 	e->sc_on = on;
-	sc_alloc(e, e->sc_cap > SC_MIN ? e->sc_cap : SC_MIN);
+	sc_alloc(e, e->sc_cap);
 }
 
 void
@@ -727,7 +739,7 @@ engine_tick(struct engine *e, uint64_t mono_ms)
 			flowkey_memo_bind(
 			    e->memo, e->flows[i]->keys, e->flows[i]->key_ids);
 		/* what the cache says is of the old definitions */
-		sc_alloc(e, e->sc_cap > SC_MIN ? e->sc_cap : SC_MIN);
+		sc_alloc(e, e->sc_cap);
 	}
 	/* A fresh view of the topology for node:/link: and edge/core. */
 	if (e->topo_slot != NULL) {
@@ -758,8 +770,12 @@ engine_tick(struct engine *e, uint64_t mono_ms)
 		e->last_expire = mono_ms;
 	}
 	/* the cache grows with the tables (a fresh one: it starts empty) */
-	if (e->sc != NULL && e->sc_cap < SC_MAX && sc_want(e) > e->sc_cap)
-		sc_alloc(e, sc_want(e));
+	if (e->sc != NULL && e->sc_cap < SC_MAX) {
+		uint32_t want = sc_want(e);
+
+		if (want > e->sc_cap)
+			sc_alloc(e, want);
+	}
 }
 
 static int
