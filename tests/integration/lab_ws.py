@@ -222,6 +222,15 @@ def client(I):
     valley(c, I)
 
 
+def tx_bytes(node, ifs):
+    """The sum of tx_bytes of node's interfaces ifs, from its kernel."""
+    n = 0
+    for i in ifs:
+        r = lab('exec', node, 'cat', f'/sys/class/net/{i}/statistics/tx_bytes')
+        n += int(r.stdout.split()[0])
+    return n
+
+
 def links_check(c, uplinks, h5):
     srv = bg('h5', 'iperf3', '-s', '-p', '5201')
     srv2 = bg('h5', 'iperf3', '-s', '-p', '5202')
@@ -232,6 +241,12 @@ def links_check(c, uplinks, h5):
     # Two SNMP counter polls (snmp.counters_s=5) first; then the mean
     # over 20 s (4 polls: a poll's timing error spreads over them).
     c.drain(12)
+    # The oracle is l1's kernel, not iperf3's nominal rate: under load
+    # iperf3 sends less than -b asks (CI once saw 8 % less). The same
+    # counters snmpd serves, read directly over the same window.
+    ifs = [p.split(':')[1] for u in uplinks for p in u.split('-')
+           if p.startswith('l1:')]
+    tx0, t0 = tx_bytes('l1', ifs), time.time()
     bps, util, end = [], [], time.time() + 20
     while time.time() < end:
         m = c.wait(lambda m: m.get('topic') == 'links', 3)
@@ -241,15 +256,19 @@ def links_check(c, uplinks, h5):
                 for d in l['directions'] if d['from']['node'] == 'l1']
         bps.append(sum(d['bps'] or 0 for d in dirs))
         util.append(sum(d['utilization'] or 0 for d in dirs))
+    want = (tx_bytes('l1', ifs) - tx0) * 8 / (time.time() - t0)
     stop(cl, 'h1', 'iperf3')
-    want = rate * (1400 + 42) / 1400
     got = sum(bps) / len(bps) if bps else 0
     gutil = sum(util) / len(util) if util else 0
-    print(f'# iperf3: {got / 1e6:.1f} Mb/s on l1\'s uplinks, '
-          f'{want / 1e6:.1f} Mb/s of frames sent; utilisation {gutil:.3f} %')
+    print(f'# iperf3 -b 100M: {got / 1e6:.1f} Mb/s on l1\'s uplinks '
+          f'({", ".join(ifs)}), {want / 1e6:.1f} Mb/s by l1\'s kernel; '
+          f'utilisation {gutil:.3f} %')
+    ok(len(ifs) == 2 and want > 0.5 * rate * (1400 + 42) / 1400,
+       'ws-lab/link utilisation: iperf3 sent at least half its 100 Mb/s',
+       f'{ifs} {want}')
     ok(abs(got - want) < 0.1 * want,
-       'ws-lab/link utilisation: iperf3 at 100 Mb/s within 10%',
-       f'{got} vs {want}')
+       'ws-lab/link utilisation: iperf3 at 100 Mb/s within 10% of the '
+       'kernel\'s count', f'{got} vs {want}')
     ok(abs(gutil - want / 1e10 * 100) < 0.1 * want / 1e10 * 100,
        'ws-lab/link utilisation: % of the 10 Gb/s ports within 10%', gutil)
     c.srv = (srv, srv2)
