@@ -283,7 +283,7 @@ bench: bench-bins
 	$(BENCH_BUILD)/engine_bench 3 churn
 	$(BENCH_BUILD)/flowtab_bench
 	python3 bench/lossless.py --fabmond $(BENCH_BUILD)/fabmond \
-		--blast $(BENCH_BUILD)/blast
+		--blast $(BENCH_BUILD)/blast --rounds 3
 	python3 bench/scale.py --fabmond $(BENCH_BUILD)/fabmond \
 		--blast $(BENCH_BUILD)/blast
 	python3 bench/latency.py --fabmond $(BENCH_BUILD)/fabmond \

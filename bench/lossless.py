@@ -55,6 +55,7 @@ import os
 import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -138,6 +139,10 @@ class Fabmond:
         self.logf = open(self.logpath, "a")
         self.idle_tids = set()
         self.ingest_tid = None
+        # Whether its last trial, of any row, was lossless: a datagram
+        # lost at the end of a trial shows as a sequence gap only in the
+        # next one, which may be another row's first.
+        self.last_lossless = True
         cmd = [path, "-d", "--sflow", "127.0.0.1:%d" % self.sport,
                "--http", "127.0.0.1:%d" % self.hport,
                "--state-dir", workdir, "-o", "snmp.enable=0"]
@@ -308,7 +313,6 @@ class FabmondTarget:
         self.port = fab.sport
         self.skip = fab.idle_tids
         self.main_tid = fab.ingest_tid
-        self.prev_lossless = True
         self.setup_notes = list(notes)
         self.hammer = None
         self.query_stats = []        # per trial: (seconds, done, bad)
@@ -396,12 +400,12 @@ class FabmondTarget:
         }
         # A datagram lost at the end of a trial shows as a sequence gap
         # only when its agent's next datagram arrives, in the next trial.
-        if self.prev_lossless:
+        if self.fab.last_lossless:
             checks["sequence"] = d["seqLost"] == 0 and d["samplesLost"] == 0
         for n in self.match:
             checks["%s matched" % n] = d.get("flow.%s.matched" % n) == \
                 self.fs
-        self.prev_lossless = all(checks.values())
+        self.fab.last_lossless = all(checks.values())
         return {"checks": checks, "delta": d, "sent": self.sent,
                 "flowSamples": self.fs, "counterSamples": self.cs,
                 "lost": self.sent - d["datagrams"],
@@ -450,7 +454,6 @@ class PeerTarget:
         self.seconds = peer.trial_seconds
         self.skip = set()
         self.main_tid = None
-        self.prev_lossless = True
         self.dup_trials = 0
 
     @property
@@ -952,6 +955,20 @@ def put_defs(fab, args, builtin):
     fab.wait_flows(len(DEFS) + (len(builtin) if args.keep_builtin else 0))
 
 
+def del_defs(fab):
+    """put_defs() undone: back to decode only."""
+    for n, _ in DEFS:
+        st, _ = fab.request("DELETE", "/flow/%s/json" % n)
+        if st not in (200, 204):
+            raise Fail("DELETE /flow/%s/json: %d" % (n, st))
+
+
+def rnd_ratio(d, f):
+    """One round's 10 flows / decode only, or None."""
+    a, b = f["losslessRate"], d["losslessRate"]
+    return a / b if a and b else None
+
+
 def unfiltered(fab, names):
     """(the definitions of names that have no filter, so that each must
     match every flow sample; notes on those left out)."""
@@ -1061,7 +1078,10 @@ def print_table(out, rows, skipped):
           % (out["blastMaxRate"], out["pinning"]))
     cols = ("tool", "lossless datagrams/s", "flow samples/s",
             "decode only / tool", "10 flows / tool", "as shipped / tool")
-    w = max([len(r["mode"]) for r in rows] + [len(n) for n, _ in skipped] +
+    def mode(r):
+        return r["mode"] + (" #%d" % r["round"] if "round" in r else "")
+
+    w = max([len(mode(r)) for r in rows] + [len(n) for n, _ in skipped] +
             [len(cols[0])])
     line = "%-*s | %20s | %14s | %18s | %15s | %17s | %s"
     print(line % ((w,) + cols + ("notes",)))
@@ -1071,7 +1091,7 @@ def print_table(out, rows, skipped):
         def ratio(ref):
             return "%.2f" % (ref / x) if ref and x else "-"
         print(line % (
-            w, r["mode"], fmt_rate(r),
+            w, mode(r), fmt_rate(r),
             "-" if r["flowSamplesPerS"] is None else
             "%.0f" % r["flowSamplesPerS"], ratio(rd), ratio(rf), ratio(rs),
             "; ".join(r["notes"])))
@@ -1115,6 +1135,10 @@ def main():
                     help="shorter trials, coarser search")
     ap.add_argument("--json", action="store_true",
                     help="print the result as JSON")
+    ap.add_argument("--rounds", type=int, default=1, metavar="N",
+                    help="measure decode only and 10 flows N times in turn "
+                    "on one fabmond; the ratio is the median of the rounds' "
+                    "(default 1)")
     ap.add_argument("--start", type=float, default=20000,
                     help="first rate tried, datagrams/s (20000)")
     ap.add_argument("--peers", dest="peers", action="store_true",
@@ -1155,6 +1179,9 @@ def main():
             print("lossless: %s: not an executable (make bench builds it)"
                   % p, file=sys.stderr)
             return 1
+    if args.rounds < 1:
+        print("lossless: --rounds: at least 1", file=sys.stderr)
+        return 1
     if args.start < 2000:
         print("lossless: --start: at least 2000", file=sys.stderr)
         return 1
@@ -1174,6 +1201,7 @@ def main():
     t_start = time.monotonic()
     rows, skipped, errors = [], [], []
     cpu_rows = []
+    rounds = []     # --rounds: each round's 10 flows / decode only
     idle_all, builtin, prefill_info = [], [], None
     cpu = CPU_KEY in want
     fab = None
@@ -1191,14 +1219,27 @@ def main():
                 args, os.path.join(workdir, "store-on"), True, coll_pin,
                 bench, state, prefill="queries" in want)
             idle_all += idle
-            if "decode" in want:
-                rows.append(bench.search(
-                    FabmondTarget("decode", fab, [], state), cap))
-            if "flows" in want or "queries" in want or cpu:
-                put_defs(fab, args, builtin)
-            tg = FabmondTarget("flows", fab, ["pairs"], state)
-            if "flows" in want:
-                rows.append(bench.search(tg, cap))
+            # --rounds: decode only and 10 flows in turn on this fabmond,
+            # the definitions deleted between. This machine's speed swings
+            # by up to 1.7x from one minute to the next (engine_bench's
+            # decode only: 1.02 then 1.70 million datagrams/CPU-s, runs
+            # back to back), so one pair of rows may straddle a swing; the
+            # median of the rounds' ratios seldom does.
+            n = args.rounds if "decode" in want and "flows" in want else 1
+            for rnd in range(n):
+                if rnd:
+                    del_defs(fab)
+                if "decode" in want:
+                    rows.append(bench.search(
+                        FabmondTarget("decode", fab, [], state), cap))
+                if "flows" in want or "queries" in want or cpu:
+                    put_defs(fab, args, builtin)
+                tg = FabmondTarget("flows", fab, ["pairs"], state)
+                if "flows" in want:
+                    rows.append(bench.search(tg, cap))
+                if n > 1:
+                    rows[-2]["round"] = rows[-1]["round"] = rnd + 1
+                    rounds.append(rnd_ratio(rows[-2], rows[-1]))
             if cpu:
                 # The same fabmond and target: a trial that lost at the
                 # end of the search shows as sequence gaps in the next.
@@ -1300,7 +1341,10 @@ def main():
 
     out = {"blastMaxRate": round(cap), "rows": rows,
            "skipped": [{"tool": n, "why": w} for n, w in skipped],
-           "ratio": ratio("flows", "decode"),
+           "ratio": (statistics.median(r for r in rounds if r is not None)
+                     if any(r is not None for r in rounds)
+                     else ratio("flows", "decode")),
+           "roundRatios": rounds,
            "storeOffRatio": ratio("storeoff", "decode"),
            "queriesRatio": ratio("queries", "flows"),
            "shippedRatio": ratio("shipped", "decode"),
@@ -1347,10 +1391,13 @@ def main():
             "CPUs (--nice-busy-idle shows what it costs)" % os.cpu_count()))
     r = out["ratio"]
     if r is not None:
-        print("ratio 10 flows / decode only: %.2f (the flow engine issue "
-              "asks >= 0.50)%s" % (r, "; decode only was blast-limited, "
-                                   "so the true ratio is lower"
-                                   if by["decode"]["blastLimited"] else ""))
+        print("ratio 10 flows / decode only: %.2f%s (the flow engine issue "
+              "asks >= 0.50)%s" % (r, " (the median of %d rounds: %s)" % (
+                  len(rounds), ", ".join("-" if x is None else "%.2f" % x
+                                         for x in rounds))
+                  if rounds else "",
+                  "; decode only was blast-limited, so the true ratio is "
+                  "lower" if by["decode"]["blastLimited"] else ""))
     if out["storeOffRatio"] is not None:
         print("store off / store on, decode only: %.2f" %
               out["storeOffRatio"])
