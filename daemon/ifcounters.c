@@ -31,6 +31,7 @@ struct ent {
 	uint32_t base_have, base_wide;
 	uint64_t base_mono;
 	bool has_base;
+	bool held;          /* the last SNMP reading was a stale repeat */
 	uint64_t last_mono; /* latest reading taken: source freshness */
 	uint64_t seen_mono; /* latest reading of any kind: expiry */
 	uint32_t hash;
@@ -47,7 +48,7 @@ struct ifc_table {
 	struct slot *slots;
 	uint32_t mask; /* slots - 1; slots a power of 2, >= 2n */
 	uint64_t k0, k1;
-	uint64_t readings, refused, ignored, too_soon, discontinuities;
+	uint64_t readings, refused, ignored, too_soon, stale, discontinuities;
 	/* ifc_rates_all()'s order: ents[ord[0 .. ord_n)] sorted by (agent,
 	 * ifIndex); entries are only appended between two expiries, so
 	 * the next call sorts only the new ones and merges them in */
@@ -240,6 +241,7 @@ take(struct ent *e, const struct ifc_reading *rd, uint64_t mono, uint64_t wall)
 	e->base_wide = rd->wide;
 	e->base_mono = mono;
 	e->has_base = true;
+	e->held = false;
 	e->last_mono = mono;
 }
 
@@ -286,6 +288,30 @@ compute(const struct ent *e, const struct ifc_reading *rd, double secs,
 		*have |= bit;
 	}
 	return true;
+}
+
+/*
+ * An SNMP reading that repeats the baseline exactly, for an interface
+ * whose counters were moving: the agent answered from its cache (net-snmp
+ * refreshes IF-MIB on a ~3 s timer, not per request), not a port that
+ * stopped. See ifcounters.h.
+ */
+static bool
+stale_repeat(const struct ent *e, const struct ifc_reading *rd)
+{
+	uint32_t common = rd->have & e->base_have & ((1u << IFC_N) - 1);
+	bool moving = false;
+
+	if (rd->source != IFC_SRC_SNMP || e->held || common == 0 ||
+	    ((rd->wide ^ e->base_wide) & common) != 0)
+		return false;
+	for (int f = 0; f < IFC_N; f++) {
+		if ((e->st.have & IFC_BIT(f)) && e->st.r[f] > 0)
+			moving = true;
+		if ((common & IFC_BIT(f)) && rd->c[f] != e->base_c[f])
+			return false;
+	}
+	return moving;
 }
 
 int
@@ -337,6 +363,15 @@ ifc_update(struct ifc_table *t, const struct ifc_reading *rd, uint64_t mono,
 		 * interval long enough to mean something.
 		 */
 		t->too_soon++;
+		return 0;
+	}
+	if (stale_repeat(e, rd)) {
+		/*
+		 * Keep the baseline and the rates: the next reading spans
+		 * both intervals. A second repeat in a row is a real stop.
+		 */
+		e->held = true;
+		t->stale++;
 		return 0;
 	}
 	if (!compute(e, rd, (double)(mono - e->base_mono) / 1000, r, &have)) {
@@ -464,6 +499,7 @@ ifc_stats(const struct ifc_table *t, struct ifc_stats *s)
 	s->refused = t->refused;
 	s->ignored = t->ignored;
 	s->too_soon = t->too_soon;
+	s->stale = t->stale;
 	s->discontinuities = t->discontinuities;
 }
 

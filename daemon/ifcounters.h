@@ -20,6 +20,17 @@
  * A reset or an implausible jump is a discontinuity: the whole reading
  * gives no rates, is counted, and becomes the new baseline.
  *
+ * Agent caches: an SNMP agent answers from a cache that it refreshes on
+ * its own timer (net-snmp: IF-MIB every ~3 s), so a reading's counters are
+ * up to one refresh period older than the poll. A rate over a poll interval
+ * P is therefore off by up to period/P; the errors cancel over consecutive
+ * intervals. When a poll lands before the agent's next refresh, it repeats
+ * the baseline exactly: for an interface whose counters were moving, such
+ * a repeat is held (counted as stale; the baseline and the rates stay), so
+ * that the next reading spans both intervals instead of showing a moving
+ * port at zero and then at twice its rate. A second repeat in a row is
+ * taken: the port really stopped. sFlow counter samples are never held.
+ *
  * Sources: sFlow is preferred. While an interface follows sFlow and its
  * last sFlow reading is under IFC_SFLOW_FRESH_MS old, SNMP readings of it
  * are ignored; otherwise a reading from the other source switches the
@@ -100,6 +111,7 @@ struct ifc_stats {
 	uint64_t refused;         /* new interface, table full */
 	uint64_t ignored;         /* SNMP while sFlow is fresh */
 	uint64_t too_soon;        /* < IFC_MIN_INTERVAL_MS after the last */
+	uint64_t stale;           /* SNMP repeats of a cached reading */
 	uint64_t discontinuities; /* all interfaces, expired ones too */
 };
 
@@ -118,9 +130,9 @@ void ifc_free(struct ifc_table *);
  * time wall_ms (shown as updated_ms). Returns 1 if the interface's rates
  * were updated; 0 if the reading was taken without rates (the first one,
  * a source switch, a discontinuity, no counter in common with the last),
- * dropped (too soon) or ignored (SNMP while sFlow is fresh); -1 if
- * refused: a new interface, table full. rd->source must be one of enum
- * ifc_source. The reading stays the caller's.
+ * dropped (too soon), held (a stale SNMP repeat) or ignored (SNMP while
+ * sFlow is fresh); -1 if refused: a new interface, table full. rd->source
+ * must be one of enum ifc_source. The reading stays the caller's.
  */
 int ifc_update(struct ifc_table *, const struct ifc_reading *, uint64_t mono_ms,
     uint64_t wall_ms);

@@ -718,10 +718,21 @@ walk_done(void *arg, struct walk *w)
 			tg->next_full = mono +
 			    (uint64_t)t->conf->snmp_poll_s * 1000 * pace(t);
 		}
-		if (kind == WK_COUNTERS)
-			tg->next_counters = mono +
+		if (kind == WK_COUNTERS) {
+			/*
+			 * At a fixed rate from the schedule, not from the
+			 * walk's end: a period that creeps by each walk's
+			 * time slides across the agent's own cache refreshes
+			 * (ifcounters.h), and every slide is one poll that
+			 * spans two refreshes: a rate twice the real one.
+			 */
+			uint64_t p =
 			    (uint64_t)t->conf->snmp_counters_s * 1000 * pace(t);
-		else
+
+			tg->next_counters += p;
+			if (tg->next_counters <= mono)
+				tg->next_counters = mono + p;
+		} else
 			tg->next_status = mono +
 			    (uint64_t)t->conf->snmp_status_s * 1000 * pace(t);
 		walk_free(w);

@@ -116,10 +116,10 @@ def run(I):
         return int(lab('exec', node, 'cat',
                        f'/sys/class/net/{port}/statistics/rx_packets').stdout)
     h1port = I['host.h1.port'].split(':')[1]
-    # About 17 s of traffic; measure while it flows, past the smoothing:
-    # the flows from 3 s to 8 s, the SNMP counters from 9 s to 14 s.
+    # About 25 s of traffic; measure while it flows, past the smoothing:
+    # the flows from 3 s to 8 s, the SNMP counters from 3 s to 22 s.
     hp = subprocess.Popen(
-        [LAB, 'exec', 'h1', 'hping3', '-n', '-q', '-c', '15000', '-i',
+        [LAB, 'exec', 'h1', 'hping3', '-n', '-q', '-c', '22000', '-i',
          'u1000', '--udp', '-k', '-s', '40053', '-p', '53', h5], env=ENV,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     t_hp = time.time()
@@ -129,31 +129,36 @@ def run(I):
     key = f'{h1},{h5},40053,53'
     rx0, t0 = rx('l1', h1port), time.time()
     reads = {'edge': [], 'sum': [], 'max': []}
-    snmp = []
+    # SNMP IF-MIB counters (uacctd's counter samples are unusable): the
+    # host port's input packet rate, one value per fabmond poll (every
+    # 3 s), each poll's time from lastUpdate.
+    polls = {}
     l1 = I['switch.l1.mgmt']
+
+    def snmp_read():
+        table = get(f'/table/{l1}/ifname,ifinpkts/json') or []
+        now = time.time()
+        for r in table:
+            if r[0]['metricValue'] != h1port:
+                continue
+            t = now - r[1]['lastUpdate'] / 1000
+            same = [k for k in polls if abs(k - t) < 0.3]
+            polls[same[0] if same else t] = r[1]['metricValue']
     while time.time() - t0 < 5:
         for mode in reads:
             got = get(f'/activeflows/ALL/edge5/json?aggMode={mode}') or []
             reads[mode] += [f['value'] for f in got if f['key'] == key]
+        snmp_read()
         time.sleep(0.5)
     # The oracle: the packets l1's host port really received meanwhile.
     rx1, t1 = rx('l1', h1port), time.time()
     links = get('/activeflows/ALL/links/json?maxFlows=10')
     pps = (rx1 - rx0) / (t1 - t0)
-    # SNMP IF-MIB counters (uacctd's counter samples are unusable): the
-    # host port's input packet rate. fabmond polls every 3 s and snmpd
-    # caches IF-MIB for about 3 s, so a rate read in the first 6 s of
-    # traffic still spans time before it began: read from 9 s on, while
-    # the traffic runs, and average the lumpy readings.
-    time.sleep(max(0, t_hp + 9 - time.time()))
-    rx3, t3 = rx('l1', h1port), time.time()
-    while time.time() - t_hp < 14:
-        table = get(f'/table/{l1}/ifname,ifinpkts/json') or []
-        snmp += [r[1]['metricValue'] for r in table
-                 if r[0]['metricValue'] == h1port]
+    while time.time() - t_hp < 22:
+        snmp_read()
         time.sleep(0.5)
     rx2, t2, running = rx('l1', h1port), time.time(), hp.poll() is None
-    snmp_pps = (rx2 - rx3) / (t2 - t3)
+    snmp_pps = (rx2 - rx0) / (t2 - t0)
     prom = curl('/prometheus/metrics/ALL/ifinpkts,ifoututilization/txt')[1]
     hp.terminate()
     hp.wait(timeout=30)
@@ -195,11 +200,22 @@ def run(I):
     ok(lognames == names and all(f['name'] == 'links' for f in logged),
        'flows/flow log (flowID loop): the links crossed, each once',
        (sorted(lognames), sorted(names)))
-    snmp_avg = sum(snmp) / len(snmp) if snmp else 0
-    ok(running and len(snmp) >= 5 and
+    # snmpd answers from a cache it refreshes every ~3 s, so a poll's
+    # counters are up to 3 s older than the poll: one rate can be off by
+    # up to 3 s / 3 s. Rates times their intervals add up to the counter's
+    # increase, so the time-weighted mean over n polls is off by at most
+    # 3 s / (the polls' span). Only intervals that start 3.5 s into the
+    # traffic count: their baseline counters were read after it began.
+    ts = sorted(polls)
+    iv = [(ts[i] - ts[i - 1], polls[ts[i]]) for i in range(1, len(ts))
+          if ts[i - 1] >= t_hp + 3.5]
+    span = sum(d for d, _ in iv)
+    snmp_avg = sum(d * v for d, v in iv) / span if span else 0
+    ok(running and span >= 12 and
        0.75 * snmp_pps <= snmp_avg <= 1.25 * snmp_pps,
        f'metrics/SNMP ifinpkts of the host port matches the kernel '
-       f'(average {snmp_avg:.0f} of {[round(x) for x in snmp]} vs '
+       f'(mean {snmp_avg:.0f} over {span:.1f} s of polls '
+       f'{[(round(t - t_hp, 1), round(polls[t])) for t in ts]} vs '
        f'{snmp_pps:.0f} pps; traffic still running: {running})')
     ok(re.search(r'sflow_ifinpkts\{agent="[0-9.]+",datasource="\d+",'
                  r'ifname="swp\d",node="l1"\} ', prom or '') is not None,

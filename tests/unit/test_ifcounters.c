@@ -268,6 +268,78 @@ implausible(void)
 	ifc_free(t);
 }
 
+/*
+ * An agent's cached answer: net-snmp refreshes IF-MIB every ~3 s, so a
+ * poll can repeat the previous one exactly while the port is busy. It is
+ * held, the next reading spans both intervals; a second repeat is real.
+ */
+static void
+snmp_stale_repeat(void)
+{
+	struct ifc_table *t = ifc_new(16, 12);
+	struct ifc_reading rd = reading(5, IFC_SRC_SNMP, GBIT);
+	struct ifc_stats st;
+	struct ifc_rates r;
+
+	set(&rd, IFC_IN_UCAST, 0, 1);
+	set(&rd, IFC_OUT_UCAST, 7, 1);
+	T_EQ(ifc_update(t, &rd, 10000, 10000), 0);
+	set(&rd, IFC_IN_UCAST, 3000, 1);
+	T_EQ(ifc_update(t, &rd, 13000, 13000), 1);
+	T_NEAR(only(t).r[IFC_IN_UCAST], 1000);
+	/* The same counters 3 s later: held, rates and time unchanged. */
+	T_EQ(ifc_update(t, &rd, 16000, 16000), 0);
+	r = only(t);
+	T_NEAR(r.r[IFC_IN_UCAST], 1000);
+	T_EQ(r.updated_ms, 13000);
+	T_EQ(r.interval_ms, 3000);
+	/* The next reading: 6000 packets over the 6 s since the baseline,
+	 * not 6000 over 3 s. */
+	set(&rd, IFC_IN_UCAST, 9000, 1);
+	T_EQ(ifc_update(t, &rd, 19000, 19000), 1);
+	r = only(t);
+	T_NEAR(r.r[IFC_IN_UCAST], 1000);
+	T_EQ(r.interval_ms, 6000);
+	/* Traffic stops: one repeat is held, the second one is taken. */
+	T_EQ(ifc_update(t, &rd, 22000, 22000), 0);
+	T_NEAR(only(t).r[IFC_IN_UCAST], 1000);
+	T_EQ(ifc_update(t, &rd, 25000, 25000), 1);
+	r = only(t);
+	T_NEAR(r.r[IFC_IN_UCAST], 0);
+	T_EQ(r.interval_ms, 6000);
+	/* An idle port repeating itself is not held: no rate was moving. */
+	T_EQ(ifc_update(t, &rd, 28000, 28000), 1);
+	T_EQ(only(t).interval_ms, 3000);
+	/* A repeat that differs in one counter is fresh. */
+	set(&rd, IFC_IN_UCAST, 12000, 1);
+	T_EQ(ifc_update(t, &rd, 31000, 31000), 1);
+	set(&rd, IFC_OUT_UCAST, 8, 1);
+	T_EQ(ifc_update(t, &rd, 34000, 34000), 1);
+	T_NEAR(only(t).r[IFC_IN_UCAST], 0);
+	ifc_stats(t, &st);
+	T_EQ(st.stale, 2);
+	ifc_free(t);
+}
+
+/* sFlow counter samples are the agent's own fresh reading: never held. */
+static void
+sflow_repeat_not_held(void)
+{
+	struct ifc_table *t = ifc_new(16, 13);
+	struct ifc_reading rd = reading(6, IFC_SRC_SFLOW, GBIT);
+	struct ifc_stats st;
+
+	set(&rd, IFC_IN_UCAST, 0, 1);
+	T_EQ(ifc_update(t, &rd, 10000, 10000), 0);
+	set(&rd, IFC_IN_UCAST, 500, 1);
+	T_EQ(ifc_update(t, &rd, 11000, 11000), 1);
+	T_EQ(ifc_update(t, &rd, 12000, 12000), 1);
+	T_NEAR(only(t).r[IFC_IN_UCAST], 0);
+	ifc_stats(t, &st);
+	T_EQ(st.stale, 0);
+	ifc_free(t);
+}
+
 static void
 too_soon(void)
 {
@@ -838,6 +910,8 @@ main(void)
 	T_RUN(reset_64bit);
 	T_RUN(implausible);
 	T_RUN(too_soon);
+	T_RUN(snmp_stale_repeat);
+	T_RUN(sflow_repeat_not_held);
 	T_RUN(source_preference);
 	T_RUN(bound_and_expiry);
 	T_RUN(many_and_sorted);
