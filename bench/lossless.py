@@ -201,23 +201,26 @@ class Fabmond:
         h["_taken"] = t - h.get("ingest", {}).get("snapshotAgeMs", 0) / 1e3
         return h
 
-    def quiesce(self):
-        """Until a health reading taken a publish period after the
-        socket was last seen empty: the engine's counters then include
-        every datagram received."""
+    def settled(self, done=lambda c: False):
+        """Health once done(its counters) holds, or once a reading was
+        taken a publish period after the socket was last seen empty (the
+        engine's snapshot is published right after the ingest one: one
+        more period covers a reading between the two), or after 30 s."""
         deadline = time.monotonic() + 30
         drained = None
-        while time.monotonic() < deadline:
+        while True:
+            self.alive()
             st = udp_socket_stats(self.sport)
             now = time.monotonic()
             if st is not None and st[0] == 0:
                 drained = drained or now
             else:
                 drained = None
-            if drained and self.health()["_taken"] > drained + 1.1:
-                return
+            h = self.health()
+            if done(counters(h)) or (drained and h["_taken"] >
+                                     drained + 1.1) or now > deadline:
+                return h
             time.sleep(0.2)
-        raise Fail("fabmond's socket did not drain in 30 s")
 
     def busy_while_idle(self, seconds=1.0):
         """[(tid, share of a core)] of the threads that burn CPU while no
@@ -342,7 +345,7 @@ class FabmondTarget:
             # (the datagrams that found its ingest thread) must have
             # reached the engine's counters too, or a built-in
             # definition's matched count grows by them in this trial.
-            self.fab.quiesce()
+            self.fab.settled()
             self.quiet = True
         self.hb = self.fab.health()
         self.before = counters(self.hb)
@@ -379,28 +382,9 @@ class FabmondTarget:
         want = self.before["datagrams"] + sent
         want_matched = {n: self.before.get("flow.%s.matched" % n, 0) +
                         flow_samples for n in self.match}
-        deadline = time.monotonic() + 30
-        drained = None
-        while True:
-            self.fab.alive()
-            st = udp_socket_stats(self.port)
-            now = time.monotonic()
-            if st is not None and st[0] == 0:
-                if drained is None:
-                    drained = now
-            else:
-                drained = None
-            h = self.fab.health()
-            c = counters(h)
-            done = c["datagrams"] >= want and all(
-                c.get("flow.%s.matched" % n, 0) >= w
-                for n, w in want_matched.items())
-            # The engine's snapshot is published right after the ingest
-            # one: one more period covers a reading between the two.
-            if done or (drained and h["_taken"] > drained + 1.1) or \
-                    now > deadline:
-                return h
-            time.sleep(0.2)
+        return self.fab.settled(lambda c: c["datagrams"] >= want and all(
+            c.get("flow.%s.matched" % n, 0) >= w
+            for n, w in want_matched.items()))
 
     def settle(self, res, bench):
         self.wait(res["sent"], res["flowSamples"])

@@ -732,9 +732,10 @@ walk_done(void *arg, struct walk *w)
 			tg->next_counters += p;
 			if (tg->next_counters <= mono)
 				tg->next_counters = mono + p;
-		} else
+		} else {
 			tg->next_status = mono +
 			    (uint64_t)t->conf->snmp_status_s * 1000 * pace(t);
+		}
 		walk_free(w);
 		return;
 	}
